@@ -28,9 +28,10 @@ docker_env_install() {
   done
   [ "${#missing[@]}" -eq 0 ] && return 0
   docker_env_log "installing Debian packages: ${missing[*]}"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Wait for the dpkg lock rather than fail when another install is running.
+  as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+    install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 docker_env_up() {
