@@ -1,0 +1,24 @@
+#pragma once
+// What the cache keeps for one key, in L1 and (encoded) in Redis.
+
+#include <cstdint>
+#include <string>
+
+namespace scalecache {
+
+// Times are milliseconds since the Unix epoch: replicas compare them, so
+// they must be wall-clock, not steady-clock, values.
+struct EntryMeta {
+  int64_t stored_at_ms = 0;    // when the origin answered
+  int64_t fresh_until_ms = 0;  // end of the TTL
+  int32_t compute_ms = 0;      // how long the origin took (for early refresh)
+};
+
+struct Entry {
+  EntryMeta meta;
+  std::string data;
+};
+
+int64_t wall_clock_ms();
+
+}  // namespace scalecache

@@ -1,0 +1,263 @@
+#include "config/config.hpp"
+
+#include <curl/curl.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "config/config_schema.hpp"
+#include "redis/redis_url.hpp"
+
+namespace scalecache {
+namespace {
+
+// Where each value came from, so an error can point at it.
+using Origins = std::map<std::string, std::string>;
+
+std::string mark_text(const std::string& file, const YAML::Mark& mark) {
+  return file + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+}
+
+[[noreturn]] void fail(const std::string& where, const std::string& what) {
+  throw ConfigError("config error: " + where + ": " + what);
+}
+
+std::string quoted_value(const ConfigKey& key, const std::string& raw) {
+  return key.secret ? std::string("a value") : "\"" + raw + "\"";
+}
+
+void assign(const ConfigKey& key, const std::string& raw, Config& config, const std::string& where) {
+  if (key.type == ConfigKey::Type::Integer) {
+    int64_t value = 0;
+    const char* end = raw.data() + raw.size();
+    auto [ptr, ec] = std::from_chars(raw.data(), end, value);
+    if (raw.empty() || ec != std::errc() || ptr != end || value < key.min || value > key.max) {
+      fail(where, key.dotted() + ": expected an integer from " + std::to_string(key.min) + " to " +
+                      std::to_string(key.max) + ", got " + quoted_value(key, raw));
+    }
+    key.integer(config) = value;
+    return;
+  }
+  if (!key.choices.empty() &&
+      std::find(key.choices.begin(), key.choices.end(), raw) == key.choices.end()) {
+    std::string allowed;
+    for (const auto& c : key.choices) allowed += (allowed.empty() ? "" : ", ") + c;
+    fail(where, key.dotted() + ": expected one of " + allowed + ", got " + quoted_value(key, raw));
+  }
+  key.string(config) = raw;
+}
+
+const ConfigKey* find_key(const std::string& section, const std::string& name) {
+  for (const auto& key : config_keys()) {
+    if (key.section == section && key.name == name) return &key;
+  }
+  return nullptr;
+}
+
+bool is_section(const std::string& section) {
+  return std::any_of(config_keys().begin(), config_keys().end(),
+                     [&](const ConfigKey& k) { return k.section == section; });
+}
+
+std::string keys_of(const std::string& section) {
+  std::string out;
+  for (const auto& k : config_keys()) {
+    if (k.section == section) out += (out.empty() ? "" : ", ") + k.name;
+  }
+  return out;
+}
+
+void apply_file(const std::string& path, Config& config, Origins& origins) {
+  YAML::Node root;
+  {
+    std::ifstream probe(path);
+    if (!probe) fail(path, std::string("cannot read file: ") + std::strerror(errno));
+  }
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::ParserException& e) {
+    fail(mark_text(path, e.mark), "YAML syntax error: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    fail(path, std::string("cannot read file: ") + e.what());
+  }
+  if (root.IsNull()) return;  // an empty file means all defaults
+  if (!root.IsMap()) fail(mark_text(path, root.Mark()), "expected a mapping of sections");
+
+  for (const auto& section_entry : root) {
+    const YAML::Node& section_name = section_entry.first;
+    const YAML::Node& section = section_entry.second;
+    const std::string section_str = section_name.Scalar();
+    if (!is_section(section_str)) {
+      fail(mark_text(path, section_name.Mark()),
+           "unknown section \"" + section_str +
+               "\" (expected server, cache, redis, origin, admin, shutdown or log)");
+    }
+    if (section.IsNull()) continue;
+    if (!section.IsMap()) fail(mark_text(path, section.Mark()), section_str + ": expected a mapping");
+    for (const auto& entry : section) {
+      const std::string name = entry.first.Scalar();
+      const ConfigKey* key = find_key(section_str, name);
+      const std::string where = mark_text(path, entry.first.Mark());
+      if (key == nullptr) {
+        fail(where, "unknown key " + section_str + "." + name + " (known: " + keys_of(section_str) + ")");
+      }
+      const YAML::Node& value = entry.second;
+      const std::string value_where = mark_text(path, value.Mark());
+      if (value.IsNull()) {
+        if (key->type == ConfigKey::Type::Integer) fail(value_where, key->dotted() + ": expected an integer, got nothing");
+        key->string(config).clear();
+      } else if (!value.IsScalar()) {
+        fail(value_where, key->dotted() + ": expected a single value, got a list or mapping");
+      } else {
+        assign(*key, value.Scalar(), config, value_where);
+      }
+      origins[key->dotted()] = value_where;
+    }
+  }
+}
+
+void apply_environment(char** env, Config& config, Origins& origins) {
+  if (env == nullptr) return;
+  for (char** entry = env; *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    if (!text.starts_with("SCALECACHE_")) continue;
+    const auto eq = text.find('=');
+    if (eq == std::string_view::npos) continue;
+    const std::string name(text.substr(0, eq));
+    const std::string value(text.substr(eq + 1));
+    const ConfigKey* match = nullptr;
+    for (const auto& key : config_keys()) {
+      if (key.env_name() == name) match = &key;
+    }
+    const std::string where = "environment " + name;
+    if (match == nullptr) {
+      // Kubernetes injects SCALECACHE_PORT, SCALECACHE_SERVICE_HOST, ... for a
+      // Service of that name: only names inside a known section are typos.
+      for (const auto& key : config_keys()) {
+        std::string prefix = key.env_name().substr(0, key.env_name().size() - key.name.size());
+        if (name.starts_with(prefix)) fail(where, "unknown configuration key " + name);
+      }
+      continue;
+    }
+    assign(*match, value, config, where);
+    origins[match->dotted()] = where;
+  }
+}
+
+std::string read_secret_file(const std::string& path, const std::string& key, const Origins& origins) {
+  std::ifstream in(path);
+  if (!in) {
+    const auto it = origins.find(key);
+    fail(it == origins.end() ? std::string("defaults") : it->second,
+         key + ": cannot read \"" + path + "\": " + std::strerror(errno));
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  std::string value = buf.str();
+  while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+  return value;
+}
+
+std::string where_of(const Origins& origins, const std::string& key) {
+  const auto it = origins.find(key);
+  return it == origins.end() ? std::string("defaults") : it->second;
+}
+
+void validate_http_url(const std::string& url, const std::string& key, const Origins& origins) {
+  CURLU* handle = curl_url();
+  const CURLUcode rc = curl_url_set(handle, CURLUPART_URL, url.c_str(), 0);
+  char* scheme = nullptr;
+  const bool has_scheme = rc == CURLUE_OK && curl_url_get(handle, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK;
+  const std::string scheme_str = scheme != nullptr ? scheme : "";
+  curl_free(scheme);
+  curl_url_cleanup(handle);
+  if (!has_scheme || (scheme_str != "http" && scheme_str != "https")) {
+    fail(where_of(origins, key), key + ": expected an http:// or https:// URL, got \"" + url + "\"");
+  }
+}
+
+void validate(Config& config, const Origins& origins) {
+  const auto shards = config.cache.l1_shards;
+  if ((shards & (shards - 1)) != 0) {
+    fail(where_of(origins, "cache.l1_shards"), "cache.l1_shards: expected a power of two, got " + std::to_string(shards));
+  }
+  if (config.redis.backoff_min_ms > config.redis.backoff_max_ms) {
+    fail(where_of(origins, "redis.backoff_min_ms"),
+         "redis.backoff_min_ms: must not exceed redis.backoff_max_ms (" +
+             std::to_string(config.redis.backoff_max_ms) + ")");
+  }
+  if (!config.redis.url.empty()) {
+    try {
+      (void)parse_redis_url(config.redis.url);
+    } catch (const std::invalid_argument& e) {
+      fail(where_of(origins, "redis.url"), std::string("redis.url: ") + e.what());
+    }
+  }
+  if (config.origin.kind == "http") {
+    if (config.origin.url.empty()) {
+      fail(where_of(origins, "origin.kind"), "origin.kind is http but origin.url is empty");
+    }
+    validate_http_url(config.origin.url, "origin.url", origins);
+  }
+  if (!config.redis.password_file.empty()) {
+    config.redis.password = read_secret_file(config.redis.password_file, "redis.password_file", origins);
+  }
+  if (!config.admin.token_file.empty()) {
+    config.admin.token = read_secret_file(config.admin.token_file, "admin.token_file", origins);
+  }
+}
+
+// CPU quota from cgroup v2 (cpu.max: "<quota> <period>" or "max <period>").
+int cgroup_cpu_quota() {
+  std::ifstream in("/sys/fs/cgroup/cpu.max");
+  std::string quota;
+  long period = 0;
+  if (!(in >> quota >> period) || quota == "max" || period <= 0) return 0;
+  long q = 0;
+  auto [ptr, ec] = std::from_chars(quota.data(), quota.data() + quota.size(), q);
+  if (ec != std::errc() || q <= 0) return 0;
+  return static_cast<int>((q + period - 1) / period);
+}
+
+}  // namespace
+
+Config load_config(const std::string& path, char** env) {
+  Config config;
+  Origins origins;
+  if (!path.empty()) apply_file(path, config, origins);
+  apply_environment(env, config, origins);
+  validate(config, origins);
+  return config;
+}
+
+std::string describe_config_keys() {
+  Config defaults;
+  std::ostringstream out;
+  std::string section;
+  for (const auto& key : config_keys()) {
+    if (key.section != section) {
+      section = key.section;
+      out << "\n  " << section << ":\n";
+    }
+    std::string value = key.type == ConfigKey::Type::Integer
+                            ? std::to_string(key.integer(defaults))
+                            : "\"" + key.string(defaults) + "\"";
+    out << "    " << key.name << " = " << value << "  (" << key.env_name() << ")\n"
+        << "        " << key.help << "\n";
+  }
+  return out.str();
+}
+
+int effective_threads(const Config& config) {
+  if (config.server.threads > 0) return static_cast<int>(config.server.threads);
+  if (int quota = cgroup_cpu_quota(); quota > 0) return quota;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace scalecache

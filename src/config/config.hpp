@@ -1,0 +1,95 @@
+#pragma once
+// The service's whole configuration, one struct per YAML section. Default
+// member values are the documented defaults (config/scalecache.yaml).
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace scalecache {
+
+struct ServerConfig {
+  std::string host = "0.0.0.0";
+  int64_t port = 8080;
+  int64_t threads = 0;  // 0: CPU quota of the cgroup, else core count
+  int64_t max_request_bytes = 16384;
+  int64_t header_timeout_ms = 10000;
+  int64_t keepalive_timeout_seconds = 60;
+};
+
+struct CacheConfig {
+  int64_t max_key_bytes = 512;
+  int64_t ttl_seconds = 300;
+  int64_t l1_ttl_seconds = 60;
+  int64_t l1_max_entries = 100000;  // 0 turns L1 off
+  int64_t l1_max_bytes = 256 * 1024 * 1024;
+  int64_t l1_shards = 16;
+  int64_t max_object_bytes = 1024 * 1024;
+};
+
+struct RedisConfig {
+  std::string url;  // empty: L1 only
+  std::string password;
+  std::string password_file;
+  int64_t timeout_ms = 50;
+  int64_t connect_timeout_ms = 200;
+  int64_t pool_size = 4;
+  std::string key_prefix = "scalecache:";
+  int64_t breaker_failures = 3;
+  int64_t backoff_min_ms = 100;
+  int64_t backoff_max_ms = 5000;
+};
+
+struct OriginConfig {
+  std::string kind = "simulated";  // simulated | http
+  std::string url;
+  int64_t simulated_delay_ms = 2000;
+  int64_t connect_timeout_ms = 1000;
+  int64_t timeout_ms = 5000;
+  int64_t concurrency = 64;
+  int64_t max_queue = 1024;
+};
+
+struct AdminConfig {
+  std::string token;
+  std::string token_file;
+};
+
+struct ShutdownConfig {
+  int64_t drain_seconds = 5;
+  int64_t grace_seconds = 10;
+};
+
+struct LogConfig {
+  std::string level = "info";
+};
+
+struct Config {
+  ServerConfig server;
+  CacheConfig cache;
+  RedisConfig redis;
+  OriginConfig origin;
+  AdminConfig admin;
+  ShutdownConfig shutdown;
+  LogConfig log;
+};
+
+// Thrown for any bad configuration; what() is the one line shown to the user,
+// naming the file (or environment variable), key, line:column and expectation.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Loads `path` (empty: defaults only), applies SCALECACHE_* environment
+// overrides from `environ`-style `env`, reads secret files and validates.
+Config load_config(const std::string& path, char** env);
+
+// Every key with its default and meaning, for --help.
+std::string describe_config_keys();
+
+// Reactor threads to run: server.threads, else the cgroup CPU quota rounded
+// up, else the number of cores.
+int effective_threads(const Config& config);
+
+}  // namespace scalecache

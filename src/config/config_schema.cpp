@@ -1,0 +1,82 @@
+#include "config/config_schema.hpp"
+
+#include <cctype>
+
+namespace scalecache {
+
+std::string ConfigKey::env_name() const {
+  std::string out = "SCALECACHE_";
+  for (char ch : section + "_" + name) out.push_back(static_cast<char>(std::toupper(ch)));
+  return out;
+}
+
+namespace {
+
+constexpr int64_t kMaxInt = INT64_C(1) << 50;
+
+// One line per key: the field it fills is named once, in the macro arguments.
+#define SC_INT(sec, key, lo, hi, help)                                        \
+  ConfigKey{#sec, #key, ConfigKey::Type::Integer, lo, hi, {}, false, help,     \
+            [](Config& c) -> int64_t& { return c.sec.key; }, nullptr}
+#define SC_STR(sec, key, choices, secret, help)                                  \
+  ConfigKey{#sec, #key, ConfigKey::Type::String, 0, 0, choices, secret, help,     \
+            nullptr, [](Config& c) -> std::string& { return c.sec.key; }}
+
+std::vector<ConfigKey> build_keys() {
+  using Choices = std::vector<std::string>;
+  return {
+      SC_STR(server, host, Choices{}, false, "address to listen on"),
+      SC_INT(server, port, 1, 65535, "TCP port for every route"),
+      SC_INT(server, threads, 0, 256, "reactor threads; 0 = CPU quota of the cgroup, else cores"),
+      SC_INT(server, max_request_bytes, 1024, 1 << 20, "largest request accepted (line + headers + body)"),
+      SC_INT(server, header_timeout_ms, 100, 600000, "time a client has to send its headers"),
+      SC_INT(server, keepalive_timeout_seconds, 1, 3600, "idle keep-alive connections are closed after this"),
+
+      SC_INT(cache, max_key_bytes, 1, 8192, "longest key after percent-decoding; longer answers 414"),
+      SC_INT(cache, ttl_seconds, 1, 31536000, "freshness of an entry in Redis (L2)"),
+      SC_INT(cache, l1_ttl_seconds, 1, 31536000, "freshness of an entry in L1 (capped at ttl_seconds)"),
+      SC_INT(cache, l1_max_entries, 0, kMaxInt, "L1 entry bound; 0 turns L1 off"),
+      SC_INT(cache, l1_max_bytes, 0, kMaxInt, "L1 byte bound (keys + values + overhead)"),
+      SC_INT(cache, l1_shards, 1, 1024, "independently locked L1 shards (power of two)"),
+      SC_INT(cache, max_object_bytes, 1, 1 << 30, "larger origin answers are served, not cached"),
+
+      SC_STR(redis, url, Choices{}, false, "redis://[:password@]host:port[/db]; empty = L1 only"),
+      SC_STR(redis, password, Choices{}, true, "AUTH password when the URL has none"),
+      SC_STR(redis, password_file, Choices{}, false, "file holding the AUTH password"),
+      SC_INT(redis, timeout_ms, 1, 60000, "bound on every Redis command"),
+      SC_INT(redis, connect_timeout_ms, 1, 60000, "bound on connecting to Redis"),
+      SC_INT(redis, pool_size, 1, 256, "Redis connections and L2 reader threads"),
+      SC_STR(redis, key_prefix, Choices{}, false, "prefix of every Redis key written"),
+      SC_INT(redis, breaker_failures, 1, 1000, "consecutive failures that open the breaker"),
+      SC_INT(redis, backoff_min_ms, 1, 600000, "first reconnect delay after the breaker opens"),
+      SC_INT(redis, backoff_max_ms, 1, 600000, "longest reconnect delay"),
+
+      SC_STR(origin, kind, (Choices{"simulated", "http"}), false, "simulated or http"),
+      SC_STR(origin, url, Choices{}, false, "base URL of the http origin: GET {url}/{key}"),
+      SC_INT(origin, simulated_delay_ms, 0, 600000, "delay of the simulated origin"),
+      SC_INT(origin, connect_timeout_ms, 1, 600000, "connect bound for the http origin"),
+      SC_INT(origin, timeout_ms, 1, 600000, "total bound on one origin call"),
+      SC_INT(origin, concurrency, 1, 4096, "origin calls running at once"),
+      SC_INT(origin, max_queue, 0, 1000000, "misses allowed to wait for an origin slot; beyond: 503"),
+
+      SC_STR(admin, token, Choices{}, true, "bearer token required by DELETE /data/{key}"),
+      SC_STR(admin, token_file, Choices{}, false, "file holding the admin token"),
+
+      SC_INT(shutdown, drain_seconds, 0, 3600, "after SIGTERM: keep serving with /readyz 503 this long"),
+      SC_INT(shutdown, grace_seconds, 0, 3600, "then wait this long for in-flight requests"),
+
+      SC_STR(log, level, (Choices{"error", "warn", "info", "debug"}), false, "log verbosity"),
+  };
+}
+
+#undef SC_INT
+#undef SC_STR
+
+}  // namespace
+
+const std::vector<ConfigKey>& config_keys() {
+  static const std::vector<ConfigKey> keys = build_keys();
+  return keys;
+}
+
+}  // namespace scalecache

@@ -1,0 +1,41 @@
+#include "http/http_server.hpp"
+
+#include <stdexcept>
+
+namespace scalecache {
+
+HttpServer::HttpServer(Options options, std::shared_ptr<RouterContext> context)
+    : options_(std::move(options)), context_(std::move(context)) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::start() {
+  using namespace Pistache;
+  try {
+    const Address address(options_.host, Port(options_.port));
+    endpoint_ = std::make_unique<Http::Endpoint>(address);
+    auto opts = Http::Endpoint::options()
+                    .threads(options_.threads)
+                    .flags(Tcp::Options::ReuseAddr | Tcp::Options::NoDelay)
+                    .maxRequestSize(options_.max_request_bytes)
+                    .headerTimeout(options_.header_timeout)
+                    .bodyTimeout(options_.header_timeout)
+                    .keepaliveTimeout(options_.keepalive_timeout);
+    endpoint_->init(opts);
+    endpoint_->setHandler(std::make_shared<RequestRouter>(context_));
+    endpoint_->serveThreaded();
+  } catch (const std::exception& e) {
+    endpoint_.reset();
+    throw std::runtime_error("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+                             ": " + e.what());
+  }
+}
+
+void HttpServer::stop() {
+  if (endpoint_) {
+    endpoint_->shutdown();
+    endpoint_.reset();
+  }
+}
+
+}  // namespace scalecache

@@ -1,0 +1,25 @@
+#pragma once
+// Turns the path segment after /data/ into a cache key: percent-decoded,
+// non-empty, within the length limit, valid UTF-8 and free of control bytes
+// (they would end up in Redis keys, logs and JSON).
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace scalecache {
+
+struct DecodedKey {
+  enum class Error { None, Empty, BadPercentEncoding, ControlByte, InvalidUtf8, TooLong };
+  Error error = Error::None;
+  std::string key;
+
+  bool ok() const { return error == Error::None; }
+};
+
+DecodedKey decode_key(std::string_view raw, std::size_t max_bytes);
+
+// A short human sentence for an error, used in the JSON error body.
+const char* describe(DecodedKey::Error error);
+
+}  // namespace scalecache

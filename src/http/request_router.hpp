@@ -1,0 +1,40 @@
+#pragma once
+// The HTTP protocol layer: maps method + path to an action, turns results
+// into status codes, headers and JSON bodies. Pistache clones this handler
+// once per reactor thread (HTTP_PROTOTYPE); the clones share one
+// RouterContext. Routing is a few string comparisons with no shared mutable
+// state, because Pistache 0.0.5's Rest::Router is unsafe across threads.
+
+#include <memory>
+#include <string>
+
+#include <pistache/http.h>
+
+#include "cache/tiered_cache.hpp"
+#include "lifecycle/lifecycle.hpp"
+#include "metrics/metrics.hpp"
+
+namespace scalecache {
+
+struct RouterContext {
+  TieredCache& cache;
+  Metrics& metrics;
+  Lifecycle& lifecycle;
+  std::size_t max_key_bytes;
+  std::string admin_token;  // empty: purge needs no token
+};
+
+class RequestRouter : public Pistache::Http::Handler {
+ public:
+  HTTP_PROTOTYPE(RequestRouter)
+
+  explicit RequestRouter(std::shared_ptr<RouterContext> context) : context_(std::move(context)) {}
+
+  void onRequest(const Pistache::Http::Request& request, Pistache::Http::ResponseWriter response) override;
+  void onTimeout(const Pistache::Http::Request& request, Pistache::Http::ResponseWriter response) override;
+
+ private:
+  std::shared_ptr<RouterContext> context_;
+};
+
+}  // namespace scalecache

@@ -1,0 +1,185 @@
+// scalecache: wires configuration, caches, origin and HTTP server together
+// and runs the process lifecycle. The data path itself lives in
+// http/ (protocol) → cache/tiered_cache (L1 → L2 → origin).
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "cache/l1_cache.hpp"
+#include "cache/tiered_cache.hpp"
+#include "config/config.hpp"
+#include "http/http_server.hpp"
+#include "lifecycle/lifecycle.hpp"
+#include "metrics/metrics.hpp"
+#include "metrics/process_metrics.hpp"
+#include "origin/origin_factory.hpp"
+#include "redis/redis_store.hpp"
+#include "redis/redis_url.hpp"
+#include "util/log.hpp"
+
+extern char** environ;
+
+namespace {
+
+using namespace scalecache;
+
+constexpr int kExitConfig = 2;
+
+struct CommandLine {
+  std::string config_path;
+  bool check_only = false;
+};
+
+void print_help() {
+  std::cout << "usage: scalecache [--config FILE] [--check-config] [--help]\n\n"
+               "An HTTP cache in front of a slow origin: GET /data/{key} is answered from\n"
+               "memory (L1), Redis (L2) or the origin.\n\n"
+               "  --config FILE    YAML configuration (see config/scalecache.yaml)\n"
+               "  --check-config   validate the configuration and exit (0 ok, 2 invalid)\n"
+               "  --help           this text\n\n"
+               "Configuration keys, defaults and environment overrides:\n"
+            << describe_config_keys();
+}
+
+CommandLine parse_command_line(int argc, char** argv) {
+  CommandLine cmd;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      print_help();
+      std::exit(0);
+    } else if (arg == "--check-config") {
+      cmd.check_only = true;
+    } else if (arg == "--config" && i + 1 < argc) {
+      cmd.config_path = argv[++i];
+    } else if (arg.starts_with("--config=")) {
+      cmd.config_path = arg.substr(9);
+    } else {
+      std::cerr << "scalecache: unknown argument \"" << arg << "\" (try --help)\n";
+      std::exit(kExitConfig);
+    }
+  }
+  return cmd;
+}
+
+std::unique_ptr<RedisStore> make_redis(const RedisConfig& config, Metrics& metrics) {
+  if (config.url.empty()) {
+    log::warn("redis.url is empty: running with L1 only, no cache shared between replicas");
+    return nullptr;
+  }
+  RedisStore::Options options;
+  options.address = parse_redis_url(config.url);
+  options.password = config.password;
+  options.timeout_ms = config.timeout_ms;
+  options.connect_timeout_ms = config.connect_timeout_ms;
+  options.pool_size = static_cast<std::size_t>(config.pool_size);
+  options.key_prefix = config.key_prefix;
+  options.breaker_failures = static_cast<int>(config.breaker_failures);
+  options.backoff_min_ms = config.backoff_min_ms;
+  options.backoff_max_ms = config.backoff_max_ms;
+  return std::make_unique<RedisStore>(options, [&metrics](bool up) { metrics.set_redis_up(up); });
+}
+
+TieredCache::Options tiered_options(const Config& config) {
+  TieredCache::Options options;
+  options.ttl_ms = config.cache.ttl_seconds * 1000;
+  options.l1_ttl_ms = std::min(config.cache.l1_ttl_seconds, config.cache.ttl_seconds) * 1000;
+  options.max_object_bytes = static_cast<std::size_t>(config.cache.max_object_bytes);
+  options.l2_threads = static_cast<std::size_t>(config.redis.pool_size);
+  options.origin_threads = static_cast<std::size_t>(config.origin.concurrency);
+  options.origin_max_queue = static_cast<std::size_t>(config.origin.max_queue);
+  return options;
+}
+
+// Waits `seconds` unless another termination signal arrives first.
+void drain(const sigset_t& signals, int64_t seconds) {
+  if (seconds <= 0) return;
+  const timespec timeout{static_cast<time_t>(seconds), 0};
+  if (sigtimedwait(&signals, nullptr, &timeout) > 0) {
+    log::warn("second termination signal: skipping the rest of the drain");
+  }
+}
+
+int run(const Config& config) {
+  // Before any thread exists, so every thread inherits the blocked mask.
+  const sigset_t signals = Lifecycle::block_termination_signals();
+
+  Metrics metrics;
+  register_process_metrics(metrics);
+  Lifecycle lifecycle;
+
+  L1Cache l1({static_cast<std::size_t>(config.cache.l1_max_entries),
+              static_cast<std::size_t>(config.cache.l1_max_bytes),
+              static_cast<std::size_t>(config.cache.l1_shards)});
+  metrics.on_scrape([&l1](Metrics& m) { m.set_l1(l1.entries(), l1.bytes()); });
+
+  std::unique_ptr<RedisStore> redis = make_redis(config.redis, metrics);
+  std::unique_ptr<Origin> origin = make_origin(config.origin);
+  TieredCache cache(tiered_options(config), l1, redis.get(), *origin, metrics);
+
+  auto context = std::make_shared<RouterContext>(RouterContext{
+      cache, metrics, lifecycle, static_cast<std::size_t>(config.cache.max_key_bytes), config.admin.token});
+  const int threads = effective_threads(config);
+  HttpServer server({config.server.host, static_cast<uint16_t>(config.server.port), threads,
+                     static_cast<std::size_t>(config.server.max_request_bytes),
+                     std::chrono::milliseconds(config.server.header_timeout_ms),
+                     std::chrono::seconds(config.server.keepalive_timeout_seconds)},
+                    context);
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    log::error("cannot start", {{"error", e.what()}});
+    cache.stop();
+    return 1;
+  }
+  lifecycle.set_serving();
+  log::info("serving", {{"address", config.server.host + ":" + std::to_string(config.server.port)},
+                        {"threads", std::to_string(threads)},
+                        {"origin", config.origin.kind},
+                        {"l2", redis ? redis->endpoint() : std::string("none")}});
+
+  const int sig = Lifecycle::wait_for_signal(signals);
+  lifecycle.begin_drain();
+  log::info("draining", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
+                         {"drain_seconds", std::to_string(config.shutdown.drain_seconds)}});
+  drain(signals, config.shutdown.drain_seconds);
+
+  if (!lifecycle.wait_idle(std::chrono::seconds(config.shutdown.grace_seconds))) {
+    log::warn("grace period over with requests in flight",
+              {{"in_flight", std::to_string(lifecycle.in_flight())}});
+  }
+  // Pool threads may still answer requests: they must finish before the
+  // endpoint that owns the connections goes away.
+  cache.stop();
+  server.stop();
+  log::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const CommandLine cmd = parse_command_line(argc, argv);
+  Config config;
+  try {
+    config = load_config(cmd.config_path, environ);
+  } catch (const ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return kExitConfig;
+  }
+  if (cmd.check_only) {
+    std::cout << "configuration ok" << (cmd.config_path.empty() ? "" : ": " + cmd.config_path) << "\n";
+    return 0;
+  }
+  log::set_level(config.log.level);
+  try {
+    return run(config);
+  } catch (const std::exception& e) {
+    log::error("fatal", {{"error", e.what()}});
+    return 1;
+  }
+}

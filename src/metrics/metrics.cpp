@@ -1,0 +1,123 @@
+#include "metrics/metrics.hpp"
+
+#include <sstream>
+
+#include <prometheus/text_serializer.h>
+
+namespace scalecache {
+
+const char* route_name(Route route) {
+  switch (route) {
+    case Route::Data: return "data";
+    case Route::Purge: return "purge";
+    case Route::Healthz: return "healthz";
+    case Route::Readyz: return "readyz";
+    case Route::Metrics: return "metrics";
+    case Route::Other: return "other";
+  }
+  return "other";
+}
+
+Metrics::Metrics()
+    : registry_(std::make_shared<prometheus::Registry>()), requests_(kRoutes) {
+  using namespace prometheus;
+  requests_family_ = &BuildCounter()
+                          .Name("scalecache_http_requests_total")
+                          .Help("HTTP requests answered, by route and status code")
+                          .Register(*registry_);
+  for (auto& row : requests_) {
+    for (auto& slot : row) slot.store(nullptr, std::memory_order_relaxed);
+  }
+
+  auto& durations = BuildHistogram()
+                        .Name("scalecache_http_request_duration_seconds")
+                        .Help("Time from request parsed to response handed to the socket")
+                        .Register(*registry_);
+  // Few buckets on purpose: Observe scans them linearly under a lock.
+  const Histogram::BucketBoundaries buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                            0.05,   0.1,   0.25,   0.5,   1,    2.5, 5};
+  for (int r = 0; r < kRoutes; ++r) {
+    durations_[r] = &durations.Add({{"route", route_name(static_cast<Route>(r))}}, buckets);
+  }
+
+  auto& results = BuildCounter()
+                      .Name("scalecache_cache_results_total")
+                      .Help("Answers to GET /data, by the layer that produced them")
+                      .Register(*registry_);
+  const char* sources[] = {"l1", "l2", "origin"};
+  for (int i = 0; i < 3; ++i) cache_results_[i] = &results.Add({{"source", sources[i]}});
+
+  auto& origin = BuildCounter()
+                     .Name("scalecache_origin_requests_total")
+                     .Help("Calls made to the origin, by outcome")
+                     .Register(*registry_);
+  const char* outcomes[] = {"ok", "not_found", "error", "timeout"};
+  for (int i = 0; i < 4; ++i) origin_results_[i] = &origin.Add({{"result", outcomes[i]}});
+
+  coalesced_ = &BuildCounter()
+                    .Name("scalecache_coalesced_requests_total")
+                    .Help("Requests that waited for a fetch already in flight instead of starting one")
+                    .Register(*registry_)
+                    .Add({});
+  l1_entries_ = &BuildGauge().Name("scalecache_l1_entries").Help("Entries held in L1").Register(*registry_).Add({});
+  l1_bytes_ = &BuildGauge()
+                   .Name("scalecache_l1_bytes")
+                   .Help("Bytes held in L1: keys, values and per-entry overhead")
+                   .Register(*registry_)
+                   .Add({});
+  redis_up_ = &BuildGauge()
+                   .Name("scalecache_redis_up")
+                   .Help("1 when the last Redis command or health check succeeded")
+                   .Register(*registry_)
+                   .Add({});
+}
+
+prometheus::Counter& Metrics::request_counter(Route route, int code) {
+  if (code < 0 || code >= kCodeSlots) code = 0;
+  auto& slot = requests_[static_cast<int>(route)][code];
+  if (auto* counter = slot.load(std::memory_order_acquire)) return *counter;
+  std::lock_guard lock(requests_mutex_);
+  if (auto* counter = slot.load(std::memory_order_acquire)) return *counter;
+  auto* counter = &requests_family_->Add({{"route", route_name(route)}, {"code", std::to_string(code)}});
+  slot.store(counter, std::memory_order_release);
+  return *counter;
+}
+
+void Metrics::request_done(Route route, int status_code, double seconds) {
+  request_counter(route, status_code).Increment();
+  durations_[static_cast<int>(route)]->Observe(seconds);
+}
+
+void Metrics::set_l1(std::size_t entries, std::size_t bytes) {
+  l1_entries_->Set(static_cast<double>(entries));
+  l1_bytes_->Set(static_cast<double>(bytes));
+}
+
+void Metrics::on_scrape(std::function<void(Metrics&)> refresh) {
+  std::lock_guard lock(scrape_mutex_);
+  scrape_refreshers_.push_back(std::move(refresh));
+}
+
+void Metrics::add_collectable(std::shared_ptr<prometheus::Collectable> collectable) {
+  std::lock_guard lock(scrape_mutex_);
+  collectables_.push_back(std::move(collectable));
+}
+
+std::string Metrics::render() {
+  std::vector<prometheus::MetricFamily> families;
+  {
+    std::lock_guard lock(scrape_mutex_);
+    for (auto& refresh : scrape_refreshers_) refresh(*this);
+    families = registry_->Collect();
+    for (auto& collectable : collectables_) {
+      auto more = collectable->Collect();
+      families.insert(families.end(), std::make_move_iterator(more.begin()),
+                      std::make_move_iterator(more.end()));
+    }
+  }
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, families);
+  return out.str();
+}
+
+}  // namespace scalecache

@@ -1,0 +1,74 @@
+#pragma once
+// Every metric the service exports. Names and labels are a contract with the
+// dashboard, the alert rules and the tests (docs/CONTRACT.md). Handles are
+// created once; the request path only touches atomics.
+
+#include <array>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+namespace scalecache {
+
+enum class Route { Data, Purge, Healthz, Readyz, Metrics, Other };
+enum class CacheSource { L1, L2, Origin };
+enum class OriginResult { Ok, NotFound, Error, Timeout };
+
+class Metrics {
+ public:
+  Metrics();
+
+  void request_done(Route route, int status_code, double seconds);
+  void cache_result(CacheSource source) { cache_results_[static_cast<int>(source)]->Increment(); }
+  void origin_result(OriginResult result) { origin_results_[static_cast<int>(result)]->Increment(); }
+  void coalesced() { coalesced_->Increment(); }
+  void set_redis_up(bool up) { redis_up_->Set(up ? 1 : 0); }
+  void set_l1(std::size_t entries, std::size_t bytes);
+
+  // Called before every render, to refresh values sampled at scrape time.
+  void on_scrape(std::function<void(Metrics&)> refresh);
+
+  // Families produced outside the registry (read from /proc, for instance).
+  void add_collectable(std::shared_ptr<prometheus::Collectable> collectable);
+
+  // The Prometheus text exposition format, version 0.0.4.
+  std::string render();
+
+  prometheus::Registry& registry() { return *registry_; }
+
+ private:
+  static constexpr int kRoutes = 6;
+  // Status codes get a counter on first use: a fixed table keeps that lookup
+  // lock-free, and codes nobody answered with don't clutter /metrics.
+  static constexpr int kCodeSlots = 600;
+
+  prometheus::Counter& request_counter(Route route, int code);
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>* requests_family_;
+  std::mutex requests_mutex_;
+  std::vector<std::array<std::atomic<prometheus::Counter*>, kCodeSlots>> requests_;
+  std::array<prometheus::Histogram*, kRoutes> durations_{};
+  std::array<prometheus::Counter*, 3> cache_results_{};
+  std::array<prometheus::Counter*, 4> origin_results_{};
+  prometheus::Counter* coalesced_;
+  prometheus::Gauge* l1_entries_;
+  prometheus::Gauge* l1_bytes_;
+  prometheus::Gauge* redis_up_;
+  std::mutex scrape_mutex_;
+  std::vector<std::function<void(Metrics&)>> scrape_refreshers_;
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
+};
+
+const char* route_name(Route route);
+
+}  // namespace scalecache

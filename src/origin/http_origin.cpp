@@ -1,0 +1,82 @@
+#include "origin/http_origin.hpp"
+
+#include <curl/curl.h>
+
+#include <memory>
+
+namespace scalecache {
+namespace {
+
+struct EasyHandle {
+  CURL* curl = curl_easy_init();
+  ~EasyHandle() { curl_easy_cleanup(curl); }
+};
+
+struct BodySink {
+  std::string body;
+  std::size_t limit;
+  bool truncated = false;
+};
+
+size_t append_body(char* data, size_t size, size_t count, void* user) {
+  auto* sink = static_cast<BodySink*>(user);
+  const size_t bytes = size * count;
+  if (sink->body.size() + bytes > sink->limit) {
+    sink->truncated = true;
+    return 0;  // makes curl abort the transfer
+  }
+  sink->body.append(data, bytes);
+  return bytes;
+}
+
+std::string escape_key(CURL* curl, const std::string& key) {
+  char* escaped = curl_easy_escape(curl, key.data(), static_cast<int>(key.size()));
+  std::string out = escaped != nullptr ? escaped : "";
+  curl_free(escaped);
+  return out;
+}
+
+}  // namespace
+
+HttpOrigin::HttpOrigin(Options options) : options_(std::move(options)) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  while (!options_.base_url.empty() && options_.base_url.back() == '/') options_.base_url.pop_back();
+}
+
+OriginResponse HttpOrigin::fetch(const std::string& key) {
+  thread_local EasyHandle handle;
+  CURL* curl = handle.curl;
+  if (curl == nullptr) return {OriginResponse::Status::Error, {}, "curl_easy_init failed"};
+  curl_easy_reset(curl);  // keeps the connection cache, clears last call's options
+
+  const std::string url = options_.base_url + "/" + escape_key(curl, key);
+  BodySink sink{{}, options_.max_body_bytes};
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // timeouts without SIGALRM in a threaded process
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, "scalecache/0.1");
+
+  const CURLcode rc = curl_easy_perform(curl);
+  if (rc == CURLE_OPERATION_TIMEDOUT) {
+    return {OriginResponse::Status::Timeout, {}, "origin did not answer within the timeout"};
+  }
+  if (sink.truncated) {
+    return {OriginResponse::Status::Error, {}, "origin answer larger than the body limit"};
+  }
+  if (rc != CURLE_OK) return {OriginResponse::Status::Error, {}, curl_easy_strerror(rc)};
+
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  if (status == 404 || status == 410) return {OriginResponse::Status::NotFound, {}, "origin answered " + std::to_string(status)};
+  if (status < 200 || status >= 300) {
+    return {OriginResponse::Status::Error, {}, "origin answered " + std::to_string(status)};
+  }
+  return {OriginResponse::Status::Ok, std::move(sink.body), {}};
+}
+
+}  // namespace scalecache

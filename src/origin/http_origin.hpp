@@ -1,0 +1,30 @@
+#pragma once
+// An upstream HTTP API as the origin: GET {base_url}/{percent-encoded key}
+// through libcurl. Each worker thread keeps its own easy handle, so
+// connections to the upstream are reused across calls.
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "origin/origin.hpp"
+
+namespace scalecache {
+
+class HttpOrigin : public Origin {
+ public:
+  struct Options {
+    std::string base_url;
+    std::chrono::milliseconds connect_timeout{1000};
+    std::chrono::milliseconds timeout{5000};
+    std::size_t max_body_bytes = 64u << 20;  // beyond this the answer is an error
+  };
+
+  explicit HttpOrigin(Options options);
+  OriginResponse fetch(const std::string& key) override;
+
+ private:
+  Options options_;
+};
+
+}  // namespace scalecache

@@ -1,0 +1,19 @@
+#include "origin/origin_factory.hpp"
+
+#include "origin/http_origin.hpp"
+#include "origin/simulated_origin.hpp"
+
+namespace scalecache {
+
+std::unique_ptr<Origin> make_origin(const OriginConfig& config) {
+  if (config.kind == "http") {
+    HttpOrigin::Options options;
+    options.base_url = config.url;
+    options.connect_timeout = std::chrono::milliseconds(config.connect_timeout_ms);
+    options.timeout = std::chrono::milliseconds(config.timeout_ms);
+    return std::make_unique<HttpOrigin>(options);
+  }
+  return std::make_unique<SimulatedOrigin>(std::chrono::milliseconds(config.simulated_delay_ms));
+}
+
+}  // namespace scalecache

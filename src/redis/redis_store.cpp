@@ -1,0 +1,263 @@
+#include "redis/redis_store.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+
+#include "util/log.hpp"
+
+namespace scalecache {
+namespace {
+
+timeval to_timeval(int64_t ms) {
+  return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+}
+
+using Reply = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
+
+Reply command_argv(redisContext* c, std::initializer_list<std::string_view> args) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  for (auto a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  auto* raw = static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
+  return Reply(raw, &freeReplyObject);
+}
+
+// A reply that means the connection can no longer be trusted.
+bool connection_failed(redisContext* c, const Reply& reply) { return !reply || c->err != 0; }
+
+}  // namespace
+
+// Checks a connection out of the pool and back in, dropping it if a command
+// on it failed (hiredis contexts are dead after any error).
+class RedisStore::Lease {
+ public:
+  Lease(RedisStore& store) : store_(store), context_(store.acquire()) {}
+  ~Lease() {
+    if (context_ != nullptr) store_.release(context_, healthy_);
+  }
+  redisContext* get() const { return context_; }
+  void mark_broken() { healthy_ = false; }
+
+ private:
+  RedisStore& store_;
+  redisContext* context_;
+  bool healthy_ = true;
+};
+
+RedisStore::RedisStore(Options options, std::function<void(bool)> on_health)
+    : options_(std::move(options)), on_health_(std::move(on_health)) {
+  // The first health check runs now, so /metrics and the log say at start-up
+  // whether Redis answers.
+  health_thread_ = std::thread([this] { health_loop(); });
+}
+
+RedisStore::~RedisStore() {
+  {
+    std::lock_guard lock(health_mutex_);
+    stopping_ = true;
+  }
+  health_cv_.notify_all();
+  health_thread_.join();
+  std::lock_guard lock(pool_mutex_);
+  for (auto* c : idle_) redisFree(c);
+  idle_.clear();
+}
+
+std::string RedisStore::endpoint() const {
+  return options_.address.host + ":" + std::to_string(options_.address.port);
+}
+
+std::string RedisStore::prefixed(std::string_view key) const {
+  std::string out;
+  out.reserve(options_.key_prefix.size() + key.size());
+  out.append(options_.key_prefix).append(key);
+  return out;
+}
+
+redisContext* RedisStore::connect() {
+  const auto& addr = options_.address;
+  redisContext* c = redisConnectWithTimeout(addr.host.c_str(), addr.port, to_timeval(options_.connect_timeout_ms));
+  auto give_up = [&](const std::string& why) -> redisContext* {
+    if (!logged_outage_.exchange(true)) {
+      log::warn("redis unavailable; serving from L1 and the origin",
+                {{"redis", endpoint()}, {"reason", why}});
+    }
+    if (c != nullptr) redisFree(c);
+    return nullptr;
+  };
+  if (c == nullptr) return give_up("out of memory");
+  if (c->err != 0) return give_up(c->errstr);
+  // hiredis 0.14 bounds only the connect; commands need their own timeout,
+  // set again on every new context.
+  redisSetTimeout(c, to_timeval(options_.timeout_ms));
+  redisEnableKeepAlive(c);
+  const std::string& password = addr.password.empty() ? options_.password : addr.password;
+  if (!password.empty()) {
+    Reply reply = command_argv(c, {"AUTH", password});
+    if (connection_failed(c, reply)) return give_up(c->errstr);
+    if (reply->type == REDIS_REPLY_ERROR) {
+      // The server's text names the problem (WRONGPASS, ...) and never echoes the password.
+      return give_up(std::string("AUTH refused: ") + std::string(reply->str, reply->len));
+    }
+  }
+  if (addr.db != 0) {
+    Reply reply = command_argv(c, {"SELECT", std::to_string(addr.db)});
+    if (connection_failed(c, reply)) return give_up(c->errstr);
+    if (reply->type == REDIS_REPLY_ERROR) return give_up(std::string(reply->str, reply->len));
+  }
+  return c;
+}
+
+redisContext* RedisStore::acquire() {
+  if (breaker_open_.load(std::memory_order_relaxed)) return nullptr;
+  std::unique_lock lock(pool_mutex_);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.timeout_ms);
+  while (idle_.empty() && open_connections_ >= options_.pool_size) {
+    if (pool_cv_.wait_until(lock, deadline) == std::cv_status::timeout) return nullptr;
+  }
+  if (!idle_.empty()) {
+    redisContext* c = idle_.back();
+    idle_.pop_back();
+    return c;
+  }
+  ++open_connections_;
+  lock.unlock();
+  redisContext* c = connect();
+  if (c == nullptr) {
+    record(false);
+    std::lock_guard relock(pool_mutex_);
+    --open_connections_;
+    pool_cv_.notify_one();
+  }
+  return c;
+}
+
+void RedisStore::release(redisContext* context, bool healthy) {
+  {
+    std::lock_guard lock(pool_mutex_);
+    if (healthy) {
+      idle_.push_back(context);
+    } else {
+      redisFree(context);
+      --open_connections_;
+    }
+  }
+  pool_cv_.notify_one();
+}
+
+void RedisStore::drop_idle() {
+  // After an outage the pooled connections are most likely dead (a restarted
+  // Redis closed them): reconnecting beats failing one request on each.
+  std::lock_guard lock(pool_mutex_);
+  for (auto* c : idle_) redisFree(c);
+  open_connections_ -= idle_.size();
+  idle_.clear();
+}
+
+void RedisStore::record(bool success) {
+  if (success) {
+    consecutive_failures_.store(0, std::memory_order_relaxed);
+    if (!up()) set_up(true);
+    return;
+  }
+  if (consecutive_failures_.fetch_add(1) + 1 >= options_.breaker_failures &&
+      !breaker_open_.exchange(true)) {
+    drop_idle();
+    set_up(false);
+    health_cv_.notify_all();  // start probing with backoff now
+  }
+}
+
+void RedisStore::set_up(bool up) {
+  if (up_.exchange(up) == up) return;
+  if (up) {
+    logged_outage_.store(false);
+    log::info("redis up", {{"redis", endpoint()}});
+  } else {
+    log::warn("redis down; serving from L1 and the origin", {{"redis", endpoint()}});
+  }
+  if (on_health_) on_health_(up);
+}
+
+RedisStore::GetResult RedisStore::get(std::string_view key) {
+  Lease lease(*this);
+  if (lease.get() == nullptr) return {Status::Unavailable, {}};
+  Reply reply = command_argv(lease.get(), {"GET", prefixed(key)});
+  if (connection_failed(lease.get(), reply)) {
+    lease.mark_broken();
+    record(false);
+    return {Status::Unavailable, {}};
+  }
+  record(true);
+  if (reply->type == REDIS_REPLY_STRING) return {Status::Ok, std::string(reply->str, reply->len)};
+  if (reply->type == REDIS_REPLY_NIL) return {Status::Miss, {}};
+  return {Status::Unavailable, {}};  // an error reply (e.g. OOM, LOADING): treat as unavailable
+}
+
+RedisStore::Status RedisStore::set(std::string_view key, std::string_view value, int64_t ttl_ms) {
+  Lease lease(*this);
+  if (lease.get() == nullptr) return Status::Unavailable;
+  Reply reply = command_argv(lease.get(), {"SET", prefixed(key), value, "PX", std::to_string(std::max<int64_t>(1, ttl_ms))});
+  if (connection_failed(lease.get(), reply)) {
+    lease.mark_broken();
+    record(false);
+    return Status::Unavailable;
+  }
+  record(true);
+  return reply->type == REDIS_REPLY_ERROR ? Status::Unavailable : Status::Ok;
+}
+
+RedisStore::Status RedisStore::del(std::string_view key) {
+  Lease lease(*this);
+  if (lease.get() == nullptr) return Status::Unavailable;
+  Reply reply = command_argv(lease.get(), {"DEL", prefixed(key)});
+  if (connection_failed(lease.get(), reply)) {
+    lease.mark_broken();
+    record(false);
+    return Status::Unavailable;
+  }
+  record(true);
+  if (reply->type == REDIS_REPLY_INTEGER) return reply->integer > 0 ? Status::Ok : Status::Miss;
+  return Status::Unavailable;
+}
+
+void RedisStore::health_loop() {
+  int64_t backoff = options_.backoff_min_ms;
+  for (;;) {
+    // A fresh connection per probe: it tests exactly what a reconnect would.
+    redisContext* c = connect();
+    bool ok = false;
+    if (c != nullptr) {
+      Reply reply = command_argv(c, {"PING"});
+      ok = !connection_failed(c, reply) && reply->type != REDIS_REPLY_ERROR;
+      redisFree(c);
+    }
+    if (ok) {
+      backoff = options_.backoff_min_ms;
+      consecutive_failures_.store(0);
+      breaker_open_.store(false);
+      set_up(true);
+    } else {
+      breaker_open_.store(true);
+      drop_idle();
+      set_up(false);
+    }
+    const int64_t wait_ms = ok ? options_.health_interval_ms : backoff;
+    if (!ok) backoff = std::min(backoff * 2, options_.backoff_max_ms);
+    std::unique_lock lock(health_mutex_);
+    // Woken early when the breaker opens, so recovery probing starts at once.
+    const bool was_open = breaker_open_.load();
+    health_cv_.wait_for(lock, std::chrono::milliseconds(wait_ms),
+                        [&] { return stopping_ || (!was_open && breaker_open_.load()); });
+    if (stopping_) return;
+  }
+}
+
+}  // namespace scalecache

@@ -1,0 +1,90 @@
+#pragma once
+// L2: the Redis every replica shares. A small pool of hiredis connections,
+// each command bounded by a timeout, and a circuit breaker: after a run of
+// failures commands fail fast (as misses) and only a background health check
+// talks to Redis, backing off exponentially until it answers again. Nothing
+// here throws or blocks longer than the configured timeouts.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "redis/redis_url.hpp"
+
+struct redisContext;
+
+namespace scalecache {
+
+class RedisStore {
+ public:
+  struct Options {
+    RedisAddress address;
+    std::string password;  // used when the address has none
+    int64_t timeout_ms = 50;
+    int64_t connect_timeout_ms = 200;
+    std::size_t pool_size = 4;
+    std::string key_prefix = "scalecache:";
+    int breaker_failures = 3;
+    int64_t backoff_min_ms = 100;
+    int64_t backoff_max_ms = 5000;
+    int64_t health_interval_ms = 1000;
+  };
+
+  enum class Status { Ok, Miss, Unavailable };
+  struct GetResult {
+    Status status;
+    std::string value;
+  };
+
+  // `on_health` is called with true/false whenever Redis is seen up or down.
+  RedisStore(Options options, std::function<void(bool)> on_health);
+  ~RedisStore();
+  RedisStore(const RedisStore&) = delete;
+  RedisStore& operator=(const RedisStore&) = delete;
+
+  GetResult get(std::string_view key);
+  Status set(std::string_view key, std::string_view value, int64_t ttl_ms);
+  Status del(std::string_view key);
+
+  bool up() const { return up_.load(std::memory_order_relaxed); }
+  std::string endpoint() const;  // host:port, never the password
+
+ private:
+  class Lease;
+  friend class Lease;
+
+  redisContext* connect();  // nullptr on failure; logs the reason once per outage
+  redisContext* acquire();  // nullptr when none can be had within the timeout
+  void release(redisContext* context, bool healthy);
+  void record(bool success);
+  void drop_idle();
+  void health_loop();
+  void set_up(bool up);
+  std::string prefixed(std::string_view key) const;
+
+  const Options options_;
+  const std::function<void(bool)> on_health_;
+
+  std::mutex pool_mutex_;
+  std::condition_variable pool_cv_;
+  std::vector<redisContext*> idle_;
+  std::size_t open_connections_ = 0;
+
+  std::atomic<bool> up_{false};
+  std::atomic<bool> breaker_open_{false};
+  std::atomic<int> consecutive_failures_{0};
+  std::atomic<bool> logged_outage_{false};
+
+  std::mutex health_mutex_;
+  std::condition_variable health_cv_;
+  bool stopping_ = false;
+  std::thread health_thread_;
+};
+
+}  // namespace scalecache

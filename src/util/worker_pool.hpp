@@ -1,0 +1,46 @@
+#pragma once
+// A fixed set of threads draining a bounded queue. Submitting to a full queue
+// fails at once instead of blocking: the caller turns that into a 503, which
+// is how overload stays bounded in memory and latency.
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace scalecache {
+
+class WorkerPool {
+ public:
+  using Task = std::function<void()>;
+
+  WorkerPool(std::string name, std::size_t threads, std::size_t max_queue);
+  ~WorkerPool();  // runs every queued task, then joins
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // False when the queue is full or the pool is stopping; the task is dropped.
+  bool submit(Task task);
+
+  // Stops accepting tasks, finishes the queued ones and joins the threads.
+  void stop();
+
+  std::size_t queued() const;
+
+ private:
+  void run();
+
+  const std::string name_;
+  const std::size_t max_queue_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Task> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace scalecache
