@@ -1,0 +1,178 @@
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+using scalecache::Config;
+using scalecache::ConfigError;
+using scalecache::load_config;
+
+namespace {
+
+class TempFile {
+ public:
+  explicit TempFile(const std::string& text) {
+    char name[] = "/tmp/scalecache-config-XXXXXX";
+    const int fd = mkstemp(name);
+    path_ = name;
+    std::ofstream(path_) << text;
+    close(fd);
+  }
+  ~TempFile() { std::remove(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// An environ-style array owning its strings.
+class Env {
+ public:
+  Env(std::initializer_list<std::string> entries) : strings_(entries) {
+    for (auto& s : strings_) pointers_.push_back(s.data());
+    pointers_.push_back(nullptr);
+  }
+  char** get() { return pointers_.data(); }
+
+ private:
+  std::vector<std::string> strings_;
+  std::vector<char*> pointers_;
+};
+
+std::string error_of(const std::string& yaml, Env env = {}) {
+  TempFile file(yaml);
+  try {
+    load_config(file.path(), env.get());
+  } catch (const ConfigError& e) {
+    std::string message = e.what();
+    // The file name is random; check it is there and drop it for comparison.
+    EXPECT_NE(message.find(file.path()), std::string::npos) << message;
+    const auto at = message.find(file.path());
+    if (at != std::string::npos) message.replace(at, file.path().size(), "FILE");
+    return message;
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST(Config, DefaultsWithoutFile) {
+  Env env{};
+  const Config c = load_config("", env.get());
+  EXPECT_EQ(c.server.port, 8080);
+  EXPECT_EQ(c.cache.max_key_bytes, 512);
+  EXPECT_EQ(c.redis.timeout_ms, 50);
+  EXPECT_EQ(c.origin.kind, "simulated");
+  EXPECT_EQ(c.origin.simulated_delay_ms, 2000);
+  EXPECT_EQ(c.shutdown.drain_seconds, 5);
+  EXPECT_TRUE(c.redis.url.empty());
+}
+
+TEST(Config, ExampleFileIsValidAndEqualsDefaults) {
+  Env env{};
+  const Config c = load_config(SCALECACHE_SOURCE_DIR "/config/scalecache.yaml", env.get());
+  const Config d;
+  EXPECT_EQ(c.server.port, d.server.port);
+  EXPECT_EQ(c.cache.l1_max_bytes, d.cache.l1_max_bytes);
+  EXPECT_EQ(c.redis.key_prefix, d.redis.key_prefix);
+  EXPECT_EQ(c.origin.max_queue, d.origin.max_queue);
+}
+
+TEST(Config, FileValuesAndEnvironmentOverrides) {
+  TempFile file("server:\n  port: 9000\nredis:\n  url: redis://127.0.0.1:6379\norigin:\n  simulated_delay_ms: 10\n");
+  Env env{"SCALECACHE_SERVER_PORT=9100", "SCALECACHE_ORIGIN_KIND=http",
+          "SCALECACHE_ORIGIN_URL=http://127.0.0.1:1/api", "SCALECACHE_PORT=tcp://10.0.0.1:80",
+          "SCALECACHE_SERVICE_HOST=10.0.0.1", "OTHER=1"};
+  const Config c = load_config(file.path(), env.get());
+  EXPECT_EQ(c.server.port, 9100) << "the environment wins over the file";
+  EXPECT_EQ(c.origin.simulated_delay_ms, 10);
+  EXPECT_EQ(c.origin.kind, "http");
+  EXPECT_EQ(c.redis.url, "redis://127.0.0.1:6379");
+}
+
+TEST(Config, UnreadableFile) {
+  Env env{};
+  try {
+    load_config("/nonexistent/scalecache.yaml", env.get());
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "config error: /nonexistent/scalecache.yaml: cannot read file: No such file or directory");
+  }
+}
+
+TEST(Config, SyntaxErrorNamesLineAndColumn) {
+  EXPECT_EQ(error_of("server:\n  port: [1, 2\n"),
+            "config error: FILE:3:1: YAML syntax error: end of sequence flow not found");
+}
+
+TEST(Config, UnknownSectionAndKey) {
+  EXPECT_EQ(error_of("sever:\n  port: 1\n"),
+            "config error: FILE:1:1: unknown section \"sever\" (expected server, cache, redis, origin, admin, shutdown or log)");
+  const std::string msg = error_of("server:\n  prot: 8080\n");
+  EXPECT_EQ(msg.rfind("config error: FILE:2:3: unknown key server.prot (known: host, port,", 0), 0u) << msg;
+}
+
+TEST(Config, WrongTypeAndRange) {
+  EXPECT_EQ(error_of("server:\n  port: eighty\n"),
+            "config error: FILE:2:9: server.port: expected an integer from 1 to 65535, got \"eighty\"");
+  EXPECT_EQ(error_of("server:\n  port: 70000\n"),
+            "config error: FILE:2:9: server.port: expected an integer from 1 to 65535, got \"70000\"");
+  EXPECT_EQ(error_of("server:\n  port: 80.5\n"),
+            "config error: FILE:2:9: server.port: expected an integer from 1 to 65535, got \"80.5\"");
+  EXPECT_EQ(error_of("server:\n  port: [80]\n"),
+            "config error: FILE:2:9: server.port: expected a single value, got a list or mapping");
+  EXPECT_EQ(error_of("origin:\n  kind: grpc\n"),
+            "config error: FILE:2:9: origin.kind: expected one of simulated, http, got \"grpc\"");
+  EXPECT_EQ(error_of("server: 8080\n"), "config error: FILE:1:9: server: expected a mapping");
+}
+
+TEST(Config, CrossFieldAndUrlChecks) {
+  EXPECT_EQ(error_of("origin:\n  kind: http\n"),
+            "config error: FILE:2:9: origin.kind is http but origin.url is empty");
+  EXPECT_EQ(error_of("origin:\n  kind: http\n  url: ftp://x\n"),
+            "config error: FILE:3:8: origin.url: expected an http:// or https:// URL, got \"ftp://x\"");
+  EXPECT_EQ(error_of("redis:\n  url: localhost:6379\n"),
+            "config error: FILE:2:8: redis.url: expected a URL of the form redis://[:password@]host:port[/db]");
+  EXPECT_EQ(error_of("cache:\n  l1_shards: 3\n"),
+            "config error: FILE:2:14: cache.l1_shards: expected a power of two, got 3");
+}
+
+TEST(Config, EnvironmentErrorsNameTheVariable) {
+  Env bad{"SCALECACHE_SERVER_PORT=abc"};
+  try {
+    load_config("", bad.get());
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "config error: environment SCALECACHE_SERVER_PORT: server.port: expected an integer from 1 to 65535, got \"abc\"");
+  }
+  Env typo{"SCALECACHE_REDIS_ULR=redis://x"};
+  EXPECT_THROW(load_config("", typo.get()), ConfigError);
+}
+
+TEST(Config, SecretsAreNeverEchoed) {
+  Env env{};
+  const std::string msg = error_of("admin:\n  token: [hunter2]\n");
+  EXPECT_EQ(msg.find("hunter2"), std::string::npos);
+  TempFile token("s3cret-token\n");
+  Env with_file{"SCALECACHE_ADMIN_TOKEN_FILE=" + token.path()};
+  EXPECT_EQ(load_config("", with_file.get()).admin.token, "s3cret-token");
+  Env missing{"SCALECACHE_REDIS_PASSWORD_FILE=/nonexistent/pw"};
+  try {
+    load_config("", missing.get());
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("SCALECACHE_REDIS_PASSWORD_FILE"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Config, ThreadsFollowSettingThenQuota) {
+  Config c;
+  c.server.threads = 3;
+  EXPECT_EQ(scalecache::effective_threads(c), 3);
+  c.server.threads = 0;
+  EXPECT_GE(scalecache::effective_threads(c), 1);
+}

@@ -1,0 +1,27 @@
+#include "cache/entry_codec.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace scalecache;
+
+TEST(EntryCodec, RoundTrips) {
+  Entry entry{{1700000000123, 1700000300123, 2001}, std::string("data\0with nul", 13)};
+  const auto decoded = decode_entry(encode_entry(entry));
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->meta.stored_at_ms, entry.meta.stored_at_ms);
+  EXPECT_EQ(decoded->meta.fresh_until_ms, entry.meta.fresh_until_ms);
+  EXPECT_EQ(decoded->meta.compute_ms, 2001);
+  EXPECT_EQ(decoded->data, entry.data);
+}
+
+TEST(EntryCodec, RejectsForeignAndTruncatedBytes) {
+  const std::string good = encode_entry({{1, 2, 3}, "x"});
+  EXPECT_FALSE(decode_entry(""));
+  EXPECT_FALSE(decode_entry("Fetched data for k"));  // a value written by the original Flask app
+  EXPECT_FALSE(decode_entry(good.substr(0, 10)));
+  std::string other_version = good;
+  other_version[2] = 9;
+  EXPECT_FALSE(decode_entry(other_version));
+  std::string backwards = encode_entry({{100, 50, 0}, "x"});
+  EXPECT_FALSE(decode_entry(backwards)) << "fresh_until before stored_at";
+}
