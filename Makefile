@@ -22,6 +22,7 @@ build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 run: build
+	@scripts/install-deps.sh run
 	@scripts/run-local.sh $(BIN)
 
 test: build

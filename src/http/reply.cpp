@@ -1,5 +1,9 @@
 #include "http/reply.hpp"
 
+#include <sys/socket.h>
+
+#include <pistache/peer.h>
+
 #include "http/response_body.hpp"
 
 namespace scalecache {
@@ -17,6 +21,22 @@ bool wants_keep_alive(const Http::Request& request) {
   }
   return !connection || connection->control() != Http::ConnectionControl::Close;
 }
+
+// A header with a fixed text value. Pistache 0.0.5 writes only typed header
+// objects into a response (addRaw() entries are silently dropped).
+class TextHeader : public Http::Header::Header {
+ public:
+  TextHeader(std::string name, std::string value) : name_(std::move(name)), value_(std::move(value)) {}
+  const char* name() const override { return name_.c_str(); }
+  void write(std::ostream& out) const override { out << value_; }
+#ifdef SAFE_HEADER_CAST
+  uint64_t hash() const override { return Http::Header::detail::hash(name_.c_str()); }
+#endif
+
+ private:
+  std::string name_;
+  std::string value_;
+};
 
 const Http::Mime::MediaType& json_type() {
   static const Http::Mime::MediaType type = Http::Mime::MediaType::fromString("application/json");
@@ -41,7 +61,7 @@ Reply::~Reply() {
 }
 
 void Reply::header(std::string name, std::string value) {
-  writer_.headers().addRaw(Http::Header::Raw(std::move(name), std::move(value)));
+  writer_.headers().add(std::make_shared<TextHeader>(std::move(name), std::move(value)));
 }
 
 void Reply::json(Http::Code code, std::string_view body) { send(code, body, json_type()); }
@@ -66,10 +86,22 @@ void Reply::send(Http::Code code, std::string_view body, const Http::Mime::Media
   const bool keep_alive = client_keep_alive_ && !lifecycle_.draining();
   headers.add<Http::Header::Connection>(keep_alive ? Http::ConnectionControl::KeepAlive
                                                    : Http::ConnectionControl::Close);
-  headers.addRaw(Http::Header::Raw("X-Content-Type-Options", "nosniff"));
+  headers.add(std::make_shared<TextHeader>("X-Content-Type-Options", "nosniff"));
 
-  writer_.send(code, body.data(), body.size(), type)
-      .then([](ssize_t) {}, Pistache::Async::IgnoreException);  // the client may be gone
+  auto sent = writer_.send(code, body.data(), body.size(), type);
+  if (keep_alive) {
+    sent.then([](ssize_t) {}, Pistache::Async::IgnoreException);  // the client may be gone
+  } else {
+    // Pistache 0.0.5 only labels the response "close"; it leaves the socket
+    // open. Half-close it once the response is written, as RFC 9112 §9.6
+    // requires; the reactor then sees the client's close and frees the peer.
+    std::shared_ptr<Pistache::Tcp::Peer> peer = writer_.peer();
+    sent.then(
+        [peer](ssize_t) {
+          if (peer) ::shutdown(peer->fd(), SHUT_WR);
+        },
+        Pistache::Async::IgnoreException);
+  }
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   metrics_.request_done(route_, static_cast<int>(code), seconds);

@@ -1,0 +1,71 @@
+"""The read path across L1, a shared Redis (L2) and the origin."""
+import concurrent.futures
+import json
+
+from harness import Scalecache
+
+
+def test_miss_then_l1_hit(redis):
+    with Scalecache(redis_url=redis.url, origin_delay_ms=50) as sc:
+        status, body = sc.get_json("/data/alpha")
+        assert status == 200
+        assert body == {"key": "alpha", "data": "Fetched data for alpha", "cached": False, "source": "origin"}
+        status, body = sc.get_json("/data/alpha")
+        assert (status, body["source"], body["cached"]) == (200, "l1", True)
+        assert sc.metric("scalecache_cache_results_total", source="origin") == 1
+        assert sc.metric("scalecache_cache_results_total", source="l1") == 1
+        assert sc.metric("scalecache_origin_requests_total", result="ok") == 1
+        assert sc.metric("scalecache_l1_entries") == 1
+
+
+def test_second_replica_is_filled_from_redis(redis):
+    with Scalecache(redis_url=redis.url, origin_delay_ms=50) as a, \
+         Scalecache(redis_url=redis.url, origin_delay_ms=50) as b:
+        assert a.get_json("/data/shared%20key")[1]["source"] == "origin"
+        status, body = b.get_json("/data/shared%20key")
+        assert (status, body["source"], body["key"]) == (200, "l2", "shared key")
+        assert b.get_json("/data/shared%20key")[1]["source"] == "l1"
+        assert b.metric("scalecache_origin_requests_total") == 0
+        # Keys live under the namespace prefix, with the TTL set.
+        assert redis.cli("EXISTS", "scalecache:shared key") == "1"
+        assert 0 < int(redis.cli("PTTL", "scalecache:shared key")) <= 300_000
+
+
+def test_l1_only_without_redis():
+    with Scalecache(redis_url="", origin_delay_ms=10) as sc:
+        assert sc.get_json("/data/k")[1]["source"] == "origin"
+        assert sc.get_json("/data/k")[1]["source"] == "l1"
+        assert sc.metric("scalecache_redis_up") == 0
+        assert "L1 only" in sc.log()
+
+
+def test_hundred_concurrent_cold_requests_make_one_origin_call(redis):
+    with Scalecache(redis_url=redis.url, origin_delay_ms=500,
+                    env={"SCALECACHE_ORIGIN_CONCURRENCY": "8"}) as sc:
+        def fetch(_):
+            return sc.get_json("/data/cold")
+        with concurrent.futures.ThreadPoolExecutor(max_workers=100) as pool:
+            results = list(pool.map(fetch, range(100)))
+        assert all(status == 200 for status, _ in results)
+        assert all(body["data"] == "Fetched data for cold" for _, body in results)
+        assert sc.metric("scalecache_origin_requests_total") == 1
+        assert sc.metric("scalecache_coalesced_requests_total") >= 90
+
+
+def test_purge_removes_from_l1_and_redis(redis):
+    with Scalecache(redis_url=redis.url, env={"SCALECACHE_ADMIN_TOKEN": "t0ken"}) as sc:
+        sc.get("/data/p")
+        assert sc.request("DELETE", "/data/p")[0] == 401
+        assert sc.request("DELETE", "/data/p", headers={"Authorization": "Bearer wrong"})[0] == 401
+        status, body, _ = sc.request("DELETE", "/data/p", headers={"Authorization": "Bearer t0ken"})
+        assert status == 200 and json.loads(body) == {"key": "p", "purged": True}
+        assert redis.cli("EXISTS", "scalecache:p") == "0"
+        assert sc.get_json("/data/p")[1]["source"] == "origin"
+        assert "t0ken" not in sc.metrics_text() and "t0ken" not in sc.log()
+
+
+def test_oversized_origin_answer_is_served_not_cached(redis):
+    with Scalecache(redis_url=redis.url, env={"SCALECACHE_CACHE_MAX_OBJECT_BYTES": "10"}) as sc:
+        assert sc.get_json("/data/big")[1]["source"] == "origin"
+        assert sc.get_json("/data/big")[1]["source"] == "origin"
+        assert redis.cli("EXISTS", "scalecache:big") == "0"
