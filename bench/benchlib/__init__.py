@@ -1,0 +1,1 @@
+"""Helpers of `make bench` (bench/run.py): processes, systems, wrk, reports."""

@@ -1,0 +1,214 @@
+"""Turn bench results into the Markdown table, the targets verdicts, the PNG
+plot and the figures block of BENCHMARKS.md."""
+import os
+
+BEGIN = "<!-- bench:figures:begin (written by make bench; edit outside this block) -->"
+END = "<!-- bench:figures:end -->"
+
+
+def _rows(results):
+    return {r["name"]: r for r in results.get("matrix", {}).get("rows", [])}
+
+
+def _fmt(value, pattern="%.2f", missing="–"):
+    return missing if value is None else pattern % value
+
+
+def targets(results):
+    """The issue's targets, each a ratio measured in this run: pass, miss or n/a."""
+    rows = _rows(results)
+    l1, l2 = rows.get("scalecache_l1"), rows.get("scalecache_l2")
+    pc, ph = rows.get("nginx_proxy_cache"), rows.get("pistache_hello")
+    out = []
+
+    def add(name, measured, ok, shown):
+        out.append({"target": name, "measured": measured, "pass": ok, "shown": shown})
+
+    def ratio(a, b, key):
+        return a[key] / b[key] if a and b and b[key] else None
+
+    r = ratio(l1, pc, "rps")
+    add("L1 hit req/s ≥ 1.0× NGINX proxy_cache", r, None if r is None else r >= 1.0, _fmt(r, "%.2f×"))
+    r = ratio(l1, ph, "rps")
+    add("L1 hit req/s ≥ 0.9× Pistache ceiling", r, None if r is None else r >= 0.9, _fmt(r, "%.2f×"))
+    r = ratio(l2, l1, "rps")
+    add("L2 hit req/s ≥ 0.6× L1 hit", r, None if r is None else r >= 0.6, _fmt(r, "%.2f×"))
+    r = ratio(l1, pc, "p99_ms")
+    shown = None if r is None else "%.2f ms vs %.2f ms (%.2f×)" % (l1["p99_ms"], pc["p99_ms"], r)
+    add("L1 hit p99 at 32 connections ≤ NGINX proxy_cache", r, None if r is None else r <= 1.0, shown or "–")
+    r = ratio(l1, pc, "cpu_s_per_10k")
+    shown = None if r is None else "%.3f vs %.3f CPU s/10k (%.2f×)" % (l1["cpu_s_per_10k"], pc["cpu_s_per_10k"], r)
+    add("L1 hit CPU per request ≤ NGINX proxy_cache", r, None if r is None else r <= 1.0, shown or "–")
+    x3 = [s for s in results.get("stampede", {}).get("scenarios", []) if s["label"].startswith("scalecache x3")]
+    if x3:
+        worst = max(x3[0]["origin_calls"])
+        add("one origin call per cold key across 3 replicas", worst, worst == 1,
+            "%s calls per key (%d keys)" % (x3[0]["origin_calls"], len(x3[0]["origin_calls"])))
+    else:
+        add("one origin call per cold key across 3 replicas", None, None, "–")
+    cases = results.get("memory", {}).get("cases", [])
+    if cases:
+        worst = max(c["rss_overhead_per_entry"] for c in cases)
+        add("L1 overhead ≤ 100 B per entry beyond key and value (RSS, worst case)", worst, worst <= 100,
+            "%.0f B (l1_bytes accounting: %.0f B)" % (worst, max(c["l1_overhead_per_entry"] for c in cases)))
+    else:
+        add("L1 overhead ≤ 100 B per entry beyond key and value (RSS, worst case)", None, None, "–")
+    return out
+
+
+def _verdict(ok):
+    return "n/a" if ok is None else ("**pass**" if ok else "**MISS**")
+
+
+def markdown(results):
+    meta = results["meta"]
+    lines = ["# scalecache bench: %s%s" % (meta["date"], " (quick check, not figures)" if meta["quick"] else ""), ""]
+    lines.append("Machine: %s CPUs, kernel %s; scalecache %s. Every server runs **%d threads/workers**; "
+                 "wrk %d thread, %d keep-alive connections (no Connection header sent), %.0f s warm-up + "
+                 "%.0f s measured, %d interleaved round(s), medians shown."
+                 % (meta["cpus"], meta["kernel"], meta.get("scalecache_commit") or "?", meta["threads"],
+                    meta["wrk_threads"], meta["connections"], meta["warmup_s"], meta["duration_s"],
+                    meta["rounds"]))
+    lines.append("")
+    rows = _rows(results)
+    if rows:
+        pc, ph = rows.get("nginx_proxy_cache"), rows.get("pistache_hello")
+        lines += ["## Throughput, latency, CPU, memory", "",
+                  "| system | req/s | × NGINX proxy_cache | × Pistache ceiling | p50 ms | p99 ms | p99.9 ms "
+                  "| CPU s / 10k req | CPU × proxy_cache | peak RSS MiB | body B | errors | req/s per round |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+        for r in results["matrix"]["rows"]:
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s |" % (
+                r["label"], "{:,.0f}".format(r["rps"]),
+                _fmt(r["rps"] / pc["rps"] if pc else None, "%.2f×"),
+                _fmt(r["rps"] / ph["rps"] if ph else None, "%.2f×"),
+                _fmt(r["p50_ms"]), _fmt(r["p99_ms"]), _fmt(r["p999_ms"]),
+                _fmt(r["cpu_s_per_10k"], "%.3f"),
+                _fmt(r["cpu_s_per_10k"] / pc["cpu_s_per_10k"] if pc and pc["cpu_s_per_10k"] else None, "%.2f×"),
+                _fmt(r["peak_rss_mib"], "%.1f"), _fmt(r["body_bytes"], "%d"), r["errors"],
+                ", ".join("{:,}".format(x) for x in r["rps_rounds"])))
+        lines.append("")
+        notes = []
+        for r in results["matrix"]["rows"]:
+            if r["sources"]:
+                total = sum(r["sources"].values()) or 1
+                notes.append("%s: answered from l1 %.1f%%, l2 %.1f%%, origin %.1f%%" % (
+                    r["label"], 100 * r["sources"]["l1"] / total, 100 * r["sources"]["l2"] / total,
+                    100 * r["sources"]["origin"] / total))
+        for name in ("nginx_proxy_cache", "varnish"):
+            if name in rows:
+                notes.append("%s: %d origin calls during the measured runs (0 = every answer a hit)"
+                             % (rows[name]["label"], rows[name]["origin_calls_measured"]))
+        lines += ["CPU is utime+stime of every process of the system (for scalecache and Flask, their Redis "
+                  "included) over the measured seconds; peak RSS is the sum of VmHWM over those processes. "
+                  "Checks: " + "; ".join(notes) + ".", ""]
+    st = results.get("stampede")
+    if st:
+        lines += ["## Stampede: %d concurrent requests for one cold key, origin takes %d ms"
+                  % (st["k"], st["origin_delay_ms"]), "",
+                  "| system | replicas | origin calls per key (each key) | answered 200 | slowest answer s |",
+                  "|---|---:|---|---:|---:|"]
+        for s in st["scenarios"]:
+            lines.append("| %s | %d | %.1f (%s) | %d/%d | %.2f |" % (
+                s["label"], s["replicas"], s["calls_per_key"], ", ".join(map(str, s["origin_calls"])),
+                s["ok"], s["requests"], s["max_s"]))
+        lines.append("")
+    so = results.get("scaleout")
+    if so:
+        lines += ["## Scale-out: scalecache replicas behind the project's NGINX config (L1 hits)", ""]
+        if so.get("skipped"):
+            lines += ["Skipped: %s." % so["skipped"], ""]
+        else:
+            lines += ["| replicas | req/s | × 1 replica | p99 ms | CPU s / 10k req (all) | "
+                      "CPU s / 10k req (replicas) | CPU s / 10k req (NGINX) |", "|---:|---:|---:|---:|---:|---:|---:|"]
+            base = so["rows"][0]["rps"] if so["rows"] else None
+            for r in so["rows"]:
+                lines.append("| %d | %s | %s | %.2f | %.3f | %.3f | %.3f |" % (
+                    r["replicas"], "{:,.0f}".format(r["rps"]), _fmt(r["rps"] / base if base else None, "%.2f×"),
+                    r["p99_ms"], r["cpu_s_per_10k"], r["cpu_s_per_10k_replicas"], r["cpu_s_per_10k_lb"]))
+            lines += ["", so.get("note", ""), ""]
+    mem = results.get("memory")
+    if mem:
+        lines += ["## Memory: L1 only, keys loaded through HTTP (one miss each)", ""]
+        if mem.get("skipped"):
+            lines += ["Skipped: %s." % mem["skipped"], ""]
+        else:
+            lines += ["| keys | value B | entries in L1 | load s | RSS before → after MiB | scalecache_l1_bytes MiB "
+                      "| RSS B / entry | overhead B / entry beyond key+value (RSS) | (l1_bytes) | note |",
+                      "|---:|---:|---:|---:|---|---:|---:|---:|---:|---|"]
+            for c in mem["cases"]:
+                lines.append("| %s | %d | %s | %.1f | %.0f → %.0f | %.1f | %.0f | %.0f | %.0f | %s |" % (
+                    "{:,}".format(c["keys_wanted"]), c["value_bytes"], "{:,}".format(c["entries"]),
+                    c["load_seconds"], c["rss_before_mib"], c["rss_after_mib"], c["l1_bytes_mib"],
+                    c["rss_per_entry"], c["rss_overhead_per_entry"], c["l1_overhead_per_entry"],
+                    c["cut"] or ("not all loaded in time" if not c["loaded_in_time"] else "")))
+            lines.append("")
+    micro = results.get("micro")
+    if micro:
+        lines += ["## L1 micro-benchmark (Google Benchmark, 100k entries of 100 B, 16 shards)", ""]
+        if micro.get("skipped"):
+            lines += ["Skipped: %s" % micro["skipped"], ""]
+        else:
+            threads = sorted({r["threads"] for r in micro["rows"]})
+            lines += ["| operation | " + " | ".join("%d thread%s M ops/s" % (t, "s" if t > 1 else "")
+                                                    for t in threads) + " |",
+                      "|---|" + "---:|" * len(threads)]
+            for name in dict.fromkeys(r["name"] for r in micro["rows"]):
+                by_t = {r["threads"]: r for r in micro["rows"] if r["name"] == name}
+                lines.append("| %s | %s |" % (name, " | ".join(
+                    _fmt(by_t[t]["mops"] if t in by_t else None, "%.2f") for t in threads)))
+            lines += ["", "%s CPUs on this machine: more threads than CPUs measure contention, not scaling."
+                      % micro["context"].get("num_cpus"), ""]
+    tg = results.get("targets")
+    if tg:
+        lines += ["## Targets (issue 7), each a ratio from this run", "", "| target | measured | verdict |",
+                  "|---|---|---|"]
+        for t in tg:
+            lines.append("| %s | %s | %s |" % (t["target"], t["shown"], _verdict(t["pass"])))
+        lines.append("")
+    timings = results.get("timings_s", {})
+    lines += ["Runtime: " + ", ".join("%s %.0f s" % (k, v) for k, v in timings.items()), ""]
+    return "\n".join(lines)
+
+
+def plot(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rows = results["matrix"]["rows"]
+    labels = [r["label"].replace(" (", "\n(") for r in rows]
+    colours = ["#1f77b4" if r["name"].startswith("scalecache") else "#999999" for r in rows]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 8), sharex=True)
+    top.bar(labels, [r["rps"] for r in rows], color=colours)
+    top.set_ylabel("requests/s")
+    top.set_title("scalecache vs alternatives: %d server threads, wrk 1 thread x %d connections (%s)"
+                  % (results["meta"]["threads"], results["meta"]["connections"], results["meta"]["date"]))
+    for i, r in enumerate(rows):
+        top.text(i, r["rps"], "{:,.0f}".format(r["rps"]), ha="center", va="bottom", fontsize=8)
+    bottom.bar(labels, [r["p99_ms"] for r in rows], color=colours)
+    bottom.set_ylabel("p99 latency, ms (log)")
+    bottom.set_yscale("log")
+    for i, r in enumerate(rows):
+        bottom.text(i, r["p99_ms"], "%.2f" % r["p99_ms"], ha="center", va="bottom", fontsize=8)
+    plt.setp(bottom.get_xticklabels(), rotation=30, ha="right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def update_benchmarks_md(path, figures):
+    """Replace the figures block of BENCHMARKS.md (the rest is written by hand)."""
+    figures = figures.replace("# scalecache bench:", "### Latest run:", 1).replace("\n## ", "\n#### ")
+    block = "%s\n\n%s\n%s" % (BEGIN, figures, END)
+    if os.path.exists(path):
+        with open(path) as f:
+            text = f.read()
+        if BEGIN in text and END in text:
+            head, rest = text.split(BEGIN, 1)
+            text = head + block + rest.split(END, 1)[1]
+        else:
+            text = text.rstrip("\n") + "\n\n" + block + "\n"
+    else:
+        text = "# Benchmarks\n\n" + block + "\n"
+    with open(path, "w") as f:
+        f.write(text)

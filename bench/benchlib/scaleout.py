@@ -1,0 +1,102 @@
+"""Scale-out: 1, 2 and 3 scalecache replicas behind the project's NGINX
+load-balancer config (deploy/nginx/scalecache.conf), L1 hits through it.
+
+The project's file is a conf.d snippet for the compose stack. The bench uses
+it as it is, with three substitutions: the upstream's `server scalecache:8080`
+line becomes one line per replica (same parameters), `listen 80` becomes a free
+loopback port and the access log goes to the run directory. Replicas run with
+1 thread each (one CPU per pod, as in the chart), share one Redis, and the
+balancer runs with the bench's worker count.
+"""
+import os
+import re
+import statistics
+
+from . import procs, systems, wrk
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SNIPPET = os.path.join(REPO, "deploy", "nginx", "scalecache.conf")
+UPSTREAM_SERVER = re.compile(r"^(\s*)server\s+scalecache:8080([^;]*);", re.M)
+LISTEN = re.compile(r"^(\s*)listen\s+80\s*;", re.M)
+ACCESS_LOG = re.compile(r"access_log\s+/var/log/nginx/access\.log")
+REPLICA_THREADS = 1
+
+
+def render_snippet(text, replica_ports, lb_port, access_log):
+    """The project's snippet pointed at loopback replicas; None when it no longer matches."""
+    if not (UPSTREAM_SERVER.search(text) and LISTEN.search(text)):
+        return None
+
+    def servers(match):
+        indent, params = match.group(1), match.group(2)
+        return "\n".join("%sserver 127.0.0.1:%d%s;" % (indent, port, params) for port in replica_ports)
+
+    text = UPSTREAM_SERVER.sub(servers, text, count=1)
+    text = LISTEN.sub(lambda m: "%slisten 127.0.0.1:%d;" % (m.group(1), lb_port), text, count=1)
+    return ACCESS_LOG.sub("access_log " + access_log, text)
+
+
+def start_balancer(run_dir, workers, replica_ports, name):
+    with open(SNIPPET) as f:
+        original = f.read()
+    port = procs.free_port()
+    snippet = render_snippet(original, replica_ports, port, os.path.join(run_dir, name + "-access.log"))
+    if snippet is None:
+        raise LookupError("deploy/nginx/scalecache.conf no longer has `server scalecache:8080` and `listen 80`")
+    snippet_path = os.path.join(run_dir, name + "-scalecache.conf")
+    with open(snippet_path, "w") as f:
+        f.write(snippet)
+    svc = systems.start_nginx(run_dir, name, "nginx_lb.conf", workers, port=port, snippet=snippet_path)
+    procs.wait_http(svc.url + "/lb-health", svc.processes[0])
+    return svc
+
+
+def run(run_dir, args, settings, log):
+    if not os.path.exists(SNIPPET):
+        return {"skipped": "deploy/nginx/scalecache.conf is not in the repository"}
+    redis = systems.start_redis(run_dir, "redis-scaleout")
+    common = settings(redis_url=redis.redis_url, origin_kind="simulated", origin_simulated_delay_ms=0)
+    replicas = [systems.start_scalecache(run_dir, args.bin, "scalecache-scaleout-%d" % i, REPLICA_THREADS, **common)
+                for i in range(3)]
+    rows = []
+    try:
+        for count in (1, 2, 3):
+            members = replicas[:count]
+            lb = start_balancer(run_dir, args.threads, [r.port for r in members], "nginx-lb-%d" % count)
+            runs = []
+            for _ in range(args.rounds):
+                wrk.run(lb.url, "hit_keys.lua", ("k", 1000), args.warmup)
+                member_pids = procs.tree([r.processes[0].pid for r in members] + [redis.processes[0].pid])
+                lb_pids = lb.pids()
+                before = procs.cpu_ticks(member_pids + lb_pids)
+                result = wrk.run(lb.url, "hit_keys.lua", ("k", 1000), args.duration)
+                after = procs.cpu_ticks(member_pids + lb_pids)
+                result["cpu_replicas"] = procs.cpu_seconds_between(
+                    {p: before.get(p, 0) for p in member_pids}, {p: after[p] for p in member_pids if p in after})
+                result["cpu_lb"] = procs.cpu_seconds_between(
+                    {p: before.get(p, 0) for p in lb_pids}, {p: after[p] for p in lb_pids if p in after})
+                runs.append(result)
+            lb.stop()
+            requests = sum(r["requests"] for r in runs)
+            row = {"replicas": count,
+                   "rps": statistics.median(r["rps"] for r in runs),
+                   "p99_ms": statistics.median(r["latency_us"]["p99"] for r in runs) / 1000,
+                   "errors": sum(r["errors_total"] for r in runs),
+                   "cpu_s_per_10k_replicas": sum(r["cpu_replicas"] for r in runs) / requests * 10000,
+                   "cpu_s_per_10k_lb": sum(r["cpu_lb"] for r in runs) / requests * 10000}
+            row["cpu_s_per_10k"] = row["cpu_s_per_10k_replicas"] + row["cpu_s_per_10k_lb"]
+            rows.append(row)
+            log("scale-out %d replica(s): %.0f req/s, p99 %.2f ms, CPU s/10k: replicas %.3f + nginx %.3f"
+                % (count, row["rps"], row["p99_ms"], row["cpu_s_per_10k_replicas"], row["cpu_s_per_10k_lb"]))
+    except LookupError as error:
+        return {"skipped": str(error)}
+    finally:
+        for r in replicas:
+            r.stop()
+        redis.stop()
+    return {"rows": rows, "replica_threads": REPLICA_THREADS,
+            "note": "Replicas run %d thread each and share one Redis; the balancer (the project's config, "
+                    "access log on) runs %d workers. All of it shares this machine's %d CPUs with wrk, so more "
+                    "replicas add no CPU here: the figures show what the balancer hop costs and that "
+                    "spreading over replicas keeps working, not how a cluster scales."
+                    % (REPLICA_THREADS, args.threads, os.cpu_count())}

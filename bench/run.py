@@ -1,0 +1,418 @@
+#!/usr/bin/python3
+"""`make bench`: scalecache side by side with the systems users would pick instead.
+
+Sections (all by default, or a comma list with --only):
+  matrix    req/s, p50/p99/p99.9, CPU s per 10k requests, peak RSS of:
+            scalecache L1 hit, L2 hit (L1 off), full miss (simulated origin 0 ms),
+            Pistache hello, nginx `return 200`, NGINX proxy_cache hit, Varnish hit,
+            Flask + Redis under gunicorn; interleaved rounds, medians.
+  stampede  K concurrent requests for one cold key, 500 ms origin: origin calls.
+  scaleout  1, 2, 3 scalecache replicas behind the project's NGINX config.
+  memory    RSS and scalecache_l1_bytes after loading 100k / 1M keys of 100 B / 10 KB.
+  micro     Google Benchmark of the L1 cache (bench/l1_bench.cpp).
+
+Everything runs on 127.0.0.1 with free ports and a private run directory; every
+process started is stopped on exit (also on SIGTERM/SIGINT). Results go to
+bench/results/latest.{json,md,png}; a full run also refreshes the figures block
+of BENCHMARKS.md.
+"""
+import argparse
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import procs, report, systems, wrk  # noqa: E402
+from benchlib.stampede import stampede  # noqa: E402
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(BENCH_DIR)
+SECTIONS = ["matrix", "stampede", "scaleout", "memory", "micro"]
+HIT_KEYS = 1000          # hit tests cycle over k1..k1000, all cached by the warm-up
+SAMPLE_KEY = "k500"      # the body the ceilings answer is scalecache's L1 answer for it
+
+
+def log(message):
+    print("[bench %s] %s" % (time.strftime("%H:%M:%S"), message), flush=True)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description="scalecache benchmarks (make bench)")
+    parser.add_argument("--bin", default=os.environ.get("SCALECACHE_BIN", os.path.join(REPO, "build", "scalecache")))
+    parser.add_argument("--only", default=",".join(SECTIONS), help="comma list of: " + ", ".join(SECTIONS))
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds of the matrix")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up before each measurement")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of each measurement")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="server threads / workers / processes for every system")
+    parser.add_argument("--stampede-k", type=int, default=50)
+    parser.add_argument("--stampede-keys", type=int, default=3, help="cold keys per stampede scenario")
+    parser.add_argument("--memory-keys", default="100000,1000000")
+    parser.add_argument("--memory-sizes", default="100,10240")
+    parser.add_argument("--memory-fraction", type=float, default=0.35,
+                        help="largest share of MemAvailable one memory case may fill")
+    parser.add_argument("--memory-load-seconds", type=int, default=150, help="time cap of one bulk load")
+    parser.add_argument("--quick", action="store_true",
+                        help="check the harness: 1 round of 1 s + 3 s, small memory cases")
+    parser.add_argument("--results-dir", default=os.path.join(BENCH_DIR, "results"))
+    parser.add_argument("--keep-run-dir", action="store_true", help="keep configs and logs after the run")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.warmup, args.duration = 1, 1.0, 3.0
+        args.memory_keys, args.stampede_keys = "20000", 1
+    args.sections = [s for s in args.only.split(",") if s]
+    unknown = set(args.sections) - set(SECTIONS)
+    if unknown:
+        parser.error("unknown section(s): %s" % ", ".join(sorted(unknown)))
+    return args
+
+
+def scalecache_settings(**extra):
+    """Settings every bench scalecache shares: no drain on stop, quiet logs."""
+    base = {"shutdown_drain_seconds": 0, "shutdown_grace_seconds": 2, "log_level": "warn"}
+    base.update(extra)
+    return base
+
+
+# --------------------------------------------------------------------------- matrix
+
+def start_matrix_systems(run_dir, args, have_scalecache):
+    """Start every system of the matrix at once (idle ones cost nothing measurable)."""
+    t = args.threads
+    origin = systems.start_origin(run_dir, "origin")
+    entries = []
+
+    def add(name, label, service, script, script_args=(), extra=(), kind="other"):
+        entries.append({"name": name, "label": label, "service": service, "script": script,
+                        "args": list(script_args), "extra_pids": list(extra), "kind": kind})
+
+    sc_redis = None
+    if have_scalecache:
+        sc_redis = systems.start_redis(run_dir, "redis-scalecache")
+        redis_pid = [sc_redis.processes[0].pid]
+        common = scalecache_settings(redis_url=sc_redis.redis_url, origin_kind="simulated",
+                                     origin_simulated_delay_ms=0)
+        l1 = systems.start_scalecache(run_dir, args.bin, "scalecache-l1", t, **common)
+        l2 = systems.start_scalecache(run_dir, args.bin, "scalecache-l2", t,
+                                      cache_l1_max_entries=0, **common)
+        miss = systems.start_scalecache(run_dir, args.bin, "scalecache-miss", t, **common)
+        add("scalecache_l1", "scalecache L1 hit", l1, "hit_keys.lua", ("k", HIT_KEYS), redis_pid, "scalecache")
+        add("scalecache_l2", "scalecache L2 hit (L1 off)", l2, "hit_keys.lua", ("k", HIT_KEYS), redis_pid,
+            "scalecache")
+        add("scalecache_miss", "scalecache full miss (origin 0 ms)", miss, "unique_keys.lua", ("u",), redis_pid,
+            "scalecache")
+        procs.http_get(l1.url + "/data/" + SAMPLE_KEY)
+        status, body = procs.http_get(l1.url + "/data/" + SAMPLE_KEY)
+        body = body.decode()
+    else:
+        log("no scalecache binary at %s: scalecache rows skipped, ceilings answer the origin's body" % args.bin)
+        status, body = procs.http_get(origin.url + "/data/" + SAMPLE_KEY)
+        body = body.decode()
+
+    pistache_bin = systems.build_pistache_hello(run_dir)
+    add("pistache_hello", "Pistache hello (ceiling)", systems.start_pistache_hello(run_dir, pistache_bin, t, body),
+        "fixed.lua")
+    add("nginx_return", "nginx return 200 (ceiling)", systems.start_nginx_return(run_dir, t, body), "fixed.lua")
+    add("nginx_proxy_cache", "NGINX proxy_cache hit", systems.start_nginx_proxy_cache(run_dir, t, origin),
+        "hit_keys.lua", ("k", HIT_KEYS), kind="origin")
+    add("varnish", "Varnish hit", systems.start_varnish(run_dir, t, origin), "hit_keys.lua", ("k", HIT_KEYS),
+        kind="origin")
+    flask_redis = systems.start_redis(run_dir, "redis-flask")
+    add("flask", "Flask + Redis, gunicorn", systems.start_flask(run_dir, t, flask_redis, origin_delay_ms=0),
+        "hit_keys.lua", ("k", HIT_KEYS), [flask_redis.processes[0].pid])
+    return entries, origin, body
+
+
+def scalecache_sources(service):
+    m = systems.metrics(service)
+    return {src: m.get('scalecache_cache_results_total{source="%s"}' % src, 0.0)
+            for src in ("l1", "l2", "origin")}
+
+
+def run_matrix(run_dir, args, have_scalecache, run_id):
+    entries, origin, body = start_matrix_systems(run_dir, args, have_scalecache)
+    rounds = {e["name"]: [] for e in entries}
+    for r in range(args.rounds):
+        order = entries[r % len(entries):] + entries[:r % len(entries)]  # rotate: drift is shared
+        for e in order:
+            script_args = list(e["args"])
+            if e["script"] == "unique_keys.lua":
+                script_args = ["%s-%s-r%d" % (script_args[0], run_id, r)]
+            if args.warmup > 0:
+                warm_args = script_args
+                if e["script"] == "unique_keys.lua":
+                    warm_args = [script_args[0] + "-warm"]
+                wrk.run(e["service"].url, e["script"], warm_args, args.warmup)
+            origin_before = origin.stats()["calls"]
+            sources_before = scalecache_sources(e["service"]) if e["kind"] == "scalecache" else None
+            result = wrk.measure(e["service"], e["script"], script_args, 0, args.duration, e["extra_pids"])
+            result["origin_calls"] = origin.stats()["calls"] - origin_before
+            if sources_before is not None:
+                after = scalecache_sources(e["service"])
+                result["sources"] = {k: after[k] - sources_before[k] for k in after}
+            rounds[e["name"]].append(result)
+            log("round %d %-36s %9.0f req/s  p99 %6.2f ms  cpu %.3f s/10k  errors %d"
+                % (r + 1, e["label"], result["rps"], result["latency_us"]["p99"] / 1000,
+                   result["cpu_s_per_10k"], result["errors_total"]))
+    rows = []
+    for e in entries:
+        runs = rounds[e["name"]]
+        status, sample = procs.http_get(e["service"].url + ("/data/" + SAMPLE_KEY if e["script"] != "fixed.lua"
+                                                            else "/"))
+        rows.append({
+            "name": e["name"], "label": e["label"],
+            "rps": statistics.median(x["rps"] for x in runs),
+            "rps_rounds": [round(x["rps"]) for x in runs],
+            "p50_ms": statistics.median(x["latency_us"]["p50"] for x in runs) / 1000,
+            "p99_ms": statistics.median(x["latency_us"]["p99"] for x in runs) / 1000,
+            "p999_ms": statistics.median(x["latency_us"]["p999"] for x in runs) / 1000,
+            "cpu_s_per_10k": sum(x["cpu_s"] for x in runs) / sum(x["requests"] for x in runs) * 10000,
+            "peak_rss_mib": max(x["peak_rss_kb"] for x in runs) / 1024,
+            "processes": max(x["pids"] for x in runs),
+            "errors": sum(x["errors_total"] for x in runs),
+            "requests": sum(x["requests"] for x in runs),
+            "origin_calls_measured": sum(x["origin_calls"] for x in runs),
+            "sources": {k: sum(x.get("sources", {}).get(k, 0) for x in runs) for k in ("l1", "l2", "origin")}
+            if e["kind"] == "scalecache" else None,
+            "body_bytes": len(sample) if status == 200 else None,
+        })
+    for e in entries:
+        e["service"].stop()
+    origin.stop()
+    return {"rows": rows, "body": body, "body_bytes": len(body)}
+
+
+# --------------------------------------------------------------------------- stampede
+
+def run_stampede(run_dir, args, have_scalecache, run_id):
+    origin = systems.start_origin(run_dir, "origin-slow", delay_ms=500)
+    k, t = args.stampede_k, args.threads
+    scenarios = []
+
+    def measure(label, urls, replicas):
+        calls = []
+        details = []
+        for i in range(args.stampede_keys):
+            slug = "".join(c if c.isalnum() else "-" for c in label.lower())
+            key = "cold-%s-%s-%d" % (run_id, slug, i)
+            before = origin.stats()["calls"]
+            outcome = stampede(urls, key, k)
+            time.sleep(0.2)
+            calls.append(origin.stats()["calls"] - before)
+            details.append(outcome)
+        scenarios.append({"label": label, "replicas": replicas, "k": k, "origin_calls": calls,
+                          "calls_per_key": statistics.mean(calls),
+                          "ok": sum(d["ok"] for d in details), "requests": k * len(details),
+                          "statuses": [d["statuses"] for d in details],
+                          "max_s": max(d["max_s"] for d in details)})
+        log("stampede %-30s origin calls per key %s (%d/%d answered 200)"
+            % (label, calls, scenarios[-1]["ok"], scenarios[-1]["requests"]))
+
+    if have_scalecache:
+        redis = systems.start_redis(run_dir, "redis-stampede")
+        common = scalecache_settings(redis_url=redis.redis_url, origin_kind="http", origin_url=origin.url)
+        replicas = [systems.start_scalecache(run_dir, args.bin, "scalecache-stampede-%d" % i, t, **common)
+                    for i in range(3)]
+        measure("scalecache x1", [replicas[0].url], 1)
+        measure("scalecache x3 (one Redis)", [r.url for r in replicas], 3)
+        for r in replicas:
+            r.stop()
+        redis.stop()
+    nginx = [systems.start_nginx_proxy_cache(run_dir, t, origin, name="nginx-stampede-%d" % i) for i in range(3)]
+    measure("NGINX proxy_cache x1", [nginx[0].url], 1)
+    measure("NGINX proxy_cache x3", [n.url for n in nginx], 3)
+    for n in nginx:
+        n.stop()
+    flask_redis = systems.start_redis(run_dir, "redis-flask-stampede")
+    flask = systems.start_flask(run_dir, t, flask_redis, origin_url=origin.url, name="flask-stampede")
+    measure("Flask + Redis, gunicorn", [flask.url], 1)
+    flask.stop()
+    flask_redis.stop()
+    origin.stop()
+    return {"k": k, "origin_delay_ms": 500, "scenarios": scenarios}
+
+
+# --------------------------------------------------------------------------- scale-out
+
+def run_scaleout(run_dir, args, have_scalecache):
+    from benchlib import scaleout
+    if not have_scalecache:
+        return {"skipped": "no scalecache binary"}
+    return scaleout.run(run_dir, args, scalecache_settings, log)
+
+
+# --------------------------------------------------------------------------- memory
+
+def mem_available_bytes():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def run_memory(run_dir, args, have_scalecache, run_id):
+    if not have_scalecache:
+        return {"skipped": "no scalecache binary"}
+    cases = []
+    for size in [int(s) for s in args.memory_sizes.split(",")]:
+        origin = systems.start_origin(run_dir, "origin-%dB" % size, size=size)
+        for wanted in [int(n) for n in args.memory_keys.split(",")]:
+            prefix = "m%d-" % size
+            budget = args.memory_fraction * mem_available_bytes()
+            per_entry_guess = size + 200 + len(prefix) + 7
+            count, cut = wanted, None
+            if wanted * per_entry_guess > budget:
+                count = int(budget // per_entry_guess) // 10000 * 10000
+                cut = "cut to %d keys: %d x %d B would not fit in %.0f%% of MemAvailable (%.1f GiB)" % (
+                    count, wanted, size, args.memory_fraction * 100, mem_available_bytes() / 2**30)
+            sc = systems.start_scalecache(
+                run_dir, args.bin, "scalecache-memory", args.threads,
+                **scalecache_settings(redis_url="", origin_kind="http", origin_url=origin.url,
+                                      cache_l1_max_entries=2 * count, cache_l1_max_bytes=1 << 45,
+                                      cache_ttl_seconds=86400, cache_l1_ttl_seconds=86400))
+            pids = sc.pids()
+            procs.http_get(sc.url + "/data/__warm")  # first request allocates per-thread buffers
+            rss_before = procs.rss_kb(pids) * 1024
+            result, seconds = wrk.load(sc.url, prefix, count, args.memory_load_seconds)
+            time.sleep(0.5)
+            m = systems.metrics(sc)
+            entries = int(m.get("scalecache_l1_entries", 0)) - 1  # less __warm
+            rss_after = procs.rss_kb(pids) * 1024
+            l1_bytes = m.get("scalecache_l1_bytes", 0.0)
+            key_bytes = sum(len(prefix) + len(str(i)) for i in range(count)) / count
+            payload = key_bytes + size
+            case = {"keys_wanted": wanted, "keys_asked": count, "entries": entries, "value_bytes": size,
+                    "avg_key_bytes": key_bytes, "load_seconds": seconds, "loaded_in_time": result["loaded"],
+                    "load_errors": result["errors_total"], "cut": cut,
+                    "rss_before_mib": rss_before / 2**20, "rss_after_mib": rss_after / 2**20,
+                    "peak_rss_mib": procs.peak_rss_kb(pids) / 1024,
+                    "l1_bytes_mib": l1_bytes / 2**20,
+                    "rss_per_entry": (rss_after - rss_before) / max(entries, 1),
+                    "l1_bytes_per_entry": l1_bytes / max(entries + 1, 1)}
+            case["rss_overhead_per_entry"] = case["rss_per_entry"] - payload
+            case["l1_overhead_per_entry"] = case["l1_bytes_per_entry"] - payload
+            cases.append(case)
+            log("memory %7d x %5d B: %d entries in %.1f s, RSS %.0f -> %.0f MiB, l1_bytes %.0f MiB, "
+                "overhead/entry: RSS %.0f B, l1_bytes %.0f B%s"
+                % (wanted, size, entries, seconds, case["rss_before_mib"], case["rss_after_mib"],
+                   case["l1_bytes_mib"], case["rss_overhead_per_entry"], case["l1_overhead_per_entry"],
+                   " (%s)" % cut if cut else ""))
+            sc.stop()
+        origin.stop()
+    return {"cases": cases}
+
+
+# --------------------------------------------------------------------------- micro
+
+def run_micro(run_dir, args):
+    binary = os.path.join(run_dir, "l1_bench")
+    src = os.path.join(REPO, "src")
+    build = subprocess.run(["g++", "-O2", "-DNDEBUG", "-std=c++17", "-I" + src, "-o", binary,
+                            os.path.join(BENCH_DIR, "l1_bench.cpp"), os.path.join(src, "cache", "l1_cache.cpp"),
+                            "-lbenchmark", "-pthread"], capture_output=True, text=True)
+    if build.returncode != 0:
+        return {"skipped": "l1_bench did not build: " + build.stderr[-2000:]}
+    out = subprocess.run([binary, "--benchmark_format=json", "--benchmark_min_time=%s"
+                          % ("0.1" if args.quick else "0.5")],
+                         capture_output=True, text=True, timeout=600, check=True)
+    data = json.loads(out.stdout)
+    rows = []
+    for b in data["benchmarks"]:
+        name, _, threads = b["name"].partition("/real_time/threads:")
+        rows.append({"name": name, "threads": int(threads or 1), "ns_per_op": b["real_time"],
+                     "mops": b.get("items_per_second", 0) / 1e6})
+        log("micro %-12s threads %d: %.2f M ops/s (%.0f ns per op per thread)"
+            % (name, rows[-1]["threads"], rows[-1]["mops"], b["real_time"]))
+    return {"rows": rows, "context": {k: data["context"].get(k) for k in ("num_cpus", "mhz_per_cpu")}}
+
+
+# --------------------------------------------------------------------------- main
+
+def main():
+    args = parse_args()
+    started = time.monotonic()
+    have_scalecache = os.access(args.bin, os.X_OK)
+    run_id = time.strftime("%H%M%S")
+    run_dir = tempfile.mkdtemp(prefix="scalecache-bench-")
+    os.chmod(run_dir, 0o755)  # varnish's and nginx's workers read their files here
+
+    def on_signal(signum, frame):
+        raise SystemExit("bench: stopped by signal %d" % signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    results = {"meta": {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "host": platform.node(),
+                        "cpus": os.cpu_count(), "kernel": platform.release(),
+                        "threads": args.threads, "rounds": args.rounds, "warmup_s": args.warmup,
+                        "duration_s": args.duration, "wrk_threads": wrk.THREADS,
+                        "connections": wrk.CONNECTIONS, "quick": args.quick,
+                        "sections": args.sections, "scalecache_bin": args.bin,
+                        "scalecache_commit": git_commit(), "versions": versions()},
+               "timings_s": {}}
+    log("run dir %s; sections %s; %d server threads/workers; %d rounds of %.0f s + %.0f s warm-up"
+        % (run_dir, ",".join(args.sections), args.threads, args.rounds, args.duration, args.warmup))
+    try:
+        for section in args.sections:
+            t0 = time.monotonic()
+            log("section %s" % section)
+            if section == "matrix":
+                results["matrix"] = run_matrix(run_dir, args, have_scalecache, run_id)
+            elif section == "stampede":
+                results["stampede"] = run_stampede(run_dir, args, have_scalecache, run_id)
+            elif section == "scaleout":
+                results["scaleout"] = run_scaleout(run_dir, args, have_scalecache)
+            elif section == "memory":
+                results["memory"] = run_memory(run_dir, args, have_scalecache, run_id)
+            elif section == "micro":
+                results["micro"] = run_micro(run_dir, args)
+            results["timings_s"][section] = round(time.monotonic() - t0, 1)
+            procs.stop_all()
+    finally:
+        procs.stop_all()
+        if not args.keep_run_dir:
+            subprocess.run(["rm", "-rf", run_dir])
+        else:
+            log("run dir kept: %s" % run_dir)
+    results["timings_s"]["total"] = round(time.monotonic() - started, 1)
+    results["targets"] = report.targets(results)
+    os.makedirs(args.results_dir, exist_ok=True)
+    with open(os.path.join(args.results_dir, "latest.json"), "w") as f:
+        json.dump(results, f, indent=1, sort_keys=True)
+    markdown = report.markdown(results)
+    with open(os.path.join(args.results_dir, "latest.md"), "w") as f:
+        f.write(markdown)
+    print(markdown)
+    if "matrix" in results:
+        report.plot(results, os.path.join(args.results_dir, "latest.png"))
+    if set(args.sections) == set(SECTIONS) and not args.quick:
+        report.update_benchmarks_md(os.path.join(REPO, "BENCHMARKS.md"), markdown)
+        log("BENCHMARKS.md figures refreshed")
+    log("done in %.0f s; results in %s" % (results["timings_s"]["total"], args.results_dir))
+
+
+def git_commit():
+    out = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return out.stdout.strip() or None
+
+
+def versions():
+    def first_line(argv):
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+            return (out.stdout or out.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return None
+    return {"nginx": first_line(["nginx", "-v"]), "varnish": first_line(["varnishd", "-V"]),
+            "wrk": first_line(["wrk", "-v"]), "redis": first_line(["redis-server", "--version"]),
+            "gunicorn": first_line(["/usr/bin/python3", "-m", "gunicorn", "--version"])}
+
+
+if __name__ == "__main__":
+    main()

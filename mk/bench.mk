@@ -1,0 +1,25 @@
+# make bench (issue 7): scalecache side by side with nginx, NGINX proxy_cache,
+# Varnish, a Pistache hello server and the original Flask + Redis app, plus the
+# stampede, scale-out, memory and L1 micro-benchmarks. Installs the Debian
+# packages it needs, runs everything on 127.0.0.1 with private ports and
+# directories, and writes bench/results/latest.{md,png,json} and the figures
+# block of BENCHMARKS.md. Takes about 12 minutes; it never fails on speed.
+#
+#   make bench                                   full run
+#   make bench BENCH_ARGS="--only matrix,stampede --rounds 3"
+#   make bench-quick                             harness check (~1 min), results in build/bench-quick
+
+BENCH_PYTHON ?= /usr/bin/python3
+BENCH_ARGS   ?=
+
+.PHONY: bench bench-quick bench-deps
+
+bench-deps:
+	@bench/install-deps.sh
+
+bench: build bench-deps
+	PYTHONDONTWRITEBYTECODE=1 $(BENCH_PYTHON) bench/run.py --bin $(abspath $(BIN)) $(BENCH_ARGS)
+
+bench-quick: build bench-deps
+	PYTHONDONTWRITEBYTECODE=1 $(BENCH_PYTHON) bench/run.py --bin $(abspath $(BIN)) --quick \
+	  --results-dir $(BUILD_DIR)/bench-quick $(BENCH_ARGS)
