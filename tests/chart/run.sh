@@ -271,6 +271,16 @@ if "$HELM" template scalecache "$CHART" --namespace scalecache --kube-version 1.
 else
   fail "render k8s/base from the chart" "$WORK/out.log"
 fi
+check "k8s/kind/cluster.yaml: ingress-ready node with ports 80 and 443 mapped" "$PY" - k8s/kind/cluster.yaml <<'EOF'
+import sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))
+assert c["kind"] == "Cluster" and c["apiVersion"] == "kind.x-k8s.io/v1alpha4", "not a kind v1alpha4 Cluster"
+nodes = [n for n in c["nodes"] if (n.get("labels") or {}).get("ingress-ready") == "true"]
+assert nodes, "no node labelled ingress-ready=true"
+ports = {(m["containerPort"], m["hostPort"]) for m in nodes[0].get("extraPortMappings", [])}
+assert {(80, 80), (443, 443)} <= ports, f"ports 80/443 not mapped: {ports}"
+print("kind cluster config ok")
+EOF
 for dir in k8s/base k8s/overlays/*/; do
   dir=${dir%/}; n=kustomize-$(basename "$dir")
   if "$KUSTOMIZE" build "$dir" >"$WORK/render/$n.yaml" 2>"$WORK/out.log"; then

@@ -106,25 +106,14 @@ def schema_paths(schema, prefix=""):
     return out
 
 
-def value_paths(values, prefix=""):
-    out = set()
-    for key, value in values.items():
-        path = f"{prefix}{key}"
-        out.add(path)
-        if isinstance(value, dict) and value:
-            out |= value_paths(value, path + ".")
-    return out
+def value_paths(values):
+    """Dotted paths of every key of values (maps included)."""
+    return {path for path, _, _ in walk(values)}
 
 
-def leaf_keys(node, prefix=""):
-    out = set()
-    for key, value in node.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out |= leaf_keys(value, path + ".")
-        else:
-            out.add(path)
-    return out
+def leaf_keys(node):
+    """Dotted paths of the non-map values."""
+    return {path for path, value, _ in walk(node) if not isinstance(value, dict)}
 
 
 def main():
