@@ -51,14 +51,18 @@ scripts/make-base-image.sh || abort "base image debian:bookworm-slim"
 tl_pass "base image debian:bookworm-slim present ($(tl_elapsed "$t") s)"
 
 t=$(date +%s.%N)
-build_log=$(mktemp)
-if ! make --no-print-directory image >"$build_log" 2>&1; then
-  tail -n 40 "$build_log"
-  rm -f "$build_log"
-  abort "make image"
-fi
-rm -f "$build_log"
 image=$(make --no-print-directory -s image-name)
+if [ "${SCALECACHE_TEST_REUSE_IMAGE:-0}" = 1 ] && docker image inspect "$image" >/dev/null 2>&1; then
+  tl_log "SCALECACHE_TEST_REUSE_IMAGE=1: using the existing $image without rebuilding"
+else
+  build_log=$(mktemp)
+  if ! make --no-print-directory image >"$build_log" 2>&1; then
+    tail -n 40 "$build_log"
+    rm -f "$build_log"
+    abort "make image"
+  fi
+  rm -f "$build_log"
+fi
 build_s=$(tl_elapsed "$t")
 tl_pass "make image built $image ($build_s s)"
 

@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# Compose stack test (make test-compose).
+#
+# Runs compose.yaml with Debian's docker-compose 1.29. Public images cannot be
+# pulled here, so redis, nginx and prometheus are local stand-ins built from
+# the bootstrapped Debian base (Debian's redis-server, nginx and prometheus),
+# tagged exactly as compose.yaml names them; an image of that name that is not
+# a stand-in is used as it is. Grafana has no Debian package: its service is
+# validated but not started. The test client talks only to the stack's ports
+# published on 127.0.0.1. Checks:
+#   - compose.yaml valid for docker-compose 1.29 and for Compose v2 (compose-go,
+#     when Go is available), nginx -t, promtool check config;
+#   - requests through NGINX reach all 3 replicas (per-replica metrics, Prometheus);
+#   - hit ratio > 0.9 after warm-up on a small key set;
+#   - stopping one replica under load fails no client request;
+#   - scaling to 4 replicas: NGINX and Prometheus pick the new one up.
+# Tears everything down (containers, network, volumes) on exit.
+# tl_eval takes single-quoted expressions on purpose.
+# shellcheck disable=SC2016
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root" || exit 1
+# shellcheck source=scripts/docker-env.sh
+. scripts/docker-env.sh
+# shellcheck source=scripts/docker-testlib.sh
+. scripts/docker-testlib.sh
+
+here=tests/compose
+project="scalecache-compose-test-$$"
+client=(python3 "$here/client.py")
+yaml_python=/usr/bin/python3    # Debian's python3-yaml (a docker-compose dependency)
+keys=20                         # the small key set
+drain=2 grace=5                 # SCALECACHE_SHUTDOWN_{DRAIN,GRACE}_SECONDS for the replicas
+work=$(mktemp -d)
+
+dc() { docker-compose -p "$project" -f compose.yaml "$@"; }
+
+cleanup() {
+  if [ -n "${stack_up:-}" ]; then
+    dc down --volumes --remove-orphans --timeout 20 >/dev/null 2>&1 || true
+  fi
+  rm -rf "$work"
+  docker_env_down
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+abort() { tl_fail "$*"; tl_summary compose; exit 1; }
+
+# json_get FILE FIELD: a top-level field of a JSON file (nested with dots).
+json_get() {
+  python3 -c 'import json, sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    v = v.get(k, {}) if isinstance(v, dict) else {}
+print(json.dumps(v) if isinstance(v, (dict, list)) else v)' "$1" "$2"
+}
+
+# --- tools, engine, static checks -------------------------------------------
+docker_env_install docker-compose python3-yaml curl || abort "install test packages"
+docker_env_up || abort "dockerd running"
+tl_pass "dockerd answers; $(docker-compose version --short 2>/dev/null | sed 's/^/docker-compose /')"
+
+tl_check "compose.yaml valid for docker-compose 1.29 (docker-compose config)" \
+  dc config -q
+
+# service -> image, as docker-compose resolves them (the single source of the names).
+dc config >"$work/resolved.yaml" || abort "docker-compose config"
+images=$("$yaml_python" -c 'import sys, yaml
+for name, s in sorted(yaml.safe_load(open(sys.argv[1]))["services"].items()):
+    print(name, s["image"])' "$work/resolved.yaml")
+image_of() { awk -v s="$1" '$1 == s { print $2 }' <<<"$images"; }
+tl_eval "no image in compose.yaml is unpinned or :latest" \
+  '! awk "{ print \$2 }" <<<"$images" | grep -Eq ":latest$|^[^:]+$"'
+expected=$(make --no-print-directory -s image-name)
+tl_eval "compose's scalecache image $(image_of scalecache) = make image-name ($expected)" \
+  '[ "$(image_of scalecache)" = "$expected" ]'
+# shellcheck disable=SC2034 # used in tl_eval
+published=$("$yaml_python" -c 'import sys, yaml
+for s in yaml.safe_load(open(sys.argv[1]))["services"].values():
+    for p in s.get("ports", []):
+        print(p if isinstance(p, str) else p.get("host_ip", "0.0.0.0"))' "$work/resolved.yaml")
+tl_eval "every published port binds 127.0.0.1 only" \
+  '[ -n "$published" ] && ! grep -v "^127\.0\.0\.1:" <<<"$published" | grep -q .'
+
+if command -v go >/dev/null 2>&1 && (cd "$here/composev2" && go build -o "$work/composev2" . >"$work/go.log" 2>&1); then
+  if "$work/composev2" compose.yaml >"$work/v2.txt" 2>&1; then
+    tl_pass "compose.yaml valid for Compose v2 (compose-go $(sed -n 's/^require github.com\/compose-spec\/compose-go\/v2 //p' "$here/composev2/go.mod"))"
+    tl_eval "Compose v2 reads 3 scalecache replicas" \
+      'grep -q "^scalecache .* 3$" "$work/v2.txt"'
+  else
+    cat "$work/v2.txt"
+    tl_fail "compose.yaml valid for Compose v2"
+  fi
+else
+  tl_log "skip - Compose v2 validation: Go or the compose-go module is not available ($(tail -n 1 "$work/go.log" 2>/dev/null))"
+fi
+
+tl_check "Grafana dashboard dashboards/scalecache.json is valid JSON" \
+  python3 -c 'import json, sys; json.load(open(sys.argv[1]))' dashboards/scalecache.json
+tl_check "Grafana provisioning files parse" "$yaml_python" -c 'import sys, yaml
+for f in sys.argv[1:]:
+    d = yaml.safe_load(open(f))
+    assert d["apiVersion"] == 1 and (d.get("datasources") or d.get("providers")), f' \
+  deploy/compose/grafana/provisioning/*/*.yaml
+
+# --- images: scalecache, then stand-ins -------------------------------------
+t=$(date +%s.%N)
+scripts/make-base-image.sh || abort "base image"
+if [ "${SCALECACHE_TEST_REUSE_IMAGE:-0}" = 1 ] && docker image inspect "$(image_of scalecache)" >/dev/null 2>&1; then
+  tl_log "SCALECACHE_TEST_REUSE_IMAGE=1: using the existing $(image_of scalecache) without rebuilding"
+else
+  log=$work/image.log
+  make --no-print-directory image >"$log" 2>&1 || { tail -n 30 "$log"; abort "make image"; }
+fi
+tl_pass "scalecache image $(image_of scalecache) ready ($(tl_elapsed "$t") s)"
+
+for svc in redis nginx prometheus; do
+  img=$(image_of "$svc")
+  label=$(docker image inspect -f '{{index .Config.Labels "io.scalecache.standin"}}' "$img" 2>/dev/null)
+  if docker image inspect "$img" >/dev/null 2>&1 && [ "$label" != true ]; then
+    tl_pass "$svc: using the existing image $img (not a stand-in)"
+    continue
+  fi
+  t=$(date +%s.%N)
+  if docker build -q --network host -t "$img" -f "$here/standins/$svc.Dockerfile" "$here/standins" \
+       >"$work/standin-$svc.log" 2>&1; then
+    tl_pass "$svc: stand-in $img built from Debian packages ($(tl_elapsed "$t") s)"
+  else
+    tail -n 20 "$work/standin-$svc.log"
+    abort "$svc: stand-in $img"
+  fi
+done
+tl_log "skip - grafana: no registry and no Debian package for $(image_of grafana); its service is validated above but not started"
+
+tl_check "nginx -t accepts deploy/nginx/scalecache.conf ($(image_of nginx))" \
+  docker run --rm --network none --add-host scalecache:127.0.0.1 \
+    -v "$root/deploy/nginx/scalecache.conf:/etc/nginx/conf.d/default.conf:ro" \
+    "$(image_of nginx)" nginx -t -q
+tl_check "promtool check config: deploy/compose/prometheus.yml and the rules it loads" \
+  docker run --rm --network none --entrypoint promtool \
+    -v "$root/deploy/compose/prometheus.yml:/etc/prometheus/prometheus.yml:ro" \
+    -v "$root/deploy/prometheus:/etc/prometheus/scalecache:ro" \
+    "$(image_of prometheus)" check config /etc/prometheus/prometheus.yml
+
+# --- the stack ---------------------------------------------------------------
+LB_HTTP_PORT=$(tl_free_port)
+PROMETHEUS_PORT=$(tl_free_port)
+GRAFANA_PORT=$(tl_free_port)
+export LB_HTTP_PORT PROMETHEUS_PORT GRAFANA_PORT
+export SCALECACHE_ORIGIN_SIMULATED_DELAY_MS=50
+export SCALECACHE_SHUTDOWN_DRAIN_SECONDS=$drain SCALECACHE_SHUTDOWN_GRACE_SECONDS=$grace
+lb="http://127.0.0.1:$LB_HTTP_PORT"
+prom="http://127.0.0.1:$PROMETHEUS_PORT"
+
+t=$(date +%s.%N)
+stack_up=1
+if ! dc up -d --no-build redis scalecache nginx prometheus >"$work/up.log" 2>&1; then
+  cat "$work/up.log"
+  abort "docker-compose up"
+fi
+replicas=$(dc ps -q scalecache | wc -l)
+tl_check "docker-compose up: $replicas scalecache replicas (deploy.replicas: 3)" [ "$replicas" -eq 3 ]
+tl_check "NGINX answers on 127.0.0.1:$LB_HTTP_PORT" tl_wait_http "$lb/lb-health" 200 30
+tl_check "a replica is ready through NGINX (/readyz)" tl_wait_http "$lb/readyz" 200 30
+wait_targets() {  # wait_targets N SECONDS
+  local deadline=$(($(date +%s) + $2))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    [ "$("${client[@]}" targets "$prom" scalecache 2>/dev/null)" = "$1" ] && return 0
+    sleep 1
+  done
+  return 1
+}
+tl_check "Prometheus scrapes 3 healthy scalecache targets (DNS discovery)" wait_targets 3 60
+up_s=$(tl_elapsed "$t")
+tl_log "stack up in $up_s s"
+tl_check "NGINX does not serve a random replica's /metrics" \
+  eval 'tl_http "$lb/metrics"; [ "$TL_CODE" = 404 ]'
+
+# --- warm-up, then hit ratio -------------------------------------------------
+"${client[@]}" load "$lb" --keys "$keys" --requests $((keys * 3)) --concurrency 4 >"$work/warm.json"
+tl_eval "warm-up: $(json_get "$work/warm.json" requests) requests over $keys keys, $(json_get "$work/warm.json" failed) failed" \
+  '[ "$(json_get "$work/warm.json" failed)" = 0 ]'
+"${client[@]}" load "$lb" --keys "$keys" --requests 1200 --concurrency 8 >"$work/measure.json"
+hit_ratio=$(json_get "$work/measure.json" hit_ratio)
+tl_log "measured: $(cat "$work/measure.json")"
+tl_eval "hit ratio after warm-up $hit_ratio > 0.9 (1200 requests, sources $(json_get "$work/measure.json" sources))" \
+  'awk -v r="$hit_ratio" "BEGIN { exit !(r > 0.9) }"'
+tl_eval "no failed request while measuring ($(json_get "$work/measure.json" failed))" \
+  '[ "$(json_get "$work/measure.json" failed)" = 0 ]'
+
+# Per-replica request counters, once Prometheus has scraped all the traffic.
+sent=$(( $(json_get "$work/warm.json" requests) + $(json_get "$work/measure.json" requests) ))
+per_replica() { "${client[@]}" prom "$prom" 'sum by (instance) (scalecache_http_requests_total{route="data"})'; }
+wait_counted() {  # wait_counted TOTAL SECONDS: until the replicas' data requests add up to TOTAL
+  local deadline=$(($(date +%s) + $2))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    per_replica >"$work/per-replica.txt" 2>/dev/null
+    [ "$(awk '{ s += $2 } END { print s + 0 }' "$work/per-replica.txt")" -ge "$1" ] && return 0
+    sleep 1
+  done
+  return 1
+}
+tl_check "Prometheus counted all $sent requests on the replicas" wait_counted "$sent" 30
+tl_log "data requests per replica: $(awk '{ printf "%s=%d ", $1, $2 }' "$work/per-replica.txt")"
+tl_eval "requests through NGINX reached all 3 replicas" \
+  '[ "$(awk "\$2 > 0" "$work/per-replica.txt" | wc -l)" -eq 3 ]'
+prom_ratio=$("${client[@]}" prom "$prom" \
+  'sum(scalecache_cache_results_total{source=~"l1|l2|stale"}) / sum(scalecache_cache_results_total)' | awk '{ printf "%.3f", $2 }')
+tl_log "hit ratio by the replicas' own counters (warm-up included): $prom_ratio"
+
+# --- stop one replica under load ----------------------------------------------
+victim=$(dc ps -q scalecache | head -n 1)
+victim_name=$(docker inspect -f '{{.Name}}' "$victim" | tr -d /)
+"${client[@]}" load "$lb" --keys "$keys" --requests 4000 --rate 200 --duration 30 --concurrency 8 \
+  >"$work/failover.json" &
+load_pid=$!
+sleep 5
+t=$(date +%s.%N)
+docker stop -t 20 "$victim" >/dev/null
+stop_s=$(tl_elapsed "$t")
+victim_exit=$(docker inspect -f '{{.State.ExitCode}}' "$victim")
+wait "$load_pid"
+tl_log "failover load: $(cat "$work/failover.json")"
+failed=$(json_get "$work/failover.json" failed)
+tl_eval "replica $victim_name stopped under load in $stop_s s, exit code $victim_exit" \
+  '[ "$victim_exit" = 0 ]'
+tl_eval "no client request failed: $(json_get "$work/failover.json" requests) requests at 200/s, $failed failed, $(json_get "$work/failover.json" resent) resent on a closed keep-alive connection" \
+  '[ "$failed" = 0 ] && [ "$(json_get "$work/failover.json" requests)" -ge 3000 ]'
+tl_check "Prometheus drops the stopped replica (2 targets)" wait_targets 2 30
+
+# --- scale out: the balancer and Prometheus follow ---------------------------
+before=$(per_replica)
+t=$(date +%s.%N)
+dc up -d --no-build --no-deps --scale scalecache=4 scalecache >"$work/scale.log" 2>&1 \
+  || { cat "$work/scale.log"; tl_fail "docker-compose up --scale scalecache=4"; }
+tl_check "Prometheus finds 4 healthy replicas after --scale scalecache=4" wait_targets 4 60
+sleep 6   # one resolve interval of run-nginx.sh (5 s): NGINX reloads with 4 addresses
+"${client[@]}" load "$lb" --keys "$keys" --requests 800 --concurrency 8 >"$work/scaled.json"
+scaled_sent=$(json_get "$work/scaled.json" requests)
+# Replicas whose data-request counter grew (a new replica has no "before" line).
+grown() {
+  per_replica >"$work/per-replica.txt" 2>/dev/null
+  awk 'NR == FNR { b[$1] = $2; next } $2 > b[$1] { n++ } END { print n + 0 }' \
+    <(echo "$before") "$work/per-replica.txt"
+}
+wait_grown() {  # wait_grown N SECONDS: until N replicas show new requests in Prometheus
+  local deadline=$(($(date +%s) + $2))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    [ "$(grown)" -ge "$1" ] && return 0
+    sleep 1
+  done
+  return 1
+}
+wait_grown 4 30
+new_share=$(awk 'NR == FNR { b[$1] = $2; next } { printf "%s=+%d ", $1, $2 - b[$1] }' \
+  <(echo "$before") "$work/per-replica.txt")
+tl_log "after scaling, new data requests per replica: $new_share"
+tl_eval "after scaling, $scaled_sent requests ($(json_get "$work/scaled.json" failed) failed) reached all 4 replicas ($(tl_elapsed "$t") s)" \
+  '[ "$(json_get "$work/scaled.json" failed)" = 0 ] && [ "$(grown)" -ge 4 ]'
+
+echo "figures: hit ratio $hit_ratio (client, 1200 requests after warm-up; replicas' counters $prom_ratio)," \
+  "failover $(json_get "$work/failover.json" requests) requests / $failed failed / $(json_get "$work/failover.json" resent) resent," \
+  "p99 $(json_get "$work/failover.json" latency_ms.p99) ms, max $(json_get "$work/failover.json" latency_ms.max) ms during the stop;" \
+  "stack up ${up_s} s, total $(tl_elapsed "$TL_T0") s"
+tl_summary compose
