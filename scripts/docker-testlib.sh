@@ -51,6 +51,17 @@ tl_wait_http() {
   return 1
 }
 
+# tl_until SECONDS CMD...: run CMD every second until it succeeds; returns 1 on timeout.
+tl_until() {
+  local deadline=$(($(date +%s) + $1))
+  shift
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    "$@" && return 0
+    sleep 1
+  done
+  return 1
+}
+
 # tl_json FIELD: print FIELD of the JSON object in $TL_BODY (empty if absent).
 tl_json() {
   python3 -c 'import json, sys

@@ -164,15 +164,8 @@ replicas=$(dc ps -q scalecache | wc -l)
 tl_check "docker-compose up: $replicas scalecache replicas (deploy.replicas: 3)" [ "$replicas" -eq 3 ]
 tl_check "NGINX answers on 127.0.0.1:$LB_HTTP_PORT" tl_wait_http "$lb/lb-health" 200 30
 tl_check "a replica is ready through NGINX (/readyz)" tl_wait_http "$lb/readyz" 200 30
-wait_targets() {  # wait_targets N SECONDS
-  local deadline=$(($(date +%s) + $2))
-  while [ "$(date +%s)" -lt "$deadline" ]; do
-    [ "$("${client[@]}" targets "$prom" scalecache 2>/dev/null)" = "$1" ] && return 0
-    sleep 1
-  done
-  return 1
-}
-tl_check "Prometheus scrapes 3 healthy scalecache targets (DNS discovery)" wait_targets 3 60
+targets_are() { [ "$("${client[@]}" targets "$prom" scalecache 2>/dev/null)" = "$1" ]; }
+tl_check "Prometheus scrapes 3 healthy scalecache targets (DNS discovery)" tl_until 60 targets_are 3
 up_s=$(tl_elapsed "$t")
 tl_log "stack up in $up_s s"
 tl_check "NGINX does not serve a random replica's /metrics" \
@@ -193,16 +186,11 @@ tl_eval "no failed request while measuring ($(json_get "$work/measure.json" fail
 # Per-replica request counters, once Prometheus has scraped all the traffic.
 sent=$(( $(json_get "$work/warm.json" requests) + $(json_get "$work/measure.json" requests) ))
 per_replica() { "${client[@]}" prom "$prom" 'sum by (instance) (scalecache_http_requests_total{route="data"})'; }
-wait_counted() {  # wait_counted TOTAL SECONDS: until the replicas' data requests add up to TOTAL
-  local deadline=$(($(date +%s) + $2))
-  while [ "$(date +%s)" -lt "$deadline" ]; do
-    per_replica >"$work/per-replica.txt" 2>/dev/null
-    [ "$(awk '{ s += $2 } END { print s + 0 }' "$work/per-replica.txt")" -ge "$1" ] && return 0
-    sleep 1
-  done
-  return 1
+counted() {  # counted TOTAL: the replicas' data requests add up to TOTAL
+  per_replica >"$work/per-replica.txt" 2>/dev/null
+  [ "$(awk '{ s += $2 } END { print s + 0 }' "$work/per-replica.txt")" -ge "$1" ]
 }
-tl_check "Prometheus counted all $sent requests on the replicas" wait_counted "$sent" 30
+tl_check "Prometheus counted all $sent requests on the replicas" tl_until 30 counted "$sent"
 tl_log "data requests per replica: $(awk '{ printf "%s=%d ", $1, $2 }' "$work/per-replica.txt")"
 tl_eval "requests through NGINX reached all 3 replicas" \
   '[ "$(awk "\$2 > 0" "$work/per-replica.txt" | wc -l)" -eq 3 ]'
@@ -228,37 +216,29 @@ tl_eval "replica $victim_name stopped under load in $stop_s s, exit code $victim
   '[ "$victim_exit" = 0 ]'
 tl_eval "no client request failed: $(json_get "$work/failover.json" requests) requests at 200/s, $failed failed, $(json_get "$work/failover.json" resent) resent on a closed keep-alive connection" \
   '[ "$failed" = 0 ] && [ "$(json_get "$work/failover.json" requests)" -ge 3000 ]'
-tl_check "Prometheus drops the stopped replica (2 targets)" wait_targets 2 30
+tl_check "Prometheus drops the stopped replica (2 targets)" tl_until 30 targets_are 2
 
 # --- scale out: the balancer and Prometheus follow ---------------------------
 before=$(per_replica)
 t=$(date +%s.%N)
 dc up -d --no-build --no-deps --scale scalecache=4 scalecache >"$work/scale.log" 2>&1 \
   || { cat "$work/scale.log"; tl_fail "docker-compose up --scale scalecache=4"; }
-tl_check "Prometheus finds 4 healthy replicas after --scale scalecache=4" wait_targets 4 60
+tl_check "Prometheus finds 4 healthy replicas after --scale scalecache=4" tl_until 60 targets_are 4
 sleep 6   # one resolve interval of run-nginx.sh (5 s): NGINX reloads with 4 addresses
 "${client[@]}" load "$lb" --keys "$keys" --requests 800 --concurrency 8 >"$work/scaled.json"
 scaled_sent=$(json_get "$work/scaled.json" requests)
-# Replicas whose data-request counter grew (a new replica has no "before" line).
+# grown N: N replicas' data-request counters grew (a new replica has no "before" line).
 grown() {
   per_replica >"$work/per-replica.txt" 2>/dev/null
-  awk 'NR == FNR { b[$1] = $2; next } $2 > b[$1] { n++ } END { print n + 0 }' \
-    <(echo "$before") "$work/per-replica.txt"
+  [ "$(awk 'NR == FNR { b[$1] = $2; next } $2 > b[$1] { n++ } END { print n + 0 }' \
+        <(echo "$before") "$work/per-replica.txt")" -ge "$1" ]
 }
-wait_grown() {  # wait_grown N SECONDS: until N replicas show new requests in Prometheus
-  local deadline=$(($(date +%s) + $2))
-  while [ "$(date +%s)" -lt "$deadline" ]; do
-    [ "$(grown)" -ge "$1" ] && return 0
-    sleep 1
-  done
-  return 1
-}
-wait_grown 4 30
+tl_until 30 grown 4
 new_share=$(awk 'NR == FNR { b[$1] = $2; next } { printf "%s=+%d ", $1, $2 - b[$1] }' \
   <(echo "$before") "$work/per-replica.txt")
 tl_log "after scaling, new data requests per replica: $new_share"
 tl_eval "after scaling, $scaled_sent requests ($(json_get "$work/scaled.json" failed) failed) reached all 4 replicas ($(tl_elapsed "$t") s)" \
-  '[ "$(json_get "$work/scaled.json" failed)" = 0 ] && [ "$(grown)" -ge 4 ]'
+  '[ "$(json_get "$work/scaled.json" failed)" = 0 ] && grown 4'
 
 echo "figures: hit ratio $hit_ratio (client, 1200 requests after warm-up; replicas' counters $prom_ratio)," \
   "failover $(json_get "$work/failover.json" requests) requests / $failed failed / $(json_get "$work/failover.json" resent) resent," \
