@@ -104,7 +104,7 @@ mkdir -p "$TOOLS"
 go_tool() {
   local name=$1 pkg=$2 version=$3 dir="$TOOLS/$1-$3"
   if [ ! -x "$dir/$name" ]; then
-    echo "  installing $name $version (go install $pkg@$version; helm takes a few minutes)" >&2
+    echo "  installing $name $version: go install $pkg@$version (once; helm takes minutes on 2 cores)" >&2
     mkdir -p "$dir.tmp"
     if ! GOBIN="$dir.tmp" go install "$pkg@$version" >"$WORK/go-$name.log" 2>&1; then
       tail -20 "$WORK/go-$name.log" >&2; rm -rf "$dir.tmp"; return 1
