@@ -23,7 +23,7 @@ image-base:
 	@scripts/make-base-image.sh
 
 image: image-version image-base
-	$(DOCKER) build --network host \
+	$(DOCKER) build --network host --force-rm \
 	  --build-arg VERSION=$(IMAGE_VERSION) \
 	  --build-arg REVISION=$(IMAGE_REVISION) \
 	  --build-arg CREATED=$(IMAGE_CREATED) \

@@ -47,10 +47,11 @@ rootfs=""
 cleanup() {
   [ -n "$rootfs" ] && [ -d "$rootfs" ] || return 0
   # debootstrap mounts proc/sys inside the target; never rm through a mount.
-  findmnt -rn -o TARGET | grep -F "$rootfs/" | sort -r | while read -r m; do
+  local m
+  for m in $(findmnt -rn -o TARGET | grep -F "$rootfs/" | sort -r); do
     as_root umount -l "$m" || true
   done
-  as_root rm -rf --one-file-system "$rootfs"
+  as_root rm -rf --one-file-system "$rootfs" || true
 }
 trap cleanup EXIT
 
