@@ -85,10 +85,24 @@ std::unique_ptr<RedisStore> make_redis(const RedisConfig& config, Metrics& metri
 }
 
 TieredCache::Options tiered_options(const Config& config) {
+  const CacheConfig& cache = config.cache;
   TieredCache::Options options;
-  options.ttl_ms = config.cache.ttl_seconds * 1000;
-  options.l1_ttl_ms = std::min(config.cache.l1_ttl_seconds, config.cache.ttl_seconds) * 1000;
-  options.max_object_bytes = static_cast<std::size_t>(config.cache.max_object_bytes);
+  options.ttl_ms = cache.ttl_seconds * 1000;
+  options.l1_ttl_ms = std::min(cache.l1_ttl_seconds, cache.ttl_seconds) * 1000;
+  options.ttl_jitter = cache.ttl_jitter;
+  options.stale_while_revalidate_s = cache.stale_while_revalidate;
+  options.stale_if_error_s = cache.stale_if_error;
+  options.early_refresh_beta = cache.early_refresh_beta;
+  options.negative_ttl_ms = cache.negative_ttl * 1000;
+  options.respect_origin_headers = cache.respect_origin_headers;
+  options.lease_ttl_ms = cache.lease_ttl_ms;
+  options.lease_wait_ms = cache.lease_wait_ms;
+  options.lease_poll_ms = cache.lease_poll_ms;
+  options.max_object_bytes = static_cast<std::size_t>(cache.max_object_bytes);
+  options.events_channel = config.redis.key_prefix + "events";
+  if (!config.redis.url.empty()) options.redis_address = parse_redis_url(config.redis.url);
+  options.redis_password = config.redis.password;
+  options.redis_connect_timeout_ms = config.redis.connect_timeout_ms;
   options.l2_threads = static_cast<std::size_t>(config.redis.pool_size);
   options.origin_threads = static_cast<std::size_t>(config.origin.concurrency);
   options.origin_max_queue = static_cast<std::size_t>(config.origin.max_queue);
@@ -118,7 +132,8 @@ int run(const Config& config) {
   metrics.on_scrape([&l1](Metrics& m) { m.set_l1(l1.entries(), l1.bytes()); });
 
   std::unique_ptr<RedisStore> redis = make_redis(config.redis, metrics);
-  std::unique_ptr<Origin> origin = make_origin(config.origin);
+  metrics.set_redis_configured(redis != nullptr);
+  std::unique_ptr<Origin> origin = make_origin(config.origin, config.cache.tag_header);
   TieredCache cache(tiered_options(config), l1, redis.get(), *origin, metrics);
 
   auto context = std::make_shared<RouterContext>(RouterContext{

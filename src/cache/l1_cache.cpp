@@ -64,13 +64,14 @@ void L1Cache::unlink_and_free(Shard& shard, Node* node) {
 }
 
 void L1Cache::put(std::string_view key, const EntryMeta& meta, std::string_view data,
-                  int64_t expires_at_ms) {
+                  int64_t recheck_at_ms, int64_t expires_at_ms) {
   if (!enabled()) return;
   const std::size_t size = charge(key.size(), data.size());
   if (size > shard_max_bytes_ || key.size() > UINT32_MAX || data.size() > UINT32_MAX) return;
 
   void* memory = ::operator new(sizeof(Node) + key.size() + data.size());
   Node* node = new (memory) Node{};
+  node->recheck_at_ms = recheck_at_ms;
   node->expires_at_ms = expires_at_ms;
   node->meta = meta;
   node->key_size = static_cast<uint32_t>(key.size());
@@ -101,6 +102,17 @@ bool L1Cache::erase(std::string_view key) {
   auto it = shard.index.find(key);
   if (it == shard.index.end()) return false;
   unlink_and_free(shard, it->second);
+  return true;
+}
+
+bool L1Cache::mark_stale(std::string_view key, int64_t now_ms) {
+  Shard& shard = shard_for(key);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.index.find(key);
+  if (it == shard.index.end()) return false;
+  Node* node = it->second;
+  node->meta.fresh_until_ms = std::min(node->meta.fresh_until_ms, now_ms);
+  node->recheck_at_ms = std::min(node->recheck_at_ms, now_ms);
   return true;
 }
 

@@ -24,8 +24,9 @@ namespace scalecache {
 struct L1EntryView {
   std::string_view key;
   std::string_view data;
-  EntryMeta meta;
-  int64_t expires_at_ms;
+  const EntryMeta& meta;
+  int64_t recheck_at_ms;  // past this L1 asks Redis again (bounds a missed purge)
+  int64_t expires_at_ms;  // past this the entry is dropped
 };
 
 class L1Cache {
@@ -44,16 +45,19 @@ class L1Cache {
   bool enabled() const { return limits_.max_entries > 0 && limits_.max_bytes > 0; }
 
   // If `key` holds an entry that has not expired at `now_ms`, calls fn(view)
-  // with the shard locked (keep fn short) and returns true. An expired entry
-  // is dropped.
+  // with the shard locked (keep fn short, don't call back into the cache)
+  // and returns true. An expired entry is dropped.
   template <typename Fn>
   bool visit(std::string_view key, int64_t now_ms, Fn&& fn);
 
   // Inserts or replaces; evicts least recently used entries to stay in bounds.
   // An entry larger than a shard's byte budget is not stored.
-  void put(std::string_view key, const EntryMeta& meta, std::string_view data, int64_t expires_at_ms);
+  void put(std::string_view key, const EntryMeta& meta, std::string_view data, int64_t recheck_at_ms,
+           int64_t expires_at_ms);
 
   bool erase(std::string_view key);
+  // Soft purge: the entry stays (for stale-if-error) but is no longer fresh.
+  bool mark_stale(std::string_view key, int64_t now_ms);
   void clear();
 
   std::size_t entries() const { return entries_.load(std::memory_order_relaxed); }
@@ -66,6 +70,7 @@ class L1Cache {
   struct Node {
     Node* prev;
     Node* next;
+    int64_t recheck_at_ms;
     int64_t expires_at_ms;
     EntryMeta meta;
     uint32_t key_size;
@@ -108,7 +113,7 @@ bool L1Cache::visit(std::string_view key, int64_t now_ms, Fn&& fn) {
     return false;
   }
   move_to_front(shard, node);
-  fn(L1EntryView{node->key(), node->data(), node->meta, node->expires_at_ms});
+  fn(L1EntryView{node->key(), node->data(), node->meta, node->recheck_at_ms, node->expires_at_ms});
   return true;
 }
 

@@ -32,17 +32,44 @@ std::string quoted_value(const ConfigKey& key, const std::string& raw) {
   return key.secret ? std::string("a value") : "\"" + raw + "\"";
 }
 
-void assign(const ConfigKey& key, const std::string& raw, Config& config, const std::string& where) {
+std::string range_text(const ConfigKey& key) {
   if (key.type == ConfigKey::Type::Integer) {
-    int64_t value = 0;
-    const char* end = raw.data() + raw.size();
-    auto [ptr, ec] = std::from_chars(raw.data(), end, value);
-    if (raw.empty() || ec != std::errc() || ptr != end || value < key.min || value > key.max) {
-      fail(where, key.dotted() + ": expected an integer from " + std::to_string(key.min) + " to " +
-                      std::to_string(key.max) + ", got " + quoted_value(key, raw));
+    return std::to_string(static_cast<int64_t>(key.min)) + " to " + std::to_string(static_cast<int64_t>(key.max));
+  }
+  std::ostringstream out;
+  out << key.min << " to " << key.max;
+  return out.str();
+}
+
+void assign(const ConfigKey& key, const std::string& raw, Config& config, const std::string& where) {
+  const char* end = raw.data() + raw.size();
+  switch (key.type) {
+    case ConfigKey::Type::Integer: {
+      int64_t value = 0;
+      auto [ptr, ec] = std::from_chars(raw.data(), end, value);
+      if (raw.empty() || ec != std::errc() || ptr != end || value < key.min || value > key.max) {
+        fail(where, key.dotted() + ": expected an integer from " + range_text(key) + ", got " + quoted_value(key, raw));
+      }
+      key.integer(config) = value;
+      return;
     }
-    key.integer(config) = value;
-    return;
+    case ConfigKey::Type::Number: {
+      double value = 0;
+      auto [ptr, ec] = std::from_chars(raw.data(), end, value);
+      if (raw.empty() || ec != std::errc() || ptr != end || !(value >= key.min && value <= key.max)) {
+        fail(where, key.dotted() + ": expected a number from " + range_text(key) + ", got " + quoted_value(key, raw));
+      }
+      key.number(config) = value;
+      return;
+    }
+    case ConfigKey::Type::Boolean:
+      if (raw != "true" && raw != "false") {
+        fail(where, key.dotted() + ": expected true or false, got " + quoted_value(key, raw));
+      }
+      key.boolean(config) = raw == "true";
+      return;
+    case ConfigKey::Type::String:
+      break;
   }
   if (!key.choices.empty() &&
       std::find(key.choices.begin(), key.choices.end(), raw) == key.choices.end()) {
@@ -110,7 +137,7 @@ void apply_file(const std::string& path, Config& config, Origins& origins) {
       const YAML::Node& value = entry.second;
       const std::string value_where = mark_text(path, value.Mark());
       if (value.IsNull()) {
-        if (key->type == ConfigKey::Type::Integer) fail(value_where, key->dotted() + ": expected an integer, got nothing");
+        if (key->type != ConfigKey::Type::String) fail(value_where, key->dotted() + ": expected a value, got nothing");
         key->string(config).clear();
       } else if (!value.IsScalar()) {
         fail(value_where, key->dotted() + ": expected a single value, got a list or mapping");
@@ -245,10 +272,14 @@ std::string describe_config_keys() {
       section = key.section;
       out << "\n  " << section << ":\n";
     }
-    std::string value = key.type == ConfigKey::Type::Integer
-                            ? std::to_string(key.integer(defaults))
-                            : "\"" + key.string(defaults) + "\"";
-    out << "    " << key.name << " = " << value << "  (" << key.env_name() << ")\n"
+    std::ostringstream value;
+    switch (key.type) {
+      case ConfigKey::Type::Integer: value << key.integer(defaults); break;
+      case ConfigKey::Type::Number: value << key.number(defaults); break;
+      case ConfigKey::Type::Boolean: value << (key.boolean(defaults) ? "true" : "false"); break;
+      case ConfigKey::Type::String: value << '"' << key.string(defaults) << '"'; break;
+    }
+    out << "    " << key.name << " = " << value.str() << "  (" << key.env_name() << ")\n"
         << "        " << key.help << "\n";
   }
   return out.str();

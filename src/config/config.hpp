@@ -25,6 +25,18 @@ struct CacheConfig {
   int64_t l1_max_bytes = 256 * 1024 * 1024;
   int64_t l1_shards = 16;
   int64_t max_object_bytes = 1024 * 1024;
+  // Entry life past its TTL (docs/cache-semantics.md).
+  int64_t stale_while_revalidate = 60;  // seconds served stale while one refresh runs
+  int64_t stale_if_error = 300;         // seconds a stale copy may stand in for an origin error
+  double early_refresh_beta = 1.0;      // XFetch beta; 0 turns early refresh off
+  double ttl_jitter = 0.1;              // up to this fraction of the TTL is shaved off, per key
+  int64_t negative_ttl = 10;            // seconds an origin 404 is remembered
+  bool respect_origin_headers = false;  // honour the http origin's Cache-Control
+  std::string tag_header = "Surrogate-Key";
+  // Fleet-wide single-flight: the Redis lease held while one replica calls the origin.
+  int64_t lease_ttl_ms = 10000;
+  int64_t lease_wait_ms = 5000;  // other replicas wait this long for the fill, then call the origin
+  int64_t lease_poll_ms = 50;
 };
 
 struct RedisConfig {

@@ -15,11 +15,17 @@ namespace {
 constexpr int64_t kMaxInt = INT64_C(1) << 50;
 
 // One line per key: the field it fills is named once, in the macro arguments.
-#define SC_INT(sec, key, lo, hi, help)                                        \
-  ConfigKey{#sec, #key, ConfigKey::Type::Integer, lo, hi, {}, false, help,     \
-            [](Config& c) -> int64_t& { return c.sec.key; }, nullptr}
-#define SC_STR(sec, key, choices, secret, help)                                  \
-  ConfigKey{#sec, #key, ConfigKey::Type::String, 0, 0, choices, secret, help,     \
+#define SC_INT(sec, key, lo, hi, help)                                               \
+  ConfigKey{#sec, #key, ConfigKey::Type::Integer, static_cast<double>(lo), static_cast<double>(hi), \
+            {}, false, help, [](Config& c) -> int64_t& { return c.sec.key; }, nullptr, nullptr, nullptr}
+#define SC_NUM(sec, key, lo, hi, help)                                                 \
+  ConfigKey{#sec, #key, ConfigKey::Type::Number, lo, hi, {}, false, help, nullptr,      \
+            [](Config& c) -> double& { return c.sec.key; }, nullptr, nullptr}
+#define SC_BOOL(sec, key, help)                                                         \
+  ConfigKey{#sec, #key, ConfigKey::Type::Boolean, 0, 0, {}, false, help, nullptr, nullptr, \
+            [](Config& c) -> bool& { return c.sec.key; }, nullptr}
+#define SC_STR(sec, key, choices, secret, help)                                          \
+  ConfigKey{#sec, #key, ConfigKey::Type::String, 0, 0, choices, secret, help, nullptr, nullptr, \
             nullptr, [](Config& c) -> std::string& { return c.sec.key; }}
 
 std::vector<ConfigKey> build_keys() {
@@ -39,6 +45,16 @@ std::vector<ConfigKey> build_keys() {
       SC_INT(cache, l1_max_bytes, 0, kMaxInt, "L1 byte bound (keys + values + overhead)"),
       SC_INT(cache, l1_shards, 1, 1024, "independently locked L1 shards (power of two)"),
       SC_INT(cache, max_object_bytes, 1, 1 << 30, "larger origin answers are served, not cached"),
+      SC_INT(cache, stale_while_revalidate, 0, 31536000, "seconds past the TTL an entry is served stale while one refresh runs"),
+      SC_INT(cache, stale_if_error, 0, 31536000, "seconds past the TTL a stale entry stands in for an origin error"),
+      SC_NUM(cache, early_refresh_beta, 0.0, 100.0, "XFetch beta: >1 refreshes earlier, 0 turns early refresh off"),
+      SC_NUM(cache, ttl_jitter, 0.0, 0.5, "fraction of the TTL shaved off per key, so a burst does not expire at once"),
+      SC_INT(cache, negative_ttl, 0, 86400, "seconds an origin 404 is cached; 0 turns negative caching off"),
+      SC_BOOL(cache, respect_origin_headers, "honour the http origin's Cache-Control (max-age, no-store, private, stale-*)"),
+      SC_STR(cache, tag_header, Choices{}, false, "http origin header listing an answer's tags, for DELETE /tags/{tag}"),
+      SC_INT(cache, lease_ttl_ms, 100, 600000, "Redis lease held by the replica calling the origin for a key"),
+      SC_INT(cache, lease_wait_ms, 0, 600000, "how long other replicas wait for that fill before calling the origin"),
+      SC_INT(cache, lease_poll_ms, 5, 10000, "how often waiting replicas look for the fill between notices"),
 
       SC_STR(redis, url, Choices{}, false, "redis://[:password@]host:port[/db]; empty = L1 only"),
       SC_STR(redis, password, Choices{}, true, "AUTH password when the URL has none"),
@@ -70,6 +86,8 @@ std::vector<ConfigKey> build_keys() {
 }
 
 #undef SC_INT
+#undef SC_NUM
+#undef SC_BOOL
 #undef SC_STR
 
 }  // namespace

@@ -13,17 +13,19 @@
 namespace scalecache {
 
 struct ConfigKey {
-  enum class Type { Integer, String };
+  enum class Type { Integer, Number, Boolean, String };
 
   std::string section;
   std::string name;
   Type type;
-  int64_t min = 0;  // integers only
-  int64_t max = 0;
+  double min = 0;  // integers and numbers
+  double max = 0;
   std::vector<std::string> choices;  // strings: empty means any value
   bool secret = false;               // never echoed back in errors or help
   std::string help;
   std::function<int64_t&(Config&)> integer;
+  std::function<double&(Config&)> number;
+  std::function<bool&(Config&)> boolean;
   std::function<std::string&(Config&)> string;
 
   std::string dotted() const { return section + "." + name; }

@@ -66,6 +66,8 @@ void Reply::header(std::string name, std::string value) {
 
 void Reply::json(Http::Code code, std::string_view body) { send(code, body, json_type()); }
 
+void Reply::empty(Http::Code code) { send(code, {}, Http::Mime::MediaType()); }
+
 void Reply::error(Http::Code code, std::string_view error, std::string_view detail) {
   send(code, error_body(error, detail), json_type());
 }

@@ -24,6 +24,7 @@ class Reply {
   Reply& operator=(Reply&&) = delete;
 
   void json(Pistache::Http::Code code, std::string_view body);
+  void empty(Pistache::Http::Code code);  // no body (304)
   void error(Pistache::Http::Code code, std::string_view error, std::string_view detail);
   void text(Pistache::Http::Code code, std::string_view body, std::string_view content_type);
   void header(std::string name, std::string value);

@@ -4,6 +4,7 @@
 
 #include <string_view>
 
+#include "http/cache_headers.hpp"
 #include "http/key_decoder.hpp"
 #include "http/reply.hpp"
 #include "http/response_body.hpp"
@@ -22,14 +23,19 @@ const char* source_name(CacheSource source) {
     case CacheSource::L1: return "l1";
     case CacheSource::L2: return "l2";
     case CacheSource::Origin: return "origin";
+    case CacheSource::Stale: return "stale";
+    case CacheSource::Negative: return "negative";
   }
   return "origin";
 }
+
+constexpr std::string_view kTagsPrefix = "/tags/";
 
 Route route_of(std::string_view path, Http::Method method) {
   if (path == "/data" || path.starts_with(kDataPrefix)) {
     return method == Http::Method::Delete ? Route::Purge : Route::Data;
   }
+  if (path.starts_with(kTagsPrefix)) return Route::Purge;
   if (path == "/healthz") return Route::Healthz;
   if (path == "/readyz") return Route::Readyz;
   if (path == "/metrics") return Route::Metrics;
@@ -58,8 +64,9 @@ void method_not_allowed(Reply& reply, std::string_view allow) {
 }
 
 // Returns the key, or answers the request with 400/414 and returns nullopt.
-std::optional<std::string> key_or_reject(std::string_view path, const RouterContext& ctx, Reply& reply) {
-  const std::string_view raw = path.size() > kDataPrefix.size() ? path.substr(kDataPrefix.size()) : std::string_view{};
+std::optional<std::string> key_or_reject(std::string_view path, std::string_view prefix, const RouterContext& ctx,
+                                         Reply& reply) {
+  const std::string_view raw = path.size() > prefix.size() ? path.substr(prefix.size()) : std::string_view{};
   DecodedKey decoded = decode_key(raw, ctx.max_key_bytes);
   if (decoded.ok()) return std::move(decoded.key);
   if (decoded.error == DecodedKey::Error::TooLong) {
@@ -71,56 +78,131 @@ std::optional<std::string> key_or_reject(std::string_view path, const RouterCont
   return std::nullopt;
 }
 
-void answer_fetch(Reply& reply, RouterContext& ctx, const std::string& key, const FetchResult& result) {
-  switch (result.status) {
-    case FetchResult::Status::Ok:
-      ctx.metrics.cache_result(result.source);
-      reply.json(Http::Code::Ok, data_body(key, result.entry->data, result.source != CacheSource::Origin,
-                                           source_name(result.source)));
+// A /data answer ready to send: rendered while L1's shard is locked, sent after.
+struct Prepared {
+  Http::Code code = Http::Code::Ok;
+  std::string body;
+  CacheHeaders headers;
+  bool not_modified = false;
+};
+
+Prepared prepare(std::string_view key, std::string_view data, const EntryMeta& meta, const CacheOutcome& outcome,
+                 const std::optional<std::string>& if_none_match_header) {
+  Prepared p;
+  p.headers = cache_headers(meta, outcome, wall_clock_ms());
+  if (meta.negative) {
+    p.code = Http::Code::Not_Found;
+    p.body = error_body("not_found", "the origin has no data for this key (cached)");
+    return p;
+  }
+  if (if_none_match_header && if_none_match(*if_none_match_header, p.headers.etag)) {
+    p.code = Http::Code::Not_Modified;
+    p.not_modified = true;
+    return p;
+  }
+  p.body = data_body(key, data, outcome.source != CacheSource::Origin, source_name(outcome.source));
+  return p;
+}
+
+void send_prepared(Reply& reply, Prepared& p) {
+  reply.header("ETag", std::move(p.headers.etag));
+  reply.header("Age", std::move(p.headers.age));
+  reply.header("Cache-Control", std::move(p.headers.cache_control));
+  reply.header("Cache-Status", std::move(p.headers.cache_status));
+  if (p.not_modified) {
+    reply.empty(p.code);
+  } else {
+    reply.json(p.code, p.body);
+  }
+}
+
+void count_answer(Metrics& metrics, CacheSource source, const std::optional<StaleReason>& stale) {
+  metrics.cache_result(source);
+  if (stale) metrics.stale_served(*stale);
+}
+
+void answer_fetch(Reply& reply, RouterContext& ctx, const std::string& key, const Answer& answer,
+                  const std::optional<std::string>& inm) {
+  switch (answer.kind) {
+    case Answer::Kind::Data:
+    case Answer::Kind::NotFound:
+      if (answer.entry) {
+        count_answer(ctx.metrics, answer.source, answer.stale);
+        Prepared p = prepare(key, answer.entry->data, answer.entry->meta,
+                             {answer.source, answer.stale, answer.collapsed, answer.stored}, inm);
+        send_prepared(reply, p);
+      } else {
+        reply.error(Http::Code::Not_Found, "not_found", "the origin has no data for this key");
+      }
       return;
-    case FetchResult::Status::NotFound:
-      reply.error(Http::Code::Not_Found, "not_found", "the origin has no data for this key");
+    case Answer::Kind::OriginTimeout:
+      reply.error(Http::Code::Gateway_Timeout, "origin_timeout", answer.detail);
       return;
-    case FetchResult::Status::OriginTimeout:
-      reply.error(Http::Code::Gateway_Timeout, "origin_timeout", result.detail);
+    case Answer::Kind::OriginError:
+      reply.error(Http::Code::Bad_Gateway, "origin_error", answer.detail);
       return;
-    case FetchResult::Status::OriginError:
-      reply.error(Http::Code::Bad_Gateway, "origin_error", result.detail);
-      return;
-    case FetchResult::Status::Overloaded:
+    case Answer::Kind::Overloaded:
       reply.header("Retry-After", "1");
-      reply.error(Http::Code::Service_Unavailable, "overloaded", result.detail);
+      reply.error(Http::Code::Service_Unavailable, "overloaded", answer.detail);
       return;
   }
 }
 
-void get_data(std::unique_ptr<Reply> reply, const std::string& key, RouterContext& ctx) {
-  std::string body;
-  const bool hit = ctx.cache.lookup_l1(key, [&](const L1EntryView& entry) {
-    body = data_body(entry.key, entry.data, true, "l1");
+std::optional<std::string> if_none_match_of(const Http::Request& request) {
+  auto raw = request.headers().tryGetRaw("If-None-Match");
+  if (!raw) return std::nullopt;
+  return raw->value();
+}
+
+void get_data(std::unique_ptr<Reply> reply, const std::string& key, const std::optional<std::string>& inm,
+              RouterContext& ctx) {
+  Prepared prepared;
+  CacheSource source = CacheSource::L1;
+  std::optional<StaleReason> stale;
+  const bool hit = ctx.cache.answer_from_l1(key, [&](const L1EntryView& entry, std::optional<StaleReason> why) {
+    source = entry.meta.negative ? CacheSource::Negative : why ? CacheSource::Stale : CacheSource::L1;
+    stale = why;
+    prepared = prepare(entry.key, entry.data, entry.meta, {source, why, false, false}, inm);
   });
   if (hit) {
-    ctx.metrics.cache_result(CacheSource::L1);
-    reply->json(Http::Code::Ok, body);
+    count_answer(ctx.metrics, source, stale);
+    send_prepared(*reply, prepared);
     return;
   }
   // The answer comes later from a pool thread; std::function needs a copyable capture.
   std::shared_ptr<Reply> pending(std::move(reply));
-  ctx.cache.fetch(key, [pending, key, &ctx](const FetchResult& result) {
-    answer_fetch(*pending, ctx, key, result);
+  ctx.cache.fetch(key, [pending, key, inm, &ctx](const Answer& answer) {
+    answer_fetch(*pending, ctx, key, answer, inm);
   });
 }
 
-void purge_data(std::unique_ptr<Reply> reply, const std::string& key, RouterContext& ctx) {
+void purge_data(std::unique_ptr<Reply> reply, const std::string& key, bool soft, RouterContext& ctx) {
   std::shared_ptr<Reply> pending(std::move(reply));
-  ctx.cache.purge(key, [pending, key](bool l2_done) {
+  ctx.cache.purge(key, soft, [pending, key](bool l2_done) {
     if (l2_done) {
-      pending->json(Http::Code::Ok, purge_body(key));
+      pending->json(Http::Code::Ok, purge_body("key", key, 1));
     } else {
       pending->error(Http::Code::Service_Unavailable, "redis_unavailable",
                      "removed from this replica's L1 only: Redis could not be reached");
     }
   });
+}
+
+void purge_tag(std::unique_ptr<Reply> reply, const std::string& tag, bool soft, RouterContext& ctx) {
+  std::shared_ptr<Reply> pending(std::move(reply));
+  ctx.cache.purge_tag(tag, soft, [pending, tag](bool ok, std::size_t purged) {
+    if (ok) {
+      pending->json(Http::Code::Ok, purge_body("tag", tag, purged));
+    } else {
+      pending->error(Http::Code::Service_Unavailable, "redis_unavailable",
+                     "tags live in Redis, which could not be reached");
+    }
+  });
+}
+
+bool soft_requested(const Http::Request& request) {
+  const auto soft = request.query().get("soft");
+  return soft && (*soft == "1" || *soft == "true");
 }
 
 }  // namespace
@@ -135,8 +217,13 @@ void RequestRouter::onRequest(const Http::Request& request, Http::ResponseWriter
     switch (route) {
       case Route::Data:
       case Route::Purge: {
+        const bool tags = path.starts_with(kTagsPrefix);
         if (method != Http::Method::Get && method != Http::Method::Delete) {
-          method_not_allowed(*reply, "GET, DELETE");
+          method_not_allowed(*reply, tags ? "DELETE" : "GET, DELETE");
+          return;
+        }
+        if (tags && method != Http::Method::Delete) {
+          method_not_allowed(*reply, "DELETE");
           return;
         }
         if (route == Route::Purge && !ctx.admin_token.empty() && !token_matches(bearer_token(request), ctx.admin_token)) {
@@ -144,12 +231,14 @@ void RequestRouter::onRequest(const Http::Request& request, Http::ResponseWriter
           reply->error(Http::Code::Unauthorized, "unauthorized", "purging needs Authorization: Bearer <admin token>");
           return;
         }
-        auto key = key_or_reject(path, ctx, *reply);
-        if (!key) return;
-        if (route == Route::Purge) {
-          purge_data(std::move(reply), *key, ctx);
+        auto name = key_or_reject(path, tags ? kTagsPrefix : kDataPrefix, ctx, *reply);
+        if (!name) return;
+        if (tags) {
+          purge_tag(std::move(reply), *name, soft_requested(request), ctx);
+        } else if (route == Route::Purge) {
+          purge_data(std::move(reply), *name, soft_requested(request), ctx);
         } else {
-          get_data(std::move(reply), *key, ctx);
+          get_data(std::move(reply), *name, if_none_match_of(request), ctx);
         }
         return;
       }
@@ -174,7 +263,7 @@ void RequestRouter::onRequest(const Http::Request& request, Http::ResponseWriter
         }
         return;
       case Route::Other:
-        reply->error(Http::Code::Not_Found, "no_route", "routes: /data/{key}, /healthz, /readyz, /metrics");
+        reply->error(Http::Code::Not_Found, "no_route", "routes: /data/{key}, /tags/{tag}, /healthz, /readyz, /metrics");
         return;
     }
   } catch (const std::exception& e) {

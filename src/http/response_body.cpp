@@ -30,14 +30,14 @@ std::string data_body(std::string_view key, std::string_view data, bool cached, 
   return {buf.GetString(), buf.GetSize()};
 }
 
-std::string purge_body(std::string_view key) {
+std::string purge_body(std::string_view what, std::string_view name, std::size_t purged) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();
-  w.Key("key");
-  write_string(w, key);
+  w.Key(what.data(), static_cast<rapidjson::SizeType>(what.size()));
+  write_string(w, name);
   w.Key("purged");
-  w.Bool(true);
+  w.Uint64(purged);
   w.EndObject();
   return {buf.GetString(), buf.GetSize()};
 }

@@ -10,8 +10,8 @@ namespace scalecache {
 // where the answer came from.
 std::string data_body(std::string_view key, std::string_view data, bool cached, std::string_view source);
 
-// {"key":…,"purged":true}
-std::string purge_body(std::string_view key);
+// {"<what>":…,"purged":<count>}: what is "key" or "tag".
+std::string purge_body(std::string_view what, std::string_view name, std::size_t purged);
 
 // {"error":…,"detail":…}: `error` is a stable machine-readable code.
 std::string error_body(std::string_view error, std::string_view detail);

@@ -44,8 +44,34 @@ Metrics::Metrics()
                       .Name("scalecache_cache_results_total")
                       .Help("Answers to GET /data, by the layer that produced them")
                       .Register(*registry_);
-  const char* sources[] = {"l1", "l2", "origin"};
-  for (int i = 0; i < 3; ++i) cache_results_[i] = &results.Add({{"source", sources[i]}});
+  const char* sources[] = {"l1", "l2", "origin", "stale", "negative"};
+  for (int i = 0; i < 5; ++i) cache_results_[i] = &results.Add({{"source", sources[i]}});
+
+  // One family per outcome kind; every label value exists from the start so
+  // rate() and the dashboard see 0, not a missing series.
+  auto add_all = [this](const char* name, const char* help, const char* label,
+                        std::initializer_list<const char*> values, prometheus::Counter** out) {
+    auto& family = BuildCounter().Name(name).Help(help).Register(*registry_);
+    for (const char* v : values) *out++ = &family.Add({{label, v}});
+  };
+  add_all("scalecache_stale_served_total", "Answers served past their TTL, by reason", "reason",
+          {"revalidate", "error"}, stale_served_.data());
+  add_all("scalecache_lease_total", "Fleet-wide fill leases: acquired, waited for another replica, wait timed out",
+          "outcome", {"acquired", "waited", "timed_out"}, leases_.data());
+  add_all("scalecache_purges_total", "Purges requested on this replica", "kind", {"key", "tag", "soft"},
+          purges_.data());
+  add_all("scalecache_invalidation_messages_total", "Cache events published to and received from other replicas",
+          "direction", {"sent", "received"}, invalidations_.data());
+  early_refreshes_ = &BuildCounter()
+                          .Name("scalecache_early_refreshes_total")
+                          .Help("Refreshes started before expiry by the XFetch rule")
+                          .Register(*registry_)
+                          .Add({});
+  redis_configured_ = &BuildGauge()
+                           .Name("scalecache_redis_configured")
+                           .Help("1 when redis.url is set (L2 in use); 0 in L1-only mode")
+                           .Register(*registry_)
+                           .Add({});
 
   auto& origin = BuildCounter()
                      .Name("scalecache_origin_requests_total")

@@ -20,7 +20,10 @@
 namespace scalecache {
 
 enum class Route { Data, Purge, Healthz, Readyz, Metrics, Other };
-enum class CacheSource { L1, L2, Origin };
+enum class CacheSource { L1, L2, Origin, Stale, Negative };
+enum class StaleReason { Revalidate, Error };
+enum class LeaseOutcome { Acquired, Waited, TimedOut };
+enum class PurgeKind { Key, Tag, Soft };
 enum class OriginResult { Ok, NotFound, Error, Timeout };
 
 class Metrics {
@@ -31,6 +34,13 @@ class Metrics {
   void cache_result(CacheSource source) { cache_results_[static_cast<int>(source)]->Increment(); }
   void origin_result(OriginResult result) { origin_results_[static_cast<int>(result)]->Increment(); }
   void coalesced() { coalesced_->Increment(); }
+  void stale_served(StaleReason reason) { stale_served_[static_cast<int>(reason)]->Increment(); }
+  void early_refresh() { early_refreshes_->Increment(); }
+  void lease(LeaseOutcome outcome) { leases_[static_cast<int>(outcome)]->Increment(); }
+  void purge(PurgeKind kind) { purges_[static_cast<int>(kind)]->Increment(); }
+  void invalidation_sent() { invalidations_[0]->Increment(); }
+  void invalidation_received() { invalidations_[1]->Increment(); }
+  void set_redis_configured(bool configured) { redis_configured_->Set(configured ? 1 : 0); }
   void set_redis_up(bool up) { redis_up_->Set(up ? 1 : 0); }
   void set_l1(std::size_t entries, std::size_t bytes);
 
@@ -58,7 +68,13 @@ class Metrics {
   std::mutex requests_mutex_;
   std::vector<std::array<std::atomic<prometheus::Counter*>, kCodeSlots>> requests_;
   std::array<prometheus::Histogram*, kRoutes> durations_{};
-  std::array<prometheus::Counter*, 3> cache_results_{};
+  std::array<prometheus::Counter*, 5> cache_results_{};
+  std::array<prometheus::Counter*, 2> stale_served_{};
+  std::array<prometheus::Counter*, 3> leases_{};
+  std::array<prometheus::Counter*, 3> purges_{};
+  std::array<prometheus::Counter*, 2> invalidations_{};
+  prometheus::Counter* early_refreshes_;
+  prometheus::Gauge* redis_configured_;
   std::array<prometheus::Counter*, 4> origin_results_{};
   prometheus::Counter* coalesced_;
   prometheus::Gauge* l1_entries_;

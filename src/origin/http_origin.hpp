@@ -18,6 +18,7 @@ class HttpOrigin : public Origin {
     std::chrono::milliseconds connect_timeout{1000};
     std::chrono::milliseconds timeout{5000};
     std::size_t max_body_bytes = 64u << 20;  // beyond this the answer is an error
+    std::string tag_header = "Surrogate-Key";  // space-separated tags of an answer
   };
 
   explicit HttpOrigin(Options options);
@@ -25,6 +26,7 @@ class HttpOrigin : public Origin {
 
  private:
   Options options_;
+  std::string lower_tag_header_;
 };
 
 }  // namespace scalecache

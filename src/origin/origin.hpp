@@ -3,6 +3,7 @@
 // from the origin worker pool, never from an HTTP reactor thread.
 
 #include <string>
+#include <vector>
 
 namespace scalecache {
 
@@ -11,6 +12,22 @@ struct OriginResponse {
   Status status = Status::Error;
   std::string body;
   std::string detail;  // why it failed, for the error body and the log
+  // http origin only: the answer's Cache-Control header and its tags.
+  std::string cache_control;
+  std::vector<std::string> tags;
+
+  static OriginResponse ok(std::string body) {
+    OriginResponse r;
+    r.status = Status::Ok;
+    r.body = std::move(body);
+    return r;
+  }
+  static OriginResponse failed(Status status, std::string detail) {
+    OriginResponse r;
+    r.status = status;
+    r.detail = std::move(detail);
+    return r;
+  }
 };
 
 class Origin {

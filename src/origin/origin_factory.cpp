@@ -5,12 +5,13 @@
 
 namespace scalecache {
 
-std::unique_ptr<Origin> make_origin(const OriginConfig& config) {
+std::unique_ptr<Origin> make_origin(const OriginConfig& config, const std::string& tag_header) {
   if (config.kind == "http") {
     HttpOrigin::Options options;
     options.base_url = config.url;
     options.connect_timeout = std::chrono::milliseconds(config.connect_timeout_ms);
     options.timeout = std::chrono::milliseconds(config.timeout_ms);
+    options.tag_header = tag_header;
     return std::make_unique<HttpOrigin>(options);
   }
   return std::make_unique<SimulatedOrigin>(std::chrono::milliseconds(config.simulated_delay_ms));

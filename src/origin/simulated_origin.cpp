@@ -6,7 +6,7 @@ namespace scalecache {
 
 OriginResponse SimulatedOrigin::fetch(const std::string& key) {
   if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
-  return {OriginResponse::Status::Ok, "Fetched data for " + key, {}};
+  return OriginResponse::ok("Fetched data for " + key);
 }
 
 }  // namespace scalecache

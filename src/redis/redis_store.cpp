@@ -6,18 +6,15 @@
 #include <chrono>
 #include <memory>
 
+#include "redis/redis_connection.hpp"
 #include "util/log.hpp"
 
 namespace scalecache {
 namespace {
 
-timeval to_timeval(int64_t ms) {
-  return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
-}
+using ReplyPtr = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
 
-using Reply = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
-
-Reply command_argv(redisContext* c, std::initializer_list<std::string_view> args) {
+ReplyPtr command_argv(redisContext* c, std::initializer_list<std::string_view> args) {
   std::vector<const char*> argv;
   std::vector<size_t> lens;
   for (auto a : args) {
@@ -26,11 +23,11 @@ Reply command_argv(redisContext* c, std::initializer_list<std::string_view> args
   }
   auto* raw = static_cast<redisReply*>(
       redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
-  return Reply(raw, &freeReplyObject);
+  return ReplyPtr(raw, &freeReplyObject);
 }
 
 // A reply that means the connection can no longer be trusted.
-bool connection_failed(redisContext* c, const Reply& reply) { return !reply || c->err != 0; }
+bool connection_failed(redisContext* c, const ReplyPtr& reply) { return !reply || c->err != 0; }
 
 }  // namespace
 
@@ -74,7 +71,7 @@ std::string RedisStore::endpoint() const {
   return options_.address.host + ":" + std::to_string(options_.address.port);
 }
 
-std::string RedisStore::prefixed(std::string_view key) const {
+std::string RedisStore::namespaced(std::string_view key) const {
   std::string out;
   out.reserve(options_.key_prefix.size() + key.size());
   out.append(options_.key_prefix).append(key);
@@ -82,35 +79,11 @@ std::string RedisStore::prefixed(std::string_view key) const {
 }
 
 redisContext* RedisStore::connect() {
-  const auto& addr = options_.address;
-  redisContext* c = redisConnectWithTimeout(addr.host.c_str(), addr.port, to_timeval(options_.connect_timeout_ms));
-  auto give_up = [&](const std::string& why) -> redisContext* {
-    if (!logged_outage_.exchange(true)) {
-      log::warn("redis unavailable; serving from L1 and the origin",
-                {{"redis", endpoint()}, {"reason", why}});
-    }
-    if (c != nullptr) redisFree(c);
-    return nullptr;
-  };
-  if (c == nullptr) return give_up("out of memory");
-  if (c->err != 0) return give_up(c->errstr);
-  // hiredis 0.14 bounds only the connect; commands need their own timeout,
-  // set again on every new context.
-  redisSetTimeout(c, to_timeval(options_.timeout_ms));
-  redisEnableKeepAlive(c);
-  const std::string& password = addr.password.empty() ? options_.password : addr.password;
-  if (!password.empty()) {
-    Reply reply = command_argv(c, {"AUTH", password});
-    if (connection_failed(c, reply)) return give_up(c->errstr);
-    if (reply->type == REDIS_REPLY_ERROR) {
-      // The server's text names the problem (WRONGPASS, ...) and never echoes the password.
-      return give_up(std::string("AUTH refused: ") + std::string(reply->str, reply->len));
-    }
-  }
-  if (addr.db != 0) {
-    Reply reply = command_argv(c, {"SELECT", std::to_string(addr.db)});
-    if (connection_failed(c, reply)) return give_up(c->errstr);
-    if (reply->type == REDIS_REPLY_ERROR) return give_up(std::string(reply->str, reply->len));
+  std::string error;
+  redisContext* c = connect_redis(options_.address, options_.password, options_.connect_timeout_ms,
+                                  options_.timeout_ms, error);
+  if (c == nullptr && !logged_outage_.exchange(true)) {
+    log::warn("redis unavailable; serving from L1 and the origin", {{"redis", endpoint()}, {"reason", error}});
   }
   return c;
 }
@@ -186,46 +159,58 @@ void RedisStore::set_up(bool up) {
   if (on_health_) on_health_(up);
 }
 
-RedisStore::GetResult RedisStore::get(std::string_view key) {
+RedisStore::Reply RedisStore::run(std::initializer_list<std::string_view> args) {
+  Reply out;
   Lease lease(*this);
-  if (lease.get() == nullptr) return {Status::Unavailable, {}};
-  Reply reply = command_argv(lease.get(), {"GET", prefixed(key)});
+  if (lease.get() == nullptr) return out;
+  auto reply = command_argv(lease.get(), args);
   if (connection_failed(lease.get(), reply)) {
     lease.mark_broken();
     record(false);
-    return {Status::Unavailable, {}};
+    return out;
   }
   record(true);
-  if (reply->type == REDIS_REPLY_STRING) return {Status::Ok, std::string(reply->str, reply->len)};
-  if (reply->type == REDIS_REPLY_NIL) return {Status::Miss, {}};
-  return {Status::Unavailable, {}};  // an error reply (e.g. OOM, LOADING): treat as unavailable
+  switch (reply->type) {
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+      out.status = Status::Ok;
+      out.text.assign(reply->str, reply->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.status = Status::Ok;
+      out.integer = reply->integer;
+      break;
+    case REDIS_REPLY_NIL:
+      out.status = Status::Miss;
+      out.nil = true;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.status = Status::Ok;
+      for (size_t i = 0; i < reply->elements; ++i) {
+        const redisReply* e = reply->element[i];
+        if (e->type == REDIS_REPLY_STRING) out.elements.emplace_back(e->str, e->len);
+      }
+      break;
+    default:  // an error reply (OOM, LOADING, NOSCRIPT, ...)
+      out.text.assign(reply->str != nullptr ? reply->str : "", reply->str != nullptr ? reply->len : 0);
+      break;
+  }
+  return out;
+}
+
+RedisStore::GetResult RedisStore::get(std::string_view key) {
+  Reply reply = run({"GET", namespaced(key)});
+  return {reply.status, std::move(reply.text)};
 }
 
 RedisStore::Status RedisStore::set(std::string_view key, std::string_view value, int64_t ttl_ms) {
-  Lease lease(*this);
-  if (lease.get() == nullptr) return Status::Unavailable;
-  Reply reply = command_argv(lease.get(), {"SET", prefixed(key), value, "PX", std::to_string(std::max<int64_t>(1, ttl_ms))});
-  if (connection_failed(lease.get(), reply)) {
-    lease.mark_broken();
-    record(false);
-    return Status::Unavailable;
-  }
-  record(true);
-  return reply->type == REDIS_REPLY_ERROR ? Status::Unavailable : Status::Ok;
+  return run({"SET", namespaced(key), value, "PX", std::to_string(std::max<int64_t>(1, ttl_ms))}).status;
 }
 
 RedisStore::Status RedisStore::del(std::string_view key) {
-  Lease lease(*this);
-  if (lease.get() == nullptr) return Status::Unavailable;
-  Reply reply = command_argv(lease.get(), {"DEL", prefixed(key)});
-  if (connection_failed(lease.get(), reply)) {
-    lease.mark_broken();
-    record(false);
-    return Status::Unavailable;
-  }
-  record(true);
-  if (reply->type == REDIS_REPLY_INTEGER) return reply->integer > 0 ? Status::Ok : Status::Miss;
-  return Status::Unavailable;
+  Reply reply = run({"DEL", namespaced(key)});
+  if (reply.status != Status::Ok) return Status::Unavailable;
+  return reply.integer > 0 ? Status::Ok : Status::Miss;
 }
 
 void RedisStore::health_loop() {
@@ -235,7 +220,7 @@ void RedisStore::health_loop() {
     redisContext* c = connect();
     bool ok = false;
     if (c != nullptr) {
-      Reply reply = command_argv(c, {"PING"});
+      ReplyPtr reply = command_argv(c, {"PING"});
       ok = !connection_failed(c, reply) && reply->type != REDIS_REPLY_ERROR;
       redisFree(c);
     }

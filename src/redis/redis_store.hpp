@@ -41,6 +41,15 @@ class RedisStore {
     Status status;
     std::string value;
   };
+  // A reply reduced to what scalecache uses. status is Unavailable when the
+  // command could not be run or Redis answered with an error.
+  struct Reply {
+    Status status = Status::Unavailable;
+    std::string text;                   // string or status reply
+    long long integer = 0;              // integer reply
+    std::vector<std::string> elements;  // array of strings
+    bool nil = false;
+  };
 
   // `on_health` is called with true/false whenever Redis is seen up or down.
   RedisStore(Options options, std::function<void(bool)> on_health);
@@ -48,9 +57,15 @@ class RedisStore {
   RedisStore(const RedisStore&) = delete;
   RedisStore& operator=(const RedisStore&) = delete;
 
+  // Keys are namespaced with the configured prefix by these calls.
   GetResult get(std::string_view key);
   Status set(std::string_view key, std::string_view value, int64_t ttl_ms);
   Status del(std::string_view key);
+
+  // Any command, arguments binary-safe and used as given (no prefixing).
+  Reply run(std::initializer_list<std::string_view> args);
+  // `key` under the configured prefix, for building commands for run().
+  std::string namespaced(std::string_view key) const;
 
   bool up() const { return up_.load(std::memory_order_relaxed); }
   std::string endpoint() const;  // host:port, never the password
@@ -66,7 +81,6 @@ class RedisStore {
   void drop_idle();
   void health_loop();
   void set_up(bool up);
-  std::string prefixed(std::string_view key) const;
 
   const Options options_;
   const std::function<void(bool)> on_health_;

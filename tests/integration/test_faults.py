@@ -16,7 +16,7 @@ def test_redis_killed_and_restarted(redis):
         redis.start()  # same port, empty
         wait_until(lambda: sc.metric("scalecache_redis_up") == 1, 10, what="redis_up to return to 1")
         assert sc.get_json("/data/after")[1]["source"] == "origin"
-        wait_until(lambda: redis.cli("EXISTS", "scalecache:after") == "1", 5,
+        wait_until(lambda: redis.cli("EXISTS", "scalecache:v:after") == "1", 5,
                    what="L2 to be written again after the restart")
 
 

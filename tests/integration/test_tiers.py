@@ -26,9 +26,10 @@ def test_second_replica_is_filled_from_redis(redis):
         assert (status, body["source"], body["key"]) == (200, "l2", "shared key")
         assert b.get_json("/data/shared%20key")[1]["source"] == "l1"
         assert b.metric("scalecache_origin_requests_total") == 0
-        # Keys live under the namespace prefix, with the TTL set.
-        assert redis.cli("EXISTS", "scalecache:shared key") == "1"
-        assert 0 < int(redis.cli("PTTL", "scalecache:shared key")) <= 300_000
+        # Keys live under the namespace prefix, kept for the TTL (300 s, up to
+        # 10 % less by jitter) plus the longest stale window (300 s).
+        assert redis.cli("EXISTS", "scalecache:v:shared key") == "1"
+        assert 570_000 < int(redis.cli("PTTL", "scalecache:v:shared key")) <= 600_000
 
 
 def test_l1_only_without_redis():
@@ -58,8 +59,8 @@ def test_purge_removes_from_l1_and_redis(redis):
         assert sc.request("DELETE", "/data/p")[0] == 401
         assert sc.request("DELETE", "/data/p", headers={"Authorization": "Bearer wrong"})[0] == 401
         status, body, _ = sc.request("DELETE", "/data/p", headers={"Authorization": "Bearer t0ken"})
-        assert status == 200 and json.loads(body) == {"key": "p", "purged": True}
-        assert redis.cli("EXISTS", "scalecache:p") == "0"
+        assert status == 200 and json.loads(body) == {"key": "p", "purged": 1}
+        assert redis.cli("EXISTS", "scalecache:v:p") == "0"
         assert sc.get_json("/data/p")[1]["source"] == "origin"
         assert "t0ken" not in sc.metrics_text() and "t0ken" not in sc.log()
 
@@ -68,4 +69,4 @@ def test_oversized_origin_answer_is_served_not_cached(redis):
     with Scalecache(redis_url=redis.url, env={"SCALECACHE_CACHE_MAX_OBJECT_BYTES": "10"}) as sc:
         assert sc.get_json("/data/big")[1]["source"] == "origin"
         assert sc.get_json("/data/big")[1]["source"] == "origin"
-        assert redis.cli("EXISTS", "scalecache:big") == "0"
+        assert redis.cli("EXISTS", "scalecache:v:big") == "0"

@@ -30,7 +30,7 @@ L1Cache::Limits limits(std::size_t entries, std::size_t bytes, std::size_t shard
 TEST(L1Cache, StoresAndReturnsValuesWithMeta) {
   L1Cache cache(limits(10, 1 << 20));
   EntryMeta meta{kNow - 5, kNow + 100, 42};
-  cache.put("k", meta, "value", kNow + 50);
+  cache.put("k", meta, "value", kNow + 50, kNow + 50);
   bool seen = false;
   cache.visit("k", kNow, [&](const L1EntryView& v) {
     seen = true;
@@ -46,8 +46,8 @@ TEST(L1Cache, StoresAndReturnsValuesWithMeta) {
 
 TEST(L1Cache, EntryExpiresAtItsOwnTtl) {
   L1Cache cache(limits(10, 1 << 20));
-  cache.put("short", {}, "a", kNow + 10);
-  cache.put("long", {}, "b", kNow + 1000);
+  cache.put("short", {}, "a", kNow + 10, kNow + 10);
+  cache.put("long", {}, "b", kNow + 1000, kNow + 1000);
   EXPECT_EQ(read(cache, "short", kNow + 9), "a");
   EXPECT_EQ(read(cache, "short", kNow + 10), "<miss>");
   EXPECT_EQ(read(cache, "long", kNow + 10), "b");
@@ -56,11 +56,11 @@ TEST(L1Cache, EntryExpiresAtItsOwnTtl) {
 
 TEST(L1Cache, EvictsLeastRecentlyUsedByCount) {
   L1Cache cache(limits(3, 1 << 20));
-  cache.put("a", {}, "1", kNow + 100);
-  cache.put("b", {}, "2", kNow + 100);
-  cache.put("c", {}, "3", kNow + 100);
+  cache.put("a", {}, "1", kNow + 100, kNow + 100);
+  cache.put("b", {}, "2", kNow + 100, kNow + 100);
+  cache.put("c", {}, "3", kNow + 100, kNow + 100);
   EXPECT_EQ(read(cache, "a"), "1");  // a becomes most recently used
-  cache.put("d", {}, "4", kNow + 100);
+  cache.put("d", {}, "4", kNow + 100, kNow + 100);
   EXPECT_EQ(read(cache, "b"), "<miss>");
   EXPECT_EQ(read(cache, "a"), "1");
   EXPECT_EQ(read(cache, "c"), "3");
@@ -72,7 +72,7 @@ TEST(L1Cache, EvictsByBytes) {
   const std::string value(1000, 'x');
   const std::size_t one = L1Cache::charge(2, value.size());
   L1Cache cache(limits(1000, one * 3));
-  for (int i = 0; i < 10; ++i) cache.put("k" + std::to_string(i), {}, value, kNow + 100);
+  for (int i = 0; i < 10; ++i) cache.put("k" + std::to_string(i), {}, value, kNow + 100, kNow + 100);
   EXPECT_EQ(cache.entries(), 3u);
   EXPECT_LE(cache.bytes(), one * 3);
   EXPECT_EQ(read(cache, "k9"), value);
@@ -81,15 +81,15 @@ TEST(L1Cache, EvictsByBytes) {
 
 TEST(L1Cache, RefusesEntryLargerThanShardBudget) {
   L1Cache cache(limits(10, 500));
-  cache.put("big", {}, std::string(600, 'x'), kNow + 100);
+  cache.put("big", {}, std::string(600, 'x'), kNow + 100, kNow + 100);
   EXPECT_EQ(cache.entries(), 0u);
   EXPECT_EQ(cache.bytes(), 0u);
 }
 
 TEST(L1Cache, ReplaceKeepsAccountingRight) {
   L1Cache cache(limits(10, 1 << 20));
-  cache.put("k", {}, "short", kNow + 100);
-  cache.put("k", {}, "a much longer value", kNow + 100);
+  cache.put("k", {}, "short", kNow + 100, kNow + 100);
+  cache.put("k", {}, "a much longer value", kNow + 100, kNow + 100);
   EXPECT_EQ(cache.entries(), 1u);
   EXPECT_EQ(cache.bytes(), L1Cache::charge(1, 19));
   EXPECT_EQ(read(cache, "k"), "a much longer value");
@@ -101,7 +101,7 @@ TEST(L1Cache, ReplaceKeepsAccountingRight) {
 TEST(L1Cache, ZeroEntriesDisablesIt) {
   L1Cache cache(limits(0, 1 << 20));
   EXPECT_FALSE(cache.enabled());
-  cache.put("k", {}, "v", kNow + 100);
+  cache.put("k", {}, "v", kNow + 100, kNow + 100);
   EXPECT_EQ(read(cache, "k"), "<miss>");
 }
 
@@ -114,7 +114,7 @@ TEST(L1Cache, ConcurrentReadersAndWritersKeepBounds) {
       for (int i = 0; i < 20000; ++i) {
         const std::string key = "k" + std::to_string((i * 7 + t) % 2000);
         if (i % 3 == 0) {
-          cache.put(key, {}, key, kNow + 100);
+          cache.put(key, {}, key, kNow + 100, kNow + 100);
         } else if (i % 50 == 0) {
           cache.erase(key);
         } else {

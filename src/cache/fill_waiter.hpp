@@ -1,0 +1,59 @@
+#pragma once
+// Waits, on behalf of requests on this replica, for another replica's fill
+// of a key whose lease it holds. One thread checks every waiting key each
+// poll interval, and at once when an event says the key was filled. A wait
+// ends when the value appears, when the lease disappears without a value
+// (its holder died or failed: the lease TTL bounds that), or at the deadline.
+// Callbacks run on the waiter thread and must only hand work on.
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "cache/entry.hpp"
+#include "cache/fleet_lease.hpp"
+#include "redis/redis_store.hpp"
+
+namespace scalecache {
+
+class FillWaiter {
+ public:
+  enum class Outcome { Filled, LeaseGone, TimedOut };
+  using Callback = std::function<void(Outcome, std::optional<Entry>)>;
+
+  FillWaiter(RedisStore& store, FleetLease& lease, int64_t poll_ms);
+  ~FillWaiter();  // answers every remaining wait with TimedOut
+  FillWaiter(const FillWaiter&) = delete;
+  FillWaiter& operator=(const FillWaiter&) = delete;
+
+  void wait(const std::string& key, int64_t deadline_ms, Callback callback);
+  void notify_filled(const std::string& key);
+
+ private:
+  struct Waiting {
+    int64_t deadline_ms;
+    Callback callback;
+  };
+  void loop();
+  // Looks at Redis for one key; returns the outcome if the wait is over.
+  std::optional<Outcome> check(const std::string& key, int64_t deadline_ms, std::optional<Entry>& entry);
+
+  RedisStore& store_;
+  FleetLease& lease_;
+  const int64_t poll_ms_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::unordered_map<std::string, std::vector<Waiting>> waiting_;
+  std::unordered_set<std::string> notified_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace scalecache

@@ -1,0 +1,38 @@
+#pragma once
+// The policy deciding, for an entry and a moment, whether to serve it, serve
+// it stale, refresh it early or treat it as gone. Pure functions: the whole
+// entry life (docs/cache-semantics.md) is here and unit-tested.
+//
+//   stored ── fresh ──► fresh_until ── stale-while-revalidate ──► … stale-if-error ──► gone
+
+#include <cstdint>
+#include <string_view>
+
+#include "cache/entry.hpp"
+
+namespace scalecache {
+
+enum class Freshness {
+  Fresh,         // serve it
+  Revalidate,    // past the TTL, inside stale-while-revalidate: serve it, refresh in the background
+  StaleIfError,  // past that: fetch anew, but it may stand in for an origin error
+  Gone,          // useless
+};
+
+Freshness classify(const EntryMeta& meta, int64_t now_ms);
+
+// How long the entry is worth keeping (Redis PX, L1 hard expiry), from now.
+int64_t retention_ms(const EntryMeta& meta, int64_t now_ms);
+
+// XFetch (Vattani, Chierichetti, Lowenstein, PVLDB 2015): refresh a fresh
+// entry when now - compute * beta * ln(u) >= fresh_until, u uniform in (0,1].
+bool should_refresh_early(const EntryMeta& meta, int64_t now_ms, double beta, double u);
+
+// TTL shortened by up to `jitter` of itself, by a stable hash of the key, so a
+// burst of fills expires spread out, and every replica computes the same value.
+int64_t jittered_ttl_ms(std::string_view key, int64_t ttl_ms, double jitter);
+
+// A uniform draw in (0,1] from a per-thread generator.
+double uniform_open_closed();
+
+}  // namespace scalecache

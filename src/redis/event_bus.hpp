@@ -1,0 +1,66 @@
+#pragma once
+// Cache events broadcast to every replica over Redis pub/sub: a key was
+// filled, purged or marked stale. Each replica publishes through the shared
+// pool and listens on a connection of its own.
+//
+// Pub/sub delivers at most once. A replica whose subscription broke may have
+// missed messages, so `on_resubscribed` runs after every reconnect (the cache
+// drops its L1 then); L1's recheck interval bounds anything else missed.
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "redis/redis_store.hpp"
+#include "redis/redis_url.hpp"
+
+namespace scalecache {
+
+enum class CacheEvent : char { Filled = 'F', Purged = 'P', MarkedStale = 'S' };
+
+class EventBus {
+ public:
+  struct Handlers {
+    std::function<void(CacheEvent, const std::string& key)> on_event;  // other replicas' events only
+    std::function<void()> on_resubscribed;                            // after a broken subscription
+  };
+  struct Options {
+    RedisAddress address;
+    std::string password;
+    int64_t connect_timeout_ms = 200;
+    std::string channel;
+  };
+
+  EventBus(Options options, RedisStore& publisher, Handlers handlers);
+  ~EventBus();
+  EventBus(const EventBus&) = delete;
+  EventBus& operator=(const EventBus&) = delete;
+
+  // False when Redis could not be reached.
+  bool publish(CacheEvent event, std::string_view key);
+
+  bool subscribed() const { return subscribed_.load(); }
+
+ private:
+  void listen_loop();
+  void handle_message(std::string_view payload);
+
+  const Options options_;
+  RedisStore& publisher_;
+  const Handlers handlers_;
+  const std::string instance_id_;  // tags our own messages so we can skip them
+  std::atomic<bool> subscribed_{false};
+  std::atomic<bool> stopping_{false};
+  std::mutex stop_mutex_;
+  std::condition_variable stop_cv_;
+  std::thread listener_;
+};
+
+// A random 128-bit value in hex: lease tokens and instance ids.
+std::string random_token();
+
+}  // namespace scalecache

@@ -1,0 +1,68 @@
+#include "redis/redis_connection.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <memory>
+
+namespace scalecache {
+namespace {
+
+timeval to_timeval(int64_t ms) {
+  return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+}
+
+// Runs one setup command; false (with `error` set) if it failed.
+bool setup_command(redisContext* c, int argc, const char** argv, const size_t* lens, const std::string& what,
+                   std::string& error) {
+  std::unique_ptr<redisReply, decltype(&freeReplyObject)> reply(
+      static_cast<redisReply*>(redisCommandArgv(c, argc, argv, lens)), &freeReplyObject);
+  if (!reply || c->err != 0) {
+    error = c->errstr;
+    return false;
+  }
+  if (reply->type == REDIS_REPLY_ERROR) {
+    // The server's text names the problem (WRONGPASS, ...) and never echoes the password.
+    error = what + " refused: " + std::string(reply->str, reply->len);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+redisContext* connect_redis(const RedisAddress& address, const std::string& fallback_password,
+                            int64_t connect_timeout_ms, int64_t command_timeout_ms, std::string& error) {
+  redisContext* c = redisConnectWithTimeout(address.host.c_str(), address.port, to_timeval(connect_timeout_ms));
+  if (c == nullptr) {
+    error = "out of memory";
+    return nullptr;
+  }
+  if (c->err != 0) {
+    error = c->errstr;
+    redisFree(c);
+    return nullptr;
+  }
+  redisSetTimeout(c, to_timeval(command_timeout_ms));
+  redisEnableKeepAlive(c);
+  const std::string& password = address.password.empty() ? fallback_password : address.password;
+  if (!password.empty()) {
+    const char* argv[] = {"AUTH", password.c_str()};
+    const size_t lens[] = {4, password.size()};
+    if (!setup_command(c, 2, argv, lens, "AUTH", error)) {
+      redisFree(c);
+      return nullptr;
+    }
+  }
+  if (address.db != 0) {
+    const std::string db = std::to_string(address.db);
+    const char* argv[] = {"SELECT", db.c_str()};
+    const size_t lens[] = {6, db.size()};
+    if (!setup_command(c, 2, argv, lens, "SELECT", error)) {
+      redisFree(c);
+      return nullptr;
+    }
+  }
+  return c;
+}
+
+}  // namespace scalecache

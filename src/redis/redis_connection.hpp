@@ -1,0 +1,20 @@
+#pragma once
+// Opening one hiredis connection the way every part of scalecache needs it:
+// connect bounded by a timeout, every command bounded by another (hiredis
+// 0.14 forgets both on reconnect, so each new context gets them), TCP
+// keep-alive, AUTH and SELECT.
+
+#include <cstdint>
+#include <string>
+
+#include "redis/redis_url.hpp"
+
+struct redisContext;
+
+namespace scalecache {
+
+// nullptr on failure, with `error` saying why (never containing the password).
+redisContext* connect_redis(const RedisAddress& address, const std::string& fallback_password,
+                            int64_t connect_timeout_ms, int64_t command_timeout_ms, std::string& error);
+
+}  // namespace scalecache
