@@ -1,0 +1,64 @@
+# Reliability, hostile input and hardening (issue 8). docs/RELIABILITY.md
+# describes every test and its last result.
+#
+#   make test-reliability     faults, overload, slow clients, NGINX fleet + hostile corpus (build/scalecache)
+#   make test-hostile         only the hostile request corpus
+#   make test-asan            ASan+UBSan build in build-asan: ctest, integration, hostile suites
+#   make test-tsan            TSan build in build-tsan: ctest, integration, hostile suites
+#   make fuzz                 libFuzzer targets in build-fuzz, FUZZ_SECONDS each (default 60)
+#   make soak                 SOAK_MINUTES (default 30) of mixed load with Redis restarts; PNG plot
+#
+# CI (.ci/run) calls: make test-reliability test-asan test-tsan fuzz FUZZ_SECONDS=30
+
+ASAN_BUILD_DIR  ?= build-asan
+TSAN_BUILD_DIR  ?= build-tsan
+FUZZ_BUILD_DIR  ?= build-fuzz
+SANITIZE_BUILD_TYPE ?= RelWithDebInfo
+FUZZ_SECONDS    ?= 60
+SOAK_MINUTES    ?= 30
+SOAK_DIR        ?= $(BUILD_DIR)/soak
+# The sanitized suites run the same Python tests against the instrumented binary.
+SANITIZED_SUITES ?= tests/integration tests/hostile
+
+.PHONY: hardening-deps test-reliability test-hostile test-asan test-tsan \
+        build-asan build-tsan fuzz fuzz-build soak
+
+hardening-deps:
+	@tests/sanitizers/install-deps.sh
+
+test-reliability: build hardening-deps
+	SCALECACHE_BIN=$(abspath $(BIN)) tests/reliability/run.sh
+
+test-hostile: build hardening-deps
+	SCALECACHE_BIN=$(abspath $(BIN)) $(PYTEST) tests/hostile
+
+# -fno-sanitize-recover: UBSan aborts at the first report instead of printing and going on.
+$(ASAN_BUILD_DIR)/build.ninja: CMakeLists.txt
+	cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(SANITIZE_BUILD_TYPE) \
+	  -DSCALECACHE_SANITIZE=address,undefined -DCMAKE_CXX_FLAGS=-fno-sanitize-recover=undefined
+
+$(TSAN_BUILD_DIR)/build.ninja: CMakeLists.txt
+	cmake -S . -B $(TSAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(SANITIZE_BUILD_TYPE) \
+	  -DSCALECACHE_SANITIZE=thread
+
+build-asan: deps $(ASAN_BUILD_DIR)/build.ninja
+	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
+
+build-tsan: deps $(TSAN_BUILD_DIR)/build.ninja
+	cmake --build $(TSAN_BUILD_DIR) -j $(JOBS)
+
+test-asan: build-asan hardening-deps
+	tests/sanitizers/run.sh asan $(abspath $(ASAN_BUILD_DIR)) $(SANITIZED_SUITES)
+
+test-tsan: build-tsan hardening-deps
+	tests/sanitizers/run.sh tsan $(abspath $(TSAN_BUILD_DIR)) $(SANITIZED_SUITES)
+
+fuzz-build: hardening-deps
+	tests/fuzz/build.sh $(abspath $(FUZZ_BUILD_DIR))
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(abspath $(FUZZ_BUILD_DIR)) $(FUZZ_SECONDS)
+
+soak: build hardening-deps
+	SCALECACHE_BIN=$(abspath $(BIN)) python3 tests/reliability/soak.py \
+	  --minutes $(SOAK_MINUTES) --out $(abspath $(SOAK_DIR))
