@@ -1,6 +1,7 @@
 #include "http/cache_headers.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 namespace scalecache {
@@ -15,7 +16,9 @@ CacheHeaders cache_headers(const EntryMeta& meta, const CacheOutcome& outcome, i
   CacheHeaders h;
   h.etag = etag_value(meta.etag);
   h.age = std::to_string(std::max<int64_t>(0, (now_ms - meta.stored_at_ms) / 1000));
-  const int64_t ttl_s = (meta.fresh_until_ms - now_ms) / 1000;  // negative once stale
+  // Rounded to the nearest second, so an answer just stored says exactly its
+  // TTL; negative once stale.
+  const int64_t ttl_s = std::lround(static_cast<double>(meta.fresh_until_ms - now_ms) / 1000.0);
   h.cache_control = "max-age=" + std::to_string(std::max<int64_t>(0, ttl_s));
 
   // RFC 9211: "hit" when answered from storage without going forward,

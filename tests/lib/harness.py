@@ -218,3 +218,30 @@ def parse_metrics(text: str) -> list[tuple[str, dict, float]]:
 def sum_samples(text: str, name: str, **labels: str) -> float:
     return sum(value for n, ls, value in parse_metrics(text)
                if n == name and all(ls.get(k) == v for k, v in labels.items()))
+
+
+class Fleet:
+    """`count` scalecache replicas sharing the same settings (and so one Redis)."""
+
+    def __init__(self, count: int, **kwargs):
+        self.replicas = [Scalecache(**kwargs) for _ in range(count)]
+
+    def __enter__(self) -> list[Scalecache]:
+        started = []
+        try:
+            for replica in self.replicas:
+                started.append(replica.__enter__())
+        except Exception:
+            for replica in started:
+                replica.__exit__(None, None, None)
+            raise
+        return self.replicas
+
+    def __exit__(self, *exc):
+        for replica in self.replicas:
+            replica.__exit__(*exc)
+
+
+def total(replicas, name: str, **labels: str) -> float:
+    """A metric summed over replicas, as a dashboard's sum() would."""
+    return sum(r.metric(name, **labels) for r in replicas)

@@ -1,0 +1,259 @@
+"""Cache semantics across a fleet sharing one Redis (docs/cache-semantics.md)."""
+import concurrent.futures
+import json
+import subprocess
+import time
+
+import pytest
+
+from harness import Fleet, Scalecache, total, wait_until
+from origin_server import OriginServer
+
+NO_JITTER = {"SCALECACHE_CACHE_TTL_JITTER": "0"}
+
+
+def parallel(calls, workers=100):
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda call: call(), calls))
+
+
+def timed_get(replica, path):
+    started = time.monotonic()
+    status, body, headers = replica.get(path, timeout=15)
+    return status, (json.loads(body) if body else None), headers, time.monotonic() - started
+
+
+# 1. Fleet-wide single-flight ------------------------------------------------
+
+def test_three_replicas_hundred_requests_each_one_origin_call(redis):
+    with Fleet(3, redis_url=redis.url, origin_delay_ms=500,
+               env={"SCALECACHE_ORIGIN_CONCURRENCY": "16"}) as fleet:
+        calls = [lambda r=r: r.get_json("/data/stampede", timeout=15) for r in fleet for _ in range(100)]
+        results = parallel(calls, workers=300)
+        assert [s for s, _ in results] == [200] * 300
+        assert {b["data"] for _, b in results} == {"Fetched data for stampede"}
+        assert total(fleet, "scalecache_origin_requests_total") == 1
+        assert total(fleet, "scalecache_lease_total", outcome="acquired") == 1
+        # The other replicas either waited for that fill or, arriving after it, read it from Redis.
+        assert total(fleet, "scalecache_lease_total", outcome="waited") <= 2
+        assert total(fleet, "scalecache_lease_total", outcome="timed_out") == 0
+
+
+def test_dead_lease_holder_blocks_a_key_only_until_the_lease_ttl(redis):
+    env = {"SCALECACHE_CACHE_LEASE_TTL_MS": "800", "SCALECACHE_CACHE_LEASE_WAIT_MS": "10000"}
+    # A lease left by a replica that died mid-fetch:
+    redis.cli("SET", "scalecache:l:orphan", "token-of-a-dead-replica", "PX", "800")
+    with Scalecache(redis_url=redis.url, origin_delay_ms=0, env=env) as sc:
+        status, body, _, took = timed_get(sc, "/data/orphan")
+        assert status == 200 and body["source"] == "origin"
+        assert took < 3, f"waited {took:.2f}s for a lease that expires after 0.8s"
+
+
+# 2. Stale-while-revalidate --------------------------------------------------
+
+def test_stale_while_revalidate_serves_at_once_and_refreshes_once_fleet_wide(redis):
+    with OriginServer() as origin:
+        origin.delay = 0.4
+        env = origin.env(SCALECACHE_CACHE_TTL_SECONDS="1", SCALECACHE_CACHE_STALE_WHILE_REVALIDATE="30",
+                         SCALECACHE_CACHE_EARLY_REFRESH_BETA="0", **NO_JITTER)
+        with Fleet(3, redis_url=redis.url, env=env) as fleet:
+            for r in fleet:
+                assert r.get_json("/data/swr")[1]["data"] == "v1 of swr"
+            time.sleep(1.2)  # past the TTL, inside the stale window
+            results = parallel([lambda r=r: timed_get(r, "/data/swr") for r in fleet for _ in range(10)], 30)
+            for status, body, headers, took in results:
+                assert status == 200 and body["data"] == "v1 of swr"
+                assert took < 0.3, f"a stale answer waited {took:.2f}s for the origin"
+                assert body["source"] == "stale"
+                assert "detail=stale-while-revalidate" in headers["cache-status"]
+            assert total(fleet, "scalecache_stale_served_total", reason="revalidate") == 30
+            assert total(fleet, "scalecache_cache_results_total", source="stale") == 30
+            wait_until(lambda: all(r.get_json("/data/swr")[1]["data"] == "v2 of swr" for r in fleet), 5,
+                       what="every replica to serve the refreshed answer")
+            assert origin.count("swr") == 2, "exactly one background refresh for the whole fleet"
+
+
+# 3. Stale-if-error ----------------------------------------------------------
+
+@pytest.mark.parametrize("stale_if_error,expect", [("60", 200), ("0", 502)])
+def test_stale_if_error_stands_in_for_a_failing_origin(redis, stale_if_error, expect):
+    with OriginServer() as origin:
+        env = origin.env(SCALECACHE_CACHE_TTL_SECONDS="1", SCALECACHE_CACHE_STALE_WHILE_REVALIDATE="0",
+                         SCALECACHE_CACHE_STALE_IF_ERROR=stale_if_error, **NO_JITTER)
+        with Scalecache(redis_url=redis.url, env=env) as sc:
+            assert sc.get_json("/data/sie")[1]["data"] == "v1 of sie"
+            origin.fail = True
+            time.sleep(1.2)
+            status, body, headers = sc.get("/data/sie")
+            assert status == expect
+            if expect == 200:
+                assert json.loads(body)["data"] == "v1 of sie" and json.loads(body)["source"] == "stale"
+                assert "detail=stale-if-error" in headers["cache-status"]
+                assert sc.metric("scalecache_stale_served_total", reason="error") == 1
+                # An error never replaces a good entry.
+                assert redis.cli("EXISTS", "scalecache:v:sie") == "1"
+            assert sc.metric("scalecache_origin_requests_total", result="error") == 1
+
+
+# 4. Early refresh (XFetch) --------------------------------------------------
+
+@pytest.mark.parametrize("beta", ["4", "0"])
+def test_early_refresh_keeps_a_hot_key_from_expiring(redis, beta):
+    env = {"SCALECACHE_CACHE_TTL_SECONDS": "2", "SCALECACHE_CACHE_STALE_WHILE_REVALIDATE": "0",
+           "SCALECACHE_CACHE_EARLY_REFRESH_BETA": beta, **NO_JITTER}
+    with Scalecache(redis_url=redis.url, origin_delay_ms=300, env=env) as sc:
+        assert sc.get("/data/hot")[0] == 200
+        slowest = 0.0
+        deadline = time.monotonic() + 3.0  # reads across the 2 s expiry
+        while time.monotonic() < deadline:
+            status, _, _, took = timed_get(sc, "/data/hot")
+            assert status == 200
+            slowest = max(slowest, took)
+            time.sleep(0.02)
+        refreshes = sc.metric("scalecache_early_refreshes_total")
+        if beta == "0":
+            assert refreshes == 0
+            assert slowest >= 0.25, "without early refresh the key expires and a read waits for the origin"
+        else:
+            assert refreshes >= 1
+            assert slowest < 0.25, f"a read waited {slowest:.2f}s: the hot key expired"
+
+
+# 5. TTL jitter ----------------------------------------------------------------
+
+def test_ttl_jitter_is_spread_and_the_same_on_every_replica():
+    env = {"SCALECACHE_CACHE_TTL_SECONDS": "1000", "SCALECACHE_CACHE_TTL_JITTER": "0.5"}
+    with Fleet(2, env=env) as (a, b):  # no shared Redis: each computes on its own
+        ages = {}
+        for i in range(20):
+            max_ages = [int(r.get(f"/data/j{i}")[2]["cache-control"].split("=")[1]) for r in (a, b)]
+            assert abs(max_ages[0] - max_ages[1]) <= 1, "jitter must be deterministic per key"
+            ages[i] = max_ages[0]
+        assert all(499 <= v <= 1000 for v in ages.values())
+        assert len(set(ages.values())) >= 15, f"TTLs not spread: {sorted(ages.values())}"
+
+
+# 6. Negative caching ---------------------------------------------------------
+
+def test_origin_404_is_cached_for_negative_ttl(redis):
+    with OriginServer() as origin:
+        env = origin.env(SCALECACHE_CACHE_NEGATIVE_TTL="1")
+        with Fleet(2, redis_url=redis.url, env=env) as (a, b):
+            assert a.get("/data/missing-1")[0] == 404
+            status, body, headers = b.get("/data/missing-1")
+            assert status == 404 and json.loads(body)["error"] == "not_found"
+            assert "detail=negative" in headers["cache-status"]
+            assert a.get("/data/missing-1")[0] == 404
+            assert origin.count("missing-1") == 1
+            assert total([a, b], "scalecache_cache_results_total", source="negative") == 2
+            time.sleep(1.2)
+            assert a.get("/data/missing-1")[0] == 404
+            assert origin.count("missing-1") == 2
+
+
+# 7. Invalidation everywhere --------------------------------------------------
+
+def warm_everywhere(fleet, path):
+    for r in fleet:
+        r.get(path)
+    for r in fleet:
+        assert r.get_json(path)[1]["source"] == "l1"
+
+
+def test_purge_reaches_every_replica_within_100ms(redis):
+    with OriginServer() as origin:
+        with Fleet(3, redis_url=redis.url, env=origin.env()) as fleet:
+            warm_everywhere(fleet, "/data/doc")
+            assert fleet[0].request("DELETE", "/data/doc")[0] == 200
+            time.sleep(0.1)
+            for r in fleet[1:]:
+                status, body = r.get_json("/data/doc")
+                assert body["source"] != "l1", "a replica served the purged value from L1"
+            assert {r.get_json("/data/doc")[1]["data"] for r in fleet} == {"v2 of doc"}
+            assert total(fleet, "scalecache_invalidation_messages_total", direction="received") >= 2
+            assert total(fleet, "scalecache_purges_total", kind="key") == 1
+
+
+def test_purge_by_tag(redis):
+    with OriginServer() as origin:
+        with Fleet(2, redis_url=redis.url, env=origin.env()) as fleet:
+            keys = ["tagged-red-1", "tagged-red-2", "tagged-blue-1"]
+            for k in keys:
+                warm_everywhere(fleet, f"/data/{k}")
+            status, body, _ = fleet[0].request("DELETE", "/tags/red")
+            assert status == 200 and json.loads(body) == {"tag": "red", "purged": 2}
+            time.sleep(0.1)
+            for r in fleet:
+                assert r.get_json("/data/tagged-red-1")[1]["data"] == "v2 of tagged-red-1"
+                assert r.get_json("/data/tagged-blue-1")[1]["source"] == "l1"
+            assert origin.count("tagged-blue-1") == 1
+
+
+def test_soft_purge_keeps_a_copy_for_stale_if_error(redis):
+    with OriginServer() as origin:
+        env = origin.env(SCALECACHE_CACHE_STALE_WHILE_REVALIDATE="0")
+        with Fleet(2, redis_url=redis.url, env=env) as fleet:
+            warm_everywhere(fleet, "/data/soft")
+            assert fleet[0].request("DELETE", "/data/soft?soft=1")[0] == 200
+            time.sleep(0.1)
+            origin.fail = True
+            for r in fleet:
+                status, body, headers = r.get("/data/soft")
+                assert status == 200 and json.loads(body)["data"] == "v1 of soft"
+                assert "stale-if-error" in headers["cache-status"]
+            origin.fail = False
+            refreshed = fleet[1].get_json("/data/soft")[1]
+            assert refreshed["source"] == "origin" and refreshed["data"] != "v1 of soft"
+            assert total(fleet, "scalecache_purges_total", kind="soft") == 1
+
+
+def test_broken_subscription_drops_l1(redis):
+    with Scalecache(redis_url=redis.url) as sc:
+        sc.get("/data/x")
+        assert sc.metric("scalecache_l1_entries") == 1
+        redis.cli("CLIENT", "KILL", "TYPE", "pubsub")
+        wait_until(lambda: sc.metric("scalecache_l1_entries") == 0, 5,
+                   what="L1 to be dropped after the invalidation channel broke")
+        assert "invalidation subscription re-established" in sc.log()
+
+
+# 8. HTTP semantics -----------------------------------------------------------
+
+def test_etag_age_cache_control_and_cache_status(redis):
+    with Fleet(2, redis_url=redis.url, origin_delay_ms=0, env=NO_JITTER) as (a, b):
+        status, _, miss = a.get("/data/h")
+        assert status == 200
+        assert miss["cache-status"] == "scalecache; fwd=miss; stored"
+        assert miss["etag"].startswith('"') and len(miss["etag"]) == 18
+        assert miss["cache-control"] == "max-age=300" and miss["age"] == "0"
+        _, _, hit = a.get("/data/h")
+        assert hit["cache-status"].startswith("scalecache; hit; ttl=") and hit["cache-status"].endswith("detail=l1")
+        assert hit["etag"] == miss["etag"]
+        _, _, l2 = b.get("/data/h")
+        assert l2["cache-status"].endswith("detail=l2") and l2["etag"] == miss["etag"]
+        status, body, not_modified = a.get("/data/h", headers={"If-None-Match": f'W/"0", {miss["etag"]}'})
+        assert status == 304 and body == "" and not_modified["etag"] == miss["etag"]
+        assert a.get("/data/h", headers={"If-None-Match": '"other"'})[0] == 200
+
+
+def test_collapsed_requests_are_marked(redis):
+    with Scalecache(redis_url=redis.url, origin_delay_ms=300) as sc:
+        results = parallel([lambda: sc.get("/data/c") for _ in range(10)], 10)
+        statuses = sorted(h["cache-status"] for _, _, h in results)
+        assert statuses.count("scalecache; fwd=miss; stored") == 1
+        assert statuses.count("scalecache; fwd=miss; collapsed; stored") == 9
+
+
+def test_origin_cache_control_is_honoured_when_asked(redis):
+    with OriginServer() as origin:
+        env = origin.env(SCALECACHE_CACHE_RESPECT_ORIGIN_HEADERS="true")
+        with Scalecache(redis_url=redis.url, env=env) as sc:
+            sc.get("/data/cc-nostore-1")
+            sc.get("/data/cc-nostore-1")
+            assert origin.count("cc-nostore-1") == 2, "no-store answers are not kept"
+            _, _, h = sc.get("/data/cc-maxage1-1")
+            assert h["cache-control"] == "max-age=1"
+            assert sc.get_json("/data/cc-maxage1-1")[1]["source"] == "l1"
+            time.sleep(1.1)  # past the origin's max-age (the configured TTL is 300 s)
+            assert sc.get_json("/data/cc-maxage1-1")[1]["source"] == "stale"
+            wait_until(lambda: origin.count("cc-maxage1-1") == 2, 5, what="the refresh after max-age")
