@@ -5,7 +5,9 @@
   client.py prom URL QUERY          Prometheus instant query; prints "<instance> <value>" lines
   client.py targets URL JOB         number of healthy targets of JOB in Prometheus
 
-load: each worker thread keeps one HTTP/1.1 keep-alive connection. Requests
+load: each worker thread keeps one HTTP/1.1 keep-alive connection (or, with
+--fresh-connections, opens a new one per request and sends
+"Connection: close", so no request can meet a connection closed under it). Requests
 are paced at --rate per second (0: as fast as possible) and stop after
 --requests or --duration seconds, whichever comes first. A request fails when
 it does not end in 200, times out, or the connection breaks -- with one
@@ -27,8 +29,9 @@ HITS = ("l1", "l2", "stale")
 
 
 class Worker:
-    def __init__(self, host, port, timeout):
+    def __init__(self, host, port, timeout, keepalive=True):
         self.host, self.port, self.timeout = host, port, timeout
+        self.keepalive = keepalive
         self.conn = None
         self.used = 0  # requests answered on the current connection
 
@@ -40,7 +43,7 @@ class Worker:
 
     def get(self, path):
         """Returns (status, body bytes, resent flag); raises on failure."""
-        if self.conn is None:
+        if self.conn is None or not self.keepalive:
             self._connect()
         reused = self.used > 0
         try:
@@ -53,7 +56,7 @@ class Worker:
 
     def _send(self, path):
         try:
-            self.conn.request("GET", path, headers={"Connection": "keep-alive"})
+            self.conn.request("GET", path, headers={"Connection": "keep-alive" if self.keepalive else "close"})
             resp = self.conn.getresponse()
             body = resp.read()
         except Exception:
@@ -61,7 +64,7 @@ class Worker:
             self.conn = None
             raise
         self.used += 1
-        if resp.will_close:
+        if resp.will_close or not self.keepalive:
             self.conn.close()
             self.conn = None
         return resp.status, body
@@ -92,7 +95,7 @@ def load(args):
             return i
 
     def run():
-        w = Worker(url.hostname, url.port or 80, args.timeout)
+        w = Worker(url.hostname, url.port or 80, args.timeout, keepalive=not args.fresh_connections)
         while True:
             i = take()
             if i is None:
@@ -190,6 +193,7 @@ def main():
     lp.add_argument("--duration", type=float, default=30.0, help="hard limit in seconds")
     lp.add_argument("--concurrency", type=int, default=4)
     lp.add_argument("--timeout", type=float, default=10.0, help="per request, seconds")
+    lp.add_argument("--fresh-connections", action="store_true", help="a new connection per request")
     lp.set_defaults(func=load)
     pp = sub.add_parser("prom")
     pp.add_argument("url")
