@@ -20,7 +20,7 @@ cd "$root" || exit 1
 # shellcheck source=scripts/docker-testlib.sh
 . scripts/docker-testlib.sh
 
-drain=1          # SCALECACHE_SHUTDOWN_DRAIN_SECONDS
+drain=2          # SCALECACHE_SHUTDOWN_DRAIN_SECONDS
 grace=2          # SCALECACHE_SHUTDOWN_GRACE_SECONDS
 stop_timeout=20  # docker stop -t: far above drain + grace, so a kill would show
 name="scalecache-smoke-$$"
