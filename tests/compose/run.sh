@@ -183,8 +183,16 @@ tl_eval "hit ratio after warm-up $hit_ratio > 0.9 (1200 requests, sources $(json
 tl_eval "no failed request while measuring ($(json_get "$work/measure.json" failed))" \
   '[ "$(json_get "$work/measure.json" failed)" = 0 ]'
 
-# Per-replica request counters, once Prometheus has scraped all the traffic.
 sent=$(( $(json_get "$work/warm.json" requests) + $(json_get "$work/measure.json" requests) ))
+# Upstream keep-alive: NGINX's connections to the replicas' port 8080, read
+# from its network namespace (/proc/PID/net/tcp: state 01 established, 06 time-wait).
+nginx_pid=$(docker inspect -f '{{.State.Pid}}' "$(dc ps -q nginx)")
+read -r upstream_estab upstream_tw < <(awk '$3 ~ /:1F90$/ { n[$4]++ } END { print n["01"] + 0, n["06"] + 0 }' \
+  "/proc/$nginx_pid/net/tcp" "/proc/$nginx_pid/net/tcp6")
+tl_eval "NGINX reuses upstream connections: $upstream_estab open, $upstream_tw closed after $sent requests" \
+  '[ "$upstream_estab" -gt 0 ] && [ "$upstream_tw" -lt 100 ]'
+
+# Per-replica request counters, once Prometheus has scraped all the traffic.
 per_replica() { "${client[@]}" prom "$prom" 'sum by (instance) (scalecache_http_requests_total{route="data"})'; }
 counted() {  # counted TOTAL: the replicas' data requests add up to TOTAL
   per_replica >"$work/per-replica.txt" 2>/dev/null
