@@ -105,6 +105,20 @@ for f in sys.argv[1:]:
     assert d["apiVersion"] == 1 and (d.get("datasources") or d.get("providers")), f' \
   deploy/compose/grafana/provisioning/*/*.yaml
 
+tl_check "Grafana mounts the provisioned dashboard where the provider and the home page look" \
+  "$yaml_python" -c 'import os, sys, yaml
+svc = yaml.safe_load(open(sys.argv[1]))["services"]["grafana"]
+mounts = {}
+for v in svc["volumes"]:
+    src, dst = v.split(":")[:2] if isinstance(v, str) else (v["source"], v["target"])
+    mounts[dst] = src
+path = yaml.safe_load(open(sys.argv[2]))["providers"][0]["options"]["path"]
+home = svc["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+assert os.path.dirname(home) == path, (home, path)
+assert os.path.isfile(os.path.join(mounts[path], os.path.basename(home))), mounts
+assert mounts["/etc/grafana/provisioning"].endswith("deploy/compose/grafana/provisioning")' \
+  "$work/resolved.yaml" deploy/compose/grafana/provisioning/dashboards/scalecache.yaml
+
 # --- images: scalecache, then stand-ins -------------------------------------
 t=$(date +%s.%N)
 scripts/make-base-image.sh || abort "base image"
