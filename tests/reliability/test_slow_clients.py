@@ -127,13 +127,11 @@ def test_open_file_limit_no_crash_and_recovery(starved):
     client = http.client.HTTPConnection("127.0.0.1", starved.port, timeout=5)
     client.request("GET", "/healthz")
     assert client.getresponse().read()
-    cpu_before = cpu_seconds(pid)
     held = exhaust_fds(starved.port, 400)  # more than the server can accept
     try:
         wait_until(lambda: open_fds(pid) >= 250, 5, what="the server to reach its open-file limit")
         time.sleep(2.0)
         assert starved.proc.poll() is None, f"died at the fd limit:\n{starved.log()[-2000:]}"
-        assert cpu_seconds(pid) - cpu_before < 1.0, "the server spins at the fd limit"
         client.request("GET", "/data/at-the-limit")  # an open keep-alive connection is still served
         assert client.getresponse().status == 200
     finally:
@@ -148,11 +146,29 @@ def test_open_file_limit_no_crash_and_recovery(starved):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "service defect D4 (docs/RELIABILITY.md): at the open-file limit accept() fails with EMFILE inside "
+    "service defect D4 (docs/RELIABILITY.md): at the open-file limit Pistache's listener thread loops on "
+    "epoll_wait -> accept4 = EMFILE (level-triggered listening socket): one core at 100% until fds free up"))
+def test_open_file_limit_does_not_spin(starved):
+    pid = starved.proc.pid
+    held = exhaust_fds(starved.port, 400)
+    try:
+        wait_until(lambda: open_fds(pid) >= 250, 5, what="the server to reach its open-file limit")
+        before = cpu_seconds(pid)
+        time.sleep(2.0)
+        used = cpu_seconds(pid) - before
+        assert used < 0.5, f"{used:.2f} CPU seconds in 2 s while idle at the fd limit"
+    finally:
+        for s in held:
+            s.close()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "service defect D5 (docs/RELIABILITY.md): at the open-file limit accept() fails with EMFILE inside "
     "Pistache's listener and scalecache logs nothing (no JSON line naming the limit)"))
 def test_open_file_limit_is_logged_clearly(starved):
     held = exhaust_fds(starved.port, 400)
     try:
+        wait_until(lambda: open_fds(starved.proc.pid) >= 250, 5, what="the server to reach its open-file limit")
         time.sleep(1.0)
         lines = [l for l in log_lines(starved) if l.get("level") in ("error", "warn")]
         assert any("file" in str(l).lower() or "EMFILE" in str(l) for l in lines), starved.log()[-2000:]
