@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in bench/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import procs, report, systems, wrk  # noqa: E402
 from benchlib.stampede import stampede  # noqa: E402
@@ -55,17 +56,20 @@ def parse_args():
     parser.add_argument("--stampede-keys", type=int, default=3, help="cold keys per stampede scenario")
     parser.add_argument("--memory-keys", default="100000,1000000")
     parser.add_argument("--memory-sizes", default="100,10240")
-    parser.add_argument("--memory-fraction", type=float, default=0.35,
+    parser.add_argument("--memory-fraction", type=float, default=0.3,
                         help="largest share of MemAvailable one memory case may fill")
     parser.add_argument("--memory-load-seconds", type=int, default=150, help="time cap of one bulk load")
     parser.add_argument("--quick", action="store_true",
                         help="check the harness: 1 round of 1 s + 3 s, small memory cases")
-    parser.add_argument("--results-dir", default=os.path.join(BENCH_DIR, "results"))
+    parser.add_argument("--results-dir", default=None,
+                        help="default bench/results (build/bench-quick with --quick)")
     parser.add_argument("--keep-run-dir", action="store_true", help="keep configs and logs after the run")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.warmup, args.duration = 1, 1.0, 3.0
         args.memory_keys, args.stampede_keys = "20000", 1
+    if args.results_dir is None:
+        args.results_dir = os.path.join(REPO, "build", "bench-quick") if args.quick else os.path.join(BENCH_DIR, "results")
     args.sections = [s for s in args.only.split(",") if s]
     unknown = set(args.sections) - set(SECTIONS)
     if unknown:
@@ -135,38 +139,68 @@ def scalecache_sources(service):
             for src in ("l1", "l2", "origin")}
 
 
+def measure_entry(e, args, origin, run_id, round_index):
+    """Warm-up then one measured wrk run of a matrix entry, with its sanity checks."""
+    script_args = list(e["args"])
+    if e["script"] == "unique_keys.lua":
+        script_args = ["%s-%s-r%d" % (script_args[0], run_id, round_index)]
+    if args.warmup > 0:
+        warm_args = script_args
+        if e["script"] == "unique_keys.lua":
+            warm_args = [script_args[0] + "-warm"]
+        wrk.run(e["service"].url, e["script"], warm_args, args.warmup)
+    origin_before = origin.stats()["calls"]
+    sources_before = scalecache_sources(e["service"]) if e["kind"] == "scalecache" else None
+    result = wrk.measure(e["service"], e["script"], script_args, 0, args.duration, e["extra_pids"])
+    result["origin_calls"] = origin.stats()["calls"] - origin_before
+    if sources_before is not None:
+        after = scalecache_sources(e["service"])
+        result["sources"] = {k: after[k] - sources_before[k] for k in after}
+    return result
+
+
+def describe_failure(service, error):
+    """The error, and when the service died: its exit status and last log lines."""
+    dead = [p for p in service.processes if p.poll() is not None]
+    if not dead:
+        return str(error)
+    p = dead[0]
+    how = "killed by signal %d" % -p.returncode if p.returncode < 0 else "exit %d" % p.returncode
+    return "%s %s; last log lines: %s" % (service.name, how, procs.log_tail(p, 5).replace("\n", " | "))
+
+
 def run_matrix(run_dir, args, have_scalecache, run_id):
     entries, origin, body = start_matrix_systems(run_dir, args, have_scalecache)
     rounds = {e["name"]: [] for e in entries}
+    failures = {}
     for r in range(args.rounds):
         order = entries[r % len(entries):] + entries[:r % len(entries)]  # rotate: drift is shared
         for e in order:
-            script_args = list(e["args"])
-            if e["script"] == "unique_keys.lua":
-                script_args = ["%s-%s-r%d" % (script_args[0], run_id, r)]
-            if args.warmup > 0:
-                warm_args = script_args
-                if e["script"] == "unique_keys.lua":
-                    warm_args = [script_args[0] + "-warm"]
-                wrk.run(e["service"].url, e["script"], warm_args, args.warmup)
-            origin_before = origin.stats()["calls"]
-            sources_before = scalecache_sources(e["service"]) if e["kind"] == "scalecache" else None
-            result = wrk.measure(e["service"], e["script"], script_args, 0, args.duration, e["extra_pids"])
-            result["origin_calls"] = origin.stats()["calls"] - origin_before
-            if sources_before is not None:
-                after = scalecache_sources(e["service"])
-                result["sources"] = {k: after[k] - sources_before[k] for k in after}
-            rounds[e["name"]].append(result)
-            log("round %d %-36s %9.0f req/s  p99 %6.2f ms  cpu %.3f s/10k  errors %d"
+            if e["name"] in failures:
+                continue
+            try:
+                rounds[e["name"]].append(measure_entry(e, args, origin, run_id, r))
+            except Exception as error:
+                failures[e["name"]] = describe_failure(e["service"], error)
+                log("round %d %s FAILED: %s" % (r + 1, e["label"], failures[e["name"]]))
+                continue
+            result = rounds[e["name"]][-1]
+            log("round %d %-36s %9.0f req/s  p99 %6.2f ms  cpu %.3f s/10k  errors %d  other load %.2f CPUs"
                 % (r + 1, e["label"], result["rps"], result["latency_us"]["p99"] / 1000,
-                   result["cpu_s_per_10k"], result["errors_total"]))
+                   result["cpu_s_per_10k"], result["errors_total"], result["other_cpus"]))
     rows = []
     for e in entries:
         runs = rounds[e["name"]]
-        status, sample = procs.http_get(e["service"].url + ("/data/" + SAMPLE_KEY if e["script"] != "fixed.lua"
-                                                            else "/"))
+        if not runs:
+            rows.append({"name": e["name"], "label": e["label"], "failed": failures.get(e["name"], "no run")})
+            continue
+        try:
+            status, sample = procs.http_get(e["service"].url + ("/data/" + SAMPLE_KEY if e["script"] != "fixed.lua"
+                                                                else "/"))
+        except OSError:
+            status, sample = None, b""
         rows.append({
-            "name": e["name"], "label": e["label"],
+            "name": e["name"], "label": e["label"], "failed": failures.get(e["name"]),
             "rps": statistics.median(x["rps"] for x in runs),
             "rps_rounds": [round(x["rps"]) for x in runs],
             "p50_ms": statistics.median(x["latency_us"]["p50"] for x in runs) / 1000,
@@ -175,6 +209,7 @@ def run_matrix(run_dir, args, have_scalecache, run_id):
             "cpu_s_per_10k": sum(x["cpu_s"] for x in runs) / sum(x["requests"] for x in runs) * 10000,
             "peak_rss_mib": max(x["peak_rss_kb"] for x in runs) / 1024,
             "processes": max(x["pids"] for x in runs),
+            "other_cpus": statistics.median(x["other_cpus"] for x in runs),
             "errors": sum(x["errors_total"] for x in runs),
             "requests": sum(x["requests"] for x in runs),
             "origin_calls_measured": sum(x["origin_calls"] for x in runs),
@@ -272,53 +307,112 @@ def run_memory(run_dir, args, have_scalecache, run_id):
                 count = int(budget // per_entry_guess) // 10000 * 10000
                 cut = "cut to %d keys: %d x %d B would not fit in %.0f%% of MemAvailable (%.1f GiB)" % (
                     count, wanted, size, args.memory_fraction * 100, mem_available_bytes() / 2**30)
-            sc = systems.start_scalecache(
-                run_dir, args.bin, "scalecache-memory", args.threads,
-                **scalecache_settings(redis_url="", origin_kind="http", origin_url=origin.url,
-                                      cache_l1_max_entries=2 * count, cache_l1_max_bytes=1 << 45,
-                                      cache_ttl_seconds=86400, cache_l1_ttl_seconds=86400))
-            pids = sc.pids()
-            procs.http_get(sc.url + "/data/__warm")  # first request allocates per-thread buffers
-            rss_before = procs.rss_kb(pids) * 1024
-            result, seconds = wrk.load(sc.url, prefix, count, args.memory_load_seconds)
-            time.sleep(0.5)
-            m = systems.metrics(sc)
-            entries = int(m.get("scalecache_l1_entries", 0)) - 1  # less __warm
-            rss_after = procs.rss_kb(pids) * 1024
-            l1_bytes = m.get("scalecache_l1_bytes", 0.0)
-            key_bytes = sum(len(prefix) + len(str(i)) for i in range(count)) / count
-            payload = key_bytes + size
-            case = {"keys_wanted": wanted, "keys_asked": count, "entries": entries, "value_bytes": size,
-                    "avg_key_bytes": key_bytes, "load_seconds": seconds, "loaded_in_time": result["loaded"],
-                    "load_errors": result["errors_total"], "cut": cut,
-                    "rss_before_mib": rss_before / 2**20, "rss_after_mib": rss_after / 2**20,
-                    "peak_rss_mib": procs.peak_rss_kb(pids) / 1024,
-                    "l1_bytes_mib": l1_bytes / 2**20,
-                    "rss_per_entry": (rss_after - rss_before) / max(entries, 1),
-                    "l1_bytes_per_entry": l1_bytes / max(entries + 1, 1)}
-            case["rss_overhead_per_entry"] = case["rss_per_entry"] - payload
-            case["l1_overhead_per_entry"] = case["l1_bytes_per_entry"] - payload
+            try:
+                case = memory_case(run_dir, args, origin, prefix, wanted, count, size, cut)
+            except Exception as error:
+                case = {"keys_wanted": wanted, "value_bytes": size, "failed": str(error)[-1000:]}
+                log("memory %7d x %5d B FAILED: %s" % (wanted, size, case["failed"]))
             cases.append(case)
-            log("memory %7d x %5d B: %d entries in %.1f s, RSS %.0f -> %.0f MiB, l1_bytes %.0f MiB, "
-                "overhead/entry: RSS %.0f B, l1_bytes %.0f B%s"
-                % (wanted, size, entries, seconds, case["rss_before_mib"], case["rss_after_mib"],
-                   case["l1_bytes_mib"], case["rss_overhead_per_entry"], case["l1_overhead_per_entry"],
-                   " (%s)" % cut if cut else ""))
-            sc.stop()
         origin.stop()
     return {"cases": cases}
 
 
+def memory_case(run_dir, args, origin, prefix, wanted, count, size, cut):
+    """Start an L1-only scalecache, load `count` keys of `size` bytes, measure."""
+    sc = systems.start_scalecache(
+        run_dir, args.bin, "scalecache-memory", args.threads,
+        **scalecache_settings(redis_url="", origin_kind="http", origin_url=origin.url,
+                              cache_l1_max_entries=2 * count, cache_l1_max_bytes=1 << 45,
+                              cache_ttl_seconds=86400, cache_l1_ttl_seconds=86400))
+    try:
+        pids = sc.pids()
+        procs.http_get(sc.url + "/data/__warm")  # first request allocates per-thread buffers
+        rss_before = procs.rss_kb(pids) * 1024
+        result, seconds = wrk.load(sc.url, prefix, count, args.memory_load_seconds)
+        time.sleep(0.5)
+        if not sc.alive():
+            raise RuntimeError(describe_failure(sc, "died while loading"))
+        m = systems.metrics(sc)
+        entries = int(m.get("scalecache_l1_entries", 0)) - 1  # less __warm
+        rss_after = procs.rss_kb(pids) * 1024
+        peak_rss = procs.peak_rss_kb(pids) * 1024
+    finally:
+        sc.stop()
+    l1_bytes = m.get("scalecache_l1_bytes", 0.0)
+    key_bytes = sum(len(prefix) + len(str(i)) for i in range(count)) / count
+    payload = key_bytes + size
+    case = {"keys_wanted": wanted, "keys_asked": count, "entries": entries, "value_bytes": size,
+            "avg_key_bytes": key_bytes, "load_seconds": seconds, "loaded_in_time": result["loaded"],
+            "load_errors": result["errors_total"], "cut": cut,
+            "rss_before_mib": rss_before / 2**20, "rss_after_mib": rss_after / 2**20,
+            "peak_rss_mib": peak_rss / 2**20, "l1_bytes_mib": l1_bytes / 2**20,
+            "rss_per_entry": (rss_after - rss_before) / max(entries, 1),
+            "l1_bytes_per_entry": l1_bytes / max(entries + 1, 1)}
+    case["rss_overhead_per_entry"] = case["rss_per_entry"] - payload
+    case["l1_overhead_per_entry"] = case["l1_bytes_per_entry"] - payload
+    log("memory %7d x %5d B: %d entries in %.1f s, RSS %.0f -> %.0f MiB, l1_bytes %.0f MiB, "
+        "overhead/entry: RSS %.0f B, l1_bytes %.0f B%s"
+        % (wanted, size, entries, seconds, case["rss_before_mib"], case["rss_after_mib"],
+           case["l1_bytes_mib"], case["rss_overhead_per_entry"], case["l1_overhead_per_entry"],
+           " (%s)" % cut if cut else ""))
+    return case
+
+
 # --------------------------------------------------------------------------- micro
 
-def run_micro(run_dir, args):
-    binary = os.path.join(run_dir, "l1_bench")
+def l1_bench_build_commands(run_dir):
+    """Ways to build bench/l1_bench.cpp, best first: with the CMake build's flags
+    (build/compile_commands.json) against build/libscalecache_core.a and the
+    libraries the scalecache binary links; else alone with l1_cache.cpp."""
     src = os.path.join(REPO, "src")
-    build = subprocess.run(["g++", "-O2", "-DNDEBUG", "-std=c++17", "-I" + src, "-o", binary,
-                            os.path.join(BENCH_DIR, "l1_bench.cpp"), os.path.join(src, "cache", "l1_cache.cpp"),
-                            "-lbenchmark", "-pthread"], capture_output=True, text=True)
-    if build.returncode != 0:
-        return {"skipped": "l1_bench did not build: " + build.stderr[-2000:]}
+    build_dir = os.path.join(REPO, "build")
+    binary = os.path.join(run_dir, "l1_bench")
+    bench_src = os.path.join(BENCH_DIR, "l1_bench.cpp")
+    l1_src = os.path.join(src, "cache", "l1_cache.cpp")
+    flags = ["-O2", "-DNDEBUG", "-std=c++20", "-I" + src]
+    try:
+        with open(os.path.join(build_dir, "compile_commands.json")) as f:
+            for entry in json.load(f):
+                if entry["file"].endswith("src/cache/l1_cache.cpp"):
+                    words = entry["command"].split()[1:]
+                    flags = [w for i, w in enumerate(words)
+                             if w not in ("-o", "-c") and words[i - 1] not in ("-o", "-c")
+                             and not w.startswith("-W")]
+    except (OSError, ValueError, KeyError):
+        pass
+    absl = subprocess.run(["pkg-config", "--libs", "absl_flat_hash_set", "absl_hash"],
+                          capture_output=True, text=True).stdout.split()
+    common_libs = absl + ["-lbenchmark", "-pthread"]
+    commands = []
+    core = os.path.join(build_dir, "libscalecache_core.a")
+    if os.path.exists(core):
+        link = []
+        try:
+            with open(os.path.join(build_dir, "build.ninja")) as f:
+                text = f.read()
+            block = text[text.index("build scalecache:"):]
+            line = next(l for l in block.splitlines() if l.strip().startswith("LINK_LIBRARIES"))
+            link = [w if w.startswith("-") or os.path.isabs(w) else os.path.join(build_dir, w)
+                    for w in line.split("=", 1)[1].split()]
+        except (OSError, ValueError, StopIteration):
+            link = [core]
+        commands.append(["g++"] + flags + ["-o", binary, bench_src] + link + common_libs)
+    helpers = [os.path.join(src, "cache", name) for name in ("freshness.cpp", "entry_codec.cpp", "entry.cpp")
+               if os.path.exists(os.path.join(src, "cache", name))]
+    commands.append(["g++"] + flags + ["-o", binary, bench_src, l1_src] + helpers + common_libs)
+    return binary, commands
+
+
+def run_micro(run_dir, args):
+    binary, commands = l1_bench_build_commands(run_dir)
+    errors = []
+    for command in commands:
+        build = subprocess.run(command, capture_output=True, text=True)
+        if build.returncode == 0:
+            break
+        errors.append(build.stderr[-1500:])
+    else:
+        return {"skipped": "l1_bench did not build: " + "\n---\n".join(errors)}
     out = subprocess.run([binary, "--benchmark_format=json", "--benchmark_min_time=%s"
                           % ("0.1" if args.quick else "0.5")],
                          capture_output=True, text=True, timeout=600, check=True)
@@ -359,19 +453,19 @@ def main():
     log("run dir %s; sections %s; %d server threads/workers; %d rounds of %.0f s + %.0f s warm-up"
         % (run_dir, ",".join(args.sections), args.threads, args.rounds, args.duration, args.warmup))
     try:
+        runners = {"matrix": lambda: run_matrix(run_dir, args, have_scalecache, run_id),
+                   "stampede": lambda: run_stampede(run_dir, args, have_scalecache, run_id),
+                   "scaleout": lambda: run_scaleout(run_dir, args, have_scalecache),
+                   "memory": lambda: run_memory(run_dir, args, have_scalecache, run_id),
+                   "micro": lambda: run_micro(run_dir, args)}
         for section in args.sections:
             t0 = time.monotonic()
             log("section %s" % section)
-            if section == "matrix":
-                results["matrix"] = run_matrix(run_dir, args, have_scalecache, run_id)
-            elif section == "stampede":
-                results["stampede"] = run_stampede(run_dir, args, have_scalecache, run_id)
-            elif section == "scaleout":
-                results["scaleout"] = run_scaleout(run_dir, args, have_scalecache)
-            elif section == "memory":
-                results["memory"] = run_memory(run_dir, args, have_scalecache, run_id)
-            elif section == "micro":
-                results["micro"] = run_micro(run_dir, args)
+            try:
+                results[section] = runners[section]()
+            except Exception as error:  # one broken section must not lose the others' figures
+                log("section %s failed: %s" % (section, error))
+                results[section] = {"failed": str(error)[-3000:]}
             results["timings_s"][section] = round(time.monotonic() - t0, 1)
             procs.stop_all()
     finally:

@@ -148,6 +148,21 @@ def cpu_seconds_between(before, after):
     return ticks / CLOCK_TICKS
 
 
+def machine_busy_seconds():
+    """CPU seconds all CPUs of the machine spent busy since boot (/proc/stat)."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+
+
+def children_cpu_seconds():
+    """CPU seconds of this process's waited-for children (wrk runs) so far."""
+    import resource
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _status_kb(pid, field):
     try:
         with open("/proc/%d/status" % pid) as f:

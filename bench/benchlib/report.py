@@ -7,7 +7,15 @@ END = "<!-- bench:figures:end -->"
 
 
 def _rows(results):
-    return {r["name"]: r for r in results.get("matrix", {}).get("rows", [])}
+    """Matrix rows that have figures, by name."""
+    return {r["name"]: r for r in results.get("matrix", {}).get("rows", []) if "rps" in r}
+
+
+def _failed(section, title):
+    """Lines for a section that failed as a whole, or []."""
+    if section and section.get("failed"):
+        return ["## " + title, "", "**Failed:** `%s`" % section["failed"].replace("`", "'")[-1500:], ""]
+    return []
 
 
 def _fmt(value, pattern="%.2f", missing="–"):
@@ -46,7 +54,7 @@ def targets(results):
             "%s calls per key (%d keys)" % (x3[0]["origin_calls"], len(x3[0]["origin_calls"])))
     else:
         add("one origin call per cold key across 3 replicas", None, None, "–")
-    cases = results.get("memory", {}).get("cases", [])
+    cases = [c for c in results.get("memory", {}).get("cases", []) if not c.get("failed")]
     if cases:
         worst = max(c["rss_overhead_per_entry"] for c in cases)
         add("L1 overhead ≤ 100 B per entry beyond key and value (RSS, worst case)", worst, worst <= 100,
@@ -75,10 +83,14 @@ def markdown(results):
         pc, ph = rows.get("nginx_proxy_cache"), rows.get("pistache_hello")
         lines += ["## Throughput, latency, CPU, memory", "",
                   "| system | req/s | × NGINX proxy_cache | × Pistache ceiling | p50 ms | p99 ms | p99.9 ms "
-                  "| CPU s / 10k req | CPU × proxy_cache | peak RSS MiB | body B | errors | req/s per round |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+                  "| CPU s / 10k req | CPU × proxy_cache | peak RSS MiB | body B | errors | req/s per round "
+                  "| other load, CPUs |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
         for r in results["matrix"]["rows"]:
-            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s |" % (
+            if "rps" not in r:
+                lines.append("| %s | **failed** (below) |%s" % (r["label"], " |" * 12))
+                continue
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s | %.2f |" % (
                 r["label"], "{:,.0f}".format(r["rps"]),
                 _fmt(r["rps"] / pc["rps"] if pc else None, "%.2f×"),
                 _fmt(r["rps"] / ph["rps"] if ph else None, "%.2f×"),
@@ -86,7 +98,7 @@ def markdown(results):
                 _fmt(r["cpu_s_per_10k"], "%.3f"),
                 _fmt(r["cpu_s_per_10k"] / pc["cpu_s_per_10k"] if pc and pc["cpu_s_per_10k"] else None, "%.2f×"),
                 _fmt(r["peak_rss_mib"], "%.1f"), _fmt(r["body_bytes"], "%d"), r["errors"],
-                ", ".join("{:,}".format(x) for x in r["rps_rounds"])))
+                ", ".join("{:,}".format(x) for x in r["rps_rounds"]), r.get("other_cpus", 0.0)))
         lines.append("")
         notes = []
         for r in results["matrix"]["rows"]:
@@ -99,11 +111,20 @@ def markdown(results):
             if name in rows:
                 notes.append("%s: %d origin calls during the measured runs (0 = every answer a hit)"
                              % (rows[name]["label"], rows[name]["origin_calls_measured"]))
+        for r in results["matrix"]["rows"]:
+            if r.get("failed"):
+                lines += ["**%s failed%s:** `%s`" % (r["label"], " after %d round(s)" % len(r["rps_rounds"])
+                                                     if "rps_rounds" in r else "", r["failed"][-800:]), ""]
         lines += ["CPU is utime+stime of every process of the system (for scalecache and Flask, their Redis "
                   "included) over the measured seconds; peak RSS is the sum of VmHWM over those processes. "
+                  "Other load: CPUs kept busy by processes outside the bench while measuring (median; the "
+                  "machine has %d), the noise every ratio shares. " % meta["cpus"] +
                   "Checks: " + "; ".join(notes) + ".", ""]
+    for key, title in (("matrix", "Throughput, latency, CPU, memory"), ("stampede", "Stampede"),
+                       ("scaleout", "Scale-out"), ("memory", "Memory"), ("micro", "L1 micro-benchmark")):
+        lines += _failed(results.get(key), title)
     st = results.get("stampede")
-    if st:
+    if st and not st.get("failed"):
         lines += ["## Stampede: %d concurrent requests for one cold key, origin takes %d ms"
                   % (st["k"], st["origin_delay_ms"]), "",
                   "| system | replicas | origin calls per key (each key) | answered 200 | slowest answer s |",
@@ -114,7 +135,7 @@ def markdown(results):
                 s["ok"], s["requests"], s["max_s"]))
         lines.append("")
     so = results.get("scaleout")
-    if so:
+    if so and not so.get("failed"):
         lines += ["## Scale-out: scalecache replicas behind the project's NGINX config (L1 hits)", ""]
         if so.get("skipped"):
             lines += ["Skipped: %s." % so["skipped"], ""]
@@ -128,7 +149,7 @@ def markdown(results):
                     r["p99_ms"], r["cpu_s_per_10k"], r["cpu_s_per_10k_replicas"], r["cpu_s_per_10k_lb"]))
             lines += ["", so.get("note", ""), ""]
     mem = results.get("memory")
-    if mem:
+    if mem and not mem.get("failed"):
         lines += ["## Memory: L1 only, keys loaded through HTTP (one miss each)", ""]
         if mem.get("skipped"):
             lines += ["Skipped: %s." % mem["skipped"], ""]
@@ -137,6 +158,10 @@ def markdown(results):
                       "| RSS B / entry | overhead B / entry beyond key+value (RSS) | (l1_bytes) | note |",
                       "|---:|---:|---:|---:|---|---:|---:|---:|---:|---|"]
             for c in mem["cases"]:
+                if c.get("failed"):
+                    lines.append("| %s | %d | **failed**: `%s` |%s" % ("{:,}".format(c["keys_wanted"]), c["value_bytes"],
+                                                                     c["failed"][-400:], " |" * 7))
+                    continue
                 lines.append("| %s | %d | %s | %.1f | %.0f → %.0f | %.1f | %.0f | %.0f | %.0f | %s |" % (
                     "{:,}".format(c["keys_wanted"]), c["value_bytes"], "{:,}".format(c["entries"]),
                     c["load_seconds"], c["rss_before_mib"], c["rss_after_mib"], c["l1_bytes_mib"],
@@ -144,7 +169,7 @@ def markdown(results):
                     c["cut"] or ("not all loaded in time" if not c["loaded_in_time"] else "")))
             lines.append("")
     micro = results.get("micro")
-    if micro:
+    if micro and not micro.get("failed"):
         lines += ["## L1 micro-benchmark (Google Benchmark, 100k entries of 100 B, 16 shards)", ""]
         if micro.get("skipped"):
             lines += ["Skipped: %s" % micro["skipped"], ""]
@@ -175,7 +200,9 @@ def plot(results, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    rows = results["matrix"]["rows"]
+    rows = [r for r in results["matrix"].get("rows", []) if "rps" in r]
+    if not rows:
+        return
     labels = [r["label"].replace(" (", "\n(") for r in rows]
     colours = ["#1f77b4" if r["name"].startswith("scalecache") else "#999999" for r in rows]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 8), sharex=True)

@@ -60,13 +60,14 @@ def run(run_dir, args, settings, log):
                 for i in range(3)]
     rows = []
     try:
-        for count in (1, 2, 3):
-            members = replicas[:count]
-            lb = start_balancer(run_dir, args.threads, [r.port for r in members], "nginx-lb-%d" % count)
-            runs = []
-            for _ in range(args.rounds):
+        # One balancer per replica count, all up at once, measured in interleaved rounds.
+        balancers = {count: start_balancer(run_dir, args.threads, [r.port for r in replicas[:count]],
+                                           "nginx-lb-%d" % count) for count in (1, 2, 3)}
+        runs = {count: [] for count in balancers}
+        for round_index in range(min(args.rounds, 2)):
+            for count, lb in balancers.items():
                 wrk.run(lb.url, "hit_keys.lua", ("k", 1000), args.warmup)
-                member_pids = procs.tree([r.processes[0].pid for r in members] + [redis.processes[0].pid])
+                member_pids = procs.tree([r.processes[0].pid for r in replicas[:count]] + [redis.processes[0].pid])
                 lb_pids = lb.pids()
                 before = procs.cpu_ticks(member_pids + lb_pids)
                 result = wrk.run(lb.url, "hit_keys.lua", ("k", 1000), args.duration)
@@ -75,15 +76,17 @@ def run(run_dir, args, settings, log):
                     {p: before.get(p, 0) for p in member_pids}, {p: after[p] for p in member_pids if p in after})
                 result["cpu_lb"] = procs.cpu_seconds_between(
                     {p: before.get(p, 0) for p in lb_pids}, {p: after[p] for p in lb_pids if p in after})
-                runs.append(result)
+                runs[count].append(result)
+                log("scale-out round %d, %d replica(s): %.0f req/s" % (round_index + 1, count, result["rps"]))
+        for count, lb in balancers.items():
             lb.stop()
-            requests = sum(r["requests"] for r in runs)
+            requests = sum(r["requests"] for r in runs[count])
             row = {"replicas": count,
-                   "rps": statistics.median(r["rps"] for r in runs),
-                   "p99_ms": statistics.median(r["latency_us"]["p99"] for r in runs) / 1000,
-                   "errors": sum(r["errors_total"] for r in runs),
-                   "cpu_s_per_10k_replicas": sum(r["cpu_replicas"] for r in runs) / requests * 10000,
-                   "cpu_s_per_10k_lb": sum(r["cpu_lb"] for r in runs) / requests * 10000}
+                   "rps": statistics.median(r["rps"] for r in runs[count]),
+                   "p99_ms": statistics.median(r["latency_us"]["p99"] for r in runs[count]) / 1000,
+                   "errors": sum(r["errors_total"] for r in runs[count]),
+                   "cpu_s_per_10k_replicas": sum(r["cpu_replicas"] for r in runs[count]) / requests * 10000,
+                   "cpu_s_per_10k_lb": sum(r["cpu_lb"] for r in runs[count]) / requests * 10000}
             row["cpu_s_per_10k"] = row["cpu_s_per_10k_replicas"] + row["cpu_s_per_10k_lb"]
             rows.append(row)
             log("scale-out %d replica(s): %.0f req/s, p99 %.2f ms, CPU s/10k: replicas %.3f + nginx %.3f"

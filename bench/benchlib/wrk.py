@@ -40,10 +40,16 @@ def measure(service, script, script_args=(), warmup=3.0, duration=10.0, extra_pi
         run(service.url, script, script_args, warmup)
     pids = procs.tree([p.pid for p in service.processes] + list(extra_pids))
     before = procs.cpu_ticks(pids)
+    machine_before, wrk_before = procs.machine_busy_seconds(), procs.children_cpu_seconds()
     result = run(service.url, script, script_args, duration)
+    machine_after, wrk_after = procs.machine_busy_seconds(), procs.children_cpu_seconds()
     pids = procs.tree([p.pid for p in service.processes] + list(extra_pids))
     after = procs.cpu_ticks(pids)
     result["cpu_s"] = procs.cpu_seconds_between(before, after)
+    result["wrk_cpu_s"] = wrk_after - wrk_before
+    # Noise: CPUs kept busy by everything else on the machine (other engineers' builds...).
+    result["other_cpus"] = max(0.0, (machine_after - machine_before) - result["cpu_s"] - result["wrk_cpu_s"]) \
+        / (result["duration_us"] / 1e6)
     result["cpu_s_per_10k"] = result["cpu_s"] / max(result["requests"], 1) * 10000
     result["peak_rss_kb"] = procs.peak_rss_kb(pids)
     result["pids"] = len(pids)
