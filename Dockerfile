@@ -20,7 +20,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       g++ cmake ninja-build pkg-config binutils ca-certificates \
       libpistache-dev libhiredis-dev prometheus-cpp-dev libyaml-cpp-dev \
-      libcurl4-openssl-dev rapidjson-dev \
+      libcurl4-openssl-dev libssl-dev rapidjson-dev libabsl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # .dockerignore admits only the sources the build reads.

@@ -88,7 +88,6 @@ TieredCache::Options tiered_options(const Config& config) {
   const CacheConfig& cache = config.cache;
   TieredCache::Options options;
   options.ttl_ms = cache.ttl_seconds * 1000;
-  options.l1_ttl_ms = std::min(cache.l1_ttl_seconds, cache.ttl_seconds) * 1000;
   options.ttl_jitter = cache.ttl_jitter;
   options.stale_while_revalidate_s = cache.stale_while_revalidate;
   options.stale_if_error_s = cache.stale_if_error;
@@ -126,9 +125,12 @@ int run(const Config& config) {
   register_process_metrics(metrics);
   Lifecycle lifecycle;
 
+  // L1 re-reads Redis after l1_ttl_seconds: that bounds how long a replica
+  // that missed a purge message can serve the purged value.
   L1Cache l1({static_cast<std::size_t>(config.cache.l1_max_entries),
               static_cast<std::size_t>(config.cache.l1_max_bytes),
-              static_cast<std::size_t>(config.cache.l1_shards)});
+              static_cast<std::size_t>(config.cache.l1_shards),
+              std::min(config.cache.l1_ttl_seconds, config.cache.ttl_seconds) * 1000});
   metrics.on_scrape([&l1](Metrics& m) { m.set_l1(l1.entries(), l1.bytes()); });
 
   std::unique_ptr<RedisStore> redis = make_redis(config.redis, metrics);

@@ -21,7 +21,9 @@ enum class Freshness {
 
 Freshness classify(const EntryMeta& meta, int64_t now_ms);
 
-// How long the entry is worth keeping (Redis PX, L1 hard expiry), from now.
+// Until when the entry is worth keeping: the end of its longest stale window.
+int64_t keep_until_ms(const EntryMeta& meta);
+// The same as a duration from now (Redis PX).
 int64_t retention_ms(const EntryMeta& meta, int64_t now_ms);
 
 // XFetch (Vattani, Chierichetti, Lowenstein, PVLDB 2015): refresh a fresh

@@ -4,19 +4,40 @@
 #include <cstring>
 #include <new>
 
+#include "cache/freshness.hpp"
+
 namespace scalecache {
 namespace {
 
-// An unordered_map node (key view, pointer, next link, cached hash) plus its
-// bucket slot and allocator header, rounded: counted so l1_bytes is honest.
-constexpr std::size_t kIndexOverhead = 64;
-// malloc's own header for the entry allocation.
-constexpr std::size_t kAllocOverhead = 16;
+// An index slot (8-byte pointer + 1 control byte) at the table's typical
+// load, and malloc's per-allocation header: counted so l1_bytes is honest.
+constexpr std::size_t kIndexOverhead = 12;
+constexpr std::size_t kAllocOverhead = 8;
+constexpr std::size_t kAllocAlign = 16;
 
 }  // namespace
 
+EntryMeta L1Cache::Node::meta() const {
+  EntryMeta m;
+  m.stored_at_ms = stored_at_ms;
+  m.fresh_until_ms = fresh_until_ms;
+  m.compute_ms = compute_ms;
+  m.stale_while_revalidate_s = stale_while_revalidate_s;
+  m.stale_if_error_s = stale_if_error_s;
+  m.etag = etag;
+  m.negative = negative != 0;
+  return m;
+}
+
+int64_t L1Cache::Node::expires_at_ms() const { return keep_until_ms(meta()); }
+
+int64_t L1Cache::recheck_at_ms(const Node& node) const {
+  return std::min(node.stored_at_ms + limits_.recheck_after_ms, node.fresh_until_ms);
+}
+
 std::size_t L1Cache::charge(std::size_t key_size, std::size_t data_size) {
-  return sizeof(Node) + kAllocOverhead + kIndexOverhead + key_size + data_size;
+  const std::size_t chunk = (sizeof(Node) + key_size + data_size + kAllocOverhead + kAllocAlign - 1) / kAllocAlign * kAllocAlign;
+  return chunk + kIndexOverhead;
 }
 
 L1Cache::L1Cache(Limits limits)
@@ -35,10 +56,10 @@ L1Cache::L1Cache(Limits limits)
 L1Cache::~L1Cache() { clear(); }
 
 L1Cache::Shard& L1Cache::shard_for(std::string_view key) {
-  // The index hashes again with the same function; the high bits pick the
-  // shard so the low bits stay spread inside each shard's table.
-  const std::size_t h = std::hash<std::string_view>{}(key);
-  return *shards_[(h >> 40) & (shards_.size() - 1)];
+  // The index hashes again; taking the shard from the high bits keeps the low
+  // bits, which the index uses, spread inside each shard.
+  const std::size_t h = KeyHash{}(key);
+  return *shards_[(h >> 48) & (shards_.size() - 1)];
 }
 
 void L1Cache::move_to_front(Shard& shard, Node* node) {
@@ -63,25 +84,28 @@ void L1Cache::unlink_and_free(Shard& shard, Node* node) {
   ::operator delete(node);
 }
 
-void L1Cache::put(std::string_view key, const EntryMeta& meta, std::string_view data,
-                  int64_t recheck_at_ms, int64_t expires_at_ms) {
-  if (!enabled()) return;
+void L1Cache::put(std::string_view key, const EntryMeta& meta, std::string_view data, int64_t now_ms) {
+  if (!enabled() || keep_until_ms(meta) <= now_ms) return;
   const std::size_t size = charge(key.size(), data.size());
-  if (size > shard_max_bytes_ || key.size() > UINT32_MAX || data.size() > UINT32_MAX) return;
+  if (size > shard_max_bytes_ || key.size() > UINT32_MAX || data.size() >= (1u << 31)) return;
 
   void* memory = ::operator new(sizeof(Node) + key.size() + data.size());
   Node* node = new (memory) Node{};
-  node->recheck_at_ms = recheck_at_ms;
-  node->expires_at_ms = expires_at_ms;
-  node->meta = meta;
+  node->stored_at_ms = meta.stored_at_ms;
+  node->fresh_until_ms = meta.fresh_until_ms;
+  node->etag = meta.etag;
+  node->compute_ms = meta.compute_ms;
+  node->stale_while_revalidate_s = meta.stale_while_revalidate_s;
+  node->stale_if_error_s = meta.stale_if_error_s;
   node->key_size = static_cast<uint32_t>(key.size());
   node->data_size = static_cast<uint32_t>(data.size());
+  node->negative = meta.negative ? 1 : 0;
   std::memcpy(node->bytes(), key.data(), key.size());
   std::memcpy(node->bytes() + key.size(), data.data(), data.size());
 
   Shard& shard = shard_for(key);
   std::lock_guard lock(shard.mutex);
-  if (auto it = shard.index.find(key); it != shard.index.end()) unlink_and_free(shard, it->second);
+  if (auto it = shard.index.find(key); it != shard.index.end()) unlink_and_free(shard, *it);
   while (shard.index.size() >= shard_max_entries_ || shard.bytes + size > shard_max_bytes_) {
     if (shard.lru.prev == &shard.lru) break;
     unlink_and_free(shard, shard.lru.prev);
@@ -90,7 +114,7 @@ void L1Cache::put(std::string_view key, const EntryMeta& meta, std::string_view 
   node->prev = &shard.lru;
   shard.lru.next->prev = node;
   shard.lru.next = node;
-  shard.index.emplace(node->key(), node);
+  shard.index.insert(node);
   shard.bytes += size;
   bytes_.fetch_add(size, std::memory_order_relaxed);
   entries_.fetch_add(1, std::memory_order_relaxed);
@@ -101,7 +125,7 @@ bool L1Cache::erase(std::string_view key) {
   std::lock_guard lock(shard.mutex);
   auto it = shard.index.find(key);
   if (it == shard.index.end()) return false;
-  unlink_and_free(shard, it->second);
+  unlink_and_free(shard, *it);
   return true;
 }
 
@@ -110,9 +134,9 @@ bool L1Cache::mark_stale(std::string_view key, int64_t now_ms) {
   std::lock_guard lock(shard.mutex);
   auto it = shard.index.find(key);
   if (it == shard.index.end()) return false;
-  Node* node = it->second;
-  node->meta.fresh_until_ms = std::min(node->meta.fresh_until_ms, now_ms);
-  node->recheck_at_ms = std::min(node->recheck_at_ms, now_ms);
+  Node* node = *it;
+  node->fresh_until_ms = std::min(node->fresh_until_ms, now_ms);
+  node->stored_at_ms = std::min(node->stored_at_ms, node->fresh_until_ms);
   return true;
 }
 

@@ -1,7 +1,9 @@
 #pragma once
 // L1: the in-process cache. Sharded by key hash, each shard an LRU list with
-// its own lock; bounded by entry count and by bytes; every entry carries its
-// own expiry. An entry is one allocation holding its header, key and value.
+// its own lock; bounded by entry count and by bytes. An entry is one
+// allocation holding a compact header, the key and the value; the index is an
+// open-addressing hash set of pointers to those entries (absl::flat_hash_set),
+// so a cached key costs well under 100 bytes beyond its key and value.
 //
 // Hits are read through visit(), which hands the caller a view of the entry
 // while the shard is locked: the response is rendered straight from the
@@ -10,12 +12,12 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
+
+#include <absl/container/flat_hash_set.h>
 
 #include "cache/entry.hpp"
 
@@ -24,9 +26,8 @@ namespace scalecache {
 struct L1EntryView {
   std::string_view key;
   std::string_view data;
-  const EntryMeta& meta;
+  EntryMeta meta;
   int64_t recheck_at_ms;  // past this L1 asks Redis again (bounds a missed purge)
-  int64_t expires_at_ms;  // past this the entry is dropped
 };
 
 class L1Cache {
@@ -35,6 +36,7 @@ class L1Cache {
     std::size_t max_entries = 100000;  // 0 disables the cache
     std::size_t max_bytes = 256u << 20;
     std::size_t shards = 16;           // power of two
+    int64_t recheck_after_ms = 60000;  // cache.l1_ttl_seconds
   };
 
   explicit L1Cache(Limits limits);
@@ -44,16 +46,17 @@ class L1Cache {
 
   bool enabled() const { return limits_.max_entries > 0 && limits_.max_bytes > 0; }
 
-  // If `key` holds an entry that has not expired at `now_ms`, calls fn(view)
-  // with the shard locked (keep fn short, don't call back into the cache)
-  // and returns true. An expired entry is dropped.
+  // If `key` holds an entry still worth keeping at `now_ms` (inside its TTL
+  // or stale windows), calls fn(view) with the shard locked (keep fn short,
+  // don't call back into the cache) and returns true. An entry past its
+  // windows is dropped.
   template <typename Fn>
   bool visit(std::string_view key, int64_t now_ms, Fn&& fn);
 
   // Inserts or replaces; evicts least recently used entries to stay in bounds.
-  // An entry larger than a shard's byte budget is not stored.
-  void put(std::string_view key, const EntryMeta& meta, std::string_view data, int64_t recheck_at_ms,
-           int64_t expires_at_ms);
+  // An entry larger than a shard's byte budget, or already past its windows,
+  // is not stored.
+  void put(std::string_view key, const EntryMeta& meta, std::string_view data, int64_t now_ms);
 
   bool erase(std::string_view key);
   // Soft purge: the entry stays (for stale-if-error) but is no longer fresh.
@@ -63,27 +66,48 @@ class L1Cache {
   std::size_t entries() const { return entries_.load(std::memory_order_relaxed); }
   std::size_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
 
-  // Bytes accounted for one entry: header, key, value and the index slot.
+  // Bytes accounted for one entry: its allocation and its index slot.
   static std::size_t charge(std::size_t key_size, std::size_t data_size);
 
  private:
+  // EntryMeta packed: recheck and expiry are derived, not stored.
   struct Node {
     Node* prev;
     Node* next;
-    int64_t recheck_at_ms;
-    int64_t expires_at_ms;
-    EntryMeta meta;
+    int64_t stored_at_ms;
+    int64_t fresh_until_ms;
+    uint64_t etag;
+    int32_t compute_ms;
+    int32_t stale_while_revalidate_s;
+    int32_t stale_if_error_s;
     uint32_t key_size;
-    uint32_t data_size;
+    uint32_t data_size : 31;
+    uint32_t negative : 1;
     // key bytes then data bytes follow the header in the same allocation
     char* bytes() { return reinterpret_cast<char*>(this + 1); }
-    std::string_view key() { return {bytes(), key_size}; }
-    std::string_view data() { return {bytes() + key_size, data_size}; }
+    std::string_view key() const { return {reinterpret_cast<const char*>(this + 1), key_size}; }
+    std::string_view data() const { return {reinterpret_cast<const char*>(this + 1) + key_size, data_size}; }
+    EntryMeta meta() const;
+    int64_t expires_at_ms() const;
+  };
+
+  // The index stores Node pointers but is searched by key.
+  struct KeyHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view key) const { return absl::Hash<std::string_view>{}(key); }
+    std::size_t operator()(const Node* node) const { return (*this)(node->key()); }
+  };
+  struct KeyEq {
+    using is_transparent = void;
+    static std::string_view key_of(std::string_view key) { return key; }
+    static std::string_view key_of(const Node* node) { return node->key(); }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const { return key_of(a) == key_of(b); }
   };
 
   struct Shard {
     std::mutex mutex;
-    std::unordered_map<std::string_view, Node*> index;
+    absl::flat_hash_set<Node*, KeyHash, KeyEq> index;
     Node lru{};  // sentinel: lru.next is the most recently used
     std::size_t bytes = 0;
   };
@@ -91,6 +115,7 @@ class L1Cache {
   Shard& shard_for(std::string_view key);
   void unlink_and_free(Shard& shard, Node* node);  // shard locked
   static void move_to_front(Shard& shard, Node* node);
+  int64_t recheck_at_ms(const Node& node) const;
 
   const Limits limits_;
   const std::size_t shard_max_entries_;
@@ -107,13 +132,13 @@ bool L1Cache::visit(std::string_view key, int64_t now_ms, Fn&& fn) {
   std::lock_guard lock(shard.mutex);
   auto it = shard.index.find(key);
   if (it == shard.index.end()) return false;
-  Node* node = it->second;
-  if (node->expires_at_ms <= now_ms) {
+  Node* node = *it;
+  if (node->expires_at_ms() <= now_ms) {
     unlink_and_free(shard, node);
     return false;
   }
   move_to_front(shard, node);
-  fn(L1EntryView{node->key(), node->data(), node->meta, node->recheck_at_ms, node->expires_at_ms});
+  fn(L1EntryView{node->key(), node->data(), node->meta(), recheck_at_ms(*node)});
   return true;
 }
 

@@ -317,12 +317,7 @@ std::shared_ptr<const Entry> TieredCache::store_origin_answer(const std::string&
 }
 
 void TieredCache::fill_l1(const std::string& key, const Entry& entry) {
-  const int64_t now = wall_clock_ms();
-  // L1 asks Redis again after l1_ttl: that bounds how long a replica that
-  // missed a purge message can serve the purged value.
-  const int64_t recheck = std::min(entry.meta.stored_at_ms + options_.l1_ttl_ms, entry.meta.fresh_until_ms);
-  const int64_t expires = now + retention_ms(entry.meta, now);
-  if (expires > now) l1_.put(key, entry.meta, entry.data, recheck, expires);
+  l1_.put(key, entry.meta, entry.data, wall_clock_ms());
 }
 
 // ---- background refresh (stale-while-revalidate, early refresh) ----------

@@ -47,7 +47,6 @@ class TieredCache {
  public:
   struct Options {
     int64_t ttl_ms = 300000;
-    int64_t l1_ttl_ms = 60000;
     double ttl_jitter = 0.1;
     int64_t stale_while_revalidate_s = 60;
     int64_t stale_if_error_s = 300;

@@ -15,6 +15,14 @@ namespace {
 
 constexpr int64_t kNow = 1'000'000;
 
+// Fresh for `ttl_ms` from kNow, no stale windows.
+EntryMeta fresh_for(int64_t ttl_ms) {
+  EntryMeta meta;
+  meta.stored_at_ms = kNow;
+  meta.fresh_until_ms = kNow + ttl_ms;
+  return meta;
+}
+
 std::string read(L1Cache& cache, const std::string& key, int64_t now = kNow) {
   std::string out = "<miss>";
   cache.visit(key, now, [&](const L1EntryView& v) { out = std::string(v.data); });
@@ -22,45 +30,66 @@ std::string read(L1Cache& cache, const std::string& key, int64_t now = kNow) {
 }
 
 L1Cache::Limits limits(std::size_t entries, std::size_t bytes, std::size_t shards = 1) {
-  return {entries, bytes, shards};
+  return {entries, bytes, shards, 60000};
 }
 
 }  // namespace
 
 TEST(L1Cache, StoresAndReturnsValuesWithMeta) {
   L1Cache cache(limits(10, 1 << 20));
-  EntryMeta meta{kNow - 5, kNow + 100, 42};
-  cache.put("k", meta, "value", kNow + 50, kNow + 50);
+  EntryMeta meta{kNow - 5, kNow + 100, 42, 7, 9, 0xabcdef, false};
+  cache.put("k", meta, "value", kNow);
   bool seen = false;
   cache.visit("k", kNow, [&](const L1EntryView& v) {
     seen = true;
     EXPECT_EQ(v.key, "k");
     EXPECT_EQ(v.data, "value");
+    EXPECT_EQ(v.meta.stored_at_ms, kNow - 5);
+    EXPECT_EQ(v.meta.fresh_until_ms, kNow + 100);
     EXPECT_EQ(v.meta.compute_ms, 42);
-    EXPECT_EQ(v.expires_at_ms, kNow + 50);
+    EXPECT_EQ(v.meta.stale_while_revalidate_s, 7);
+    EXPECT_EQ(v.meta.stale_if_error_s, 9);
+    EXPECT_EQ(v.meta.etag, 0xabcdefu);
+    EXPECT_FALSE(v.meta.negative);
+    EXPECT_EQ(v.recheck_at_ms, kNow + 100) << "recheck is capped at the TTL";
   });
   EXPECT_TRUE(seen);
   EXPECT_EQ(cache.entries(), 1u);
   EXPECT_EQ(cache.bytes(), L1Cache::charge(1, 5));
 }
 
-TEST(L1Cache, EntryExpiresAtItsOwnTtl) {
+TEST(L1Cache, RecheckComesAfterL1TtlWhenTheEntryLivesLonger) {
+  L1Cache cache({10, 1 << 20, 1, 500});
+  cache.put("k", fresh_for(10000), "v", kNow);
+  cache.visit("k", kNow, [&](const L1EntryView& v) { EXPECT_EQ(v.recheck_at_ms, kNow + 500); });
+}
+
+TEST(L1Cache, EntryIsKeptThroughItsStaleWindowsThenDropped) {
   L1Cache cache(limits(10, 1 << 20));
-  cache.put("short", {}, "a", kNow + 10, kNow + 10);
-  cache.put("long", {}, "b", kNow + 1000, kNow + 1000);
-  EXPECT_EQ(read(cache, "short", kNow + 9), "a");
+  EntryMeta meta = fresh_for(10);
+  meta.stale_if_error_s = 1;
+  cache.put("stale-ok", meta, "a", kNow);
+  cache.put("short", fresh_for(10), "b", kNow);
+  EXPECT_EQ(read(cache, "short", kNow + 9), "b");
   EXPECT_EQ(read(cache, "short", kNow + 10), "<miss>");
-  EXPECT_EQ(read(cache, "long", kNow + 10), "b");
-  EXPECT_EQ(cache.entries(), 1u) << "an expired entry is dropped when seen";
+  EXPECT_EQ(read(cache, "stale-ok", kNow + 1009), "a");
+  EXPECT_EQ(read(cache, "stale-ok", kNow + 1010), "<miss>");
+  EXPECT_EQ(cache.entries(), 0u) << "entries past their windows are dropped when seen";
+}
+
+TEST(L1Cache, RefusesEntriesAlreadyPastTheirWindows) {
+  L1Cache cache(limits(10, 1 << 20));
+  cache.put("old", fresh_for(10), "v", kNow + 10);
+  EXPECT_EQ(cache.entries(), 0u);
 }
 
 TEST(L1Cache, EvictsLeastRecentlyUsedByCount) {
   L1Cache cache(limits(3, 1 << 20));
-  cache.put("a", {}, "1", kNow + 100, kNow + 100);
-  cache.put("b", {}, "2", kNow + 100, kNow + 100);
-  cache.put("c", {}, "3", kNow + 100, kNow + 100);
+  cache.put("a", fresh_for(100), "1", kNow);
+  cache.put("b", fresh_for(100), "2", kNow);
+  cache.put("c", fresh_for(100), "3", kNow);
   EXPECT_EQ(read(cache, "a"), "1");  // a becomes most recently used
-  cache.put("d", {}, "4", kNow + 100, kNow + 100);
+  cache.put("d", fresh_for(100), "4", kNow);
   EXPECT_EQ(read(cache, "b"), "<miss>");
   EXPECT_EQ(read(cache, "a"), "1");
   EXPECT_EQ(read(cache, "c"), "3");
@@ -72,24 +101,30 @@ TEST(L1Cache, EvictsByBytes) {
   const std::string value(1000, 'x');
   const std::size_t one = L1Cache::charge(2, value.size());
   L1Cache cache(limits(1000, one * 3));
-  for (int i = 0; i < 10; ++i) cache.put("k" + std::to_string(i), {}, value, kNow + 100, kNow + 100);
+  for (int i = 0; i < 10; ++i) cache.put("k" + std::to_string(i), fresh_for(100), value, kNow);
   EXPECT_EQ(cache.entries(), 3u);
   EXPECT_LE(cache.bytes(), one * 3);
   EXPECT_EQ(read(cache, "k9"), value);
   EXPECT_EQ(read(cache, "k6"), "<miss>");
 }
 
+TEST(L1Cache, OverheadPerEntryStaysUnderHundredBytes) {
+  // The bench measures RSS; this pins the accounting that l1_bytes reports.
+  EXPECT_LE(L1Cache::charge(0, 0), 100u);
+  EXPECT_LE(L1Cache::charge(20, 100) - 120, 100u);
+}
+
 TEST(L1Cache, RefusesEntryLargerThanShardBudget) {
   L1Cache cache(limits(10, 500));
-  cache.put("big", {}, std::string(600, 'x'), kNow + 100, kNow + 100);
+  cache.put("big", fresh_for(100), std::string(600, 'x'), kNow);
   EXPECT_EQ(cache.entries(), 0u);
   EXPECT_EQ(cache.bytes(), 0u);
 }
 
 TEST(L1Cache, ReplaceKeepsAccountingRight) {
   L1Cache cache(limits(10, 1 << 20));
-  cache.put("k", {}, "short", kNow + 100, kNow + 100);
-  cache.put("k", {}, "a much longer value", kNow + 100, kNow + 100);
+  cache.put("k", fresh_for(100), "short", kNow);
+  cache.put("k", fresh_for(100), "a much longer value", kNow);
   EXPECT_EQ(cache.entries(), 1u);
   EXPECT_EQ(cache.bytes(), L1Cache::charge(1, 19));
   EXPECT_EQ(read(cache, "k"), "a much longer value");
@@ -98,10 +133,23 @@ TEST(L1Cache, ReplaceKeepsAccountingRight) {
   EXPECT_EQ(cache.bytes(), 0u);
 }
 
+TEST(L1Cache, MarkStaleEndsFreshnessButKeepsTheEntry) {
+  L1Cache cache(limits(10, 1 << 20));
+  EntryMeta meta = fresh_for(10000);
+  meta.stale_if_error_s = 60;
+  cache.put("k", meta, "v", kNow);
+  EXPECT_TRUE(cache.mark_stale("k", kNow + 5));
+  cache.visit("k", kNow + 6, [&](const L1EntryView& v) {
+    EXPECT_EQ(v.meta.fresh_until_ms, kNow + 5);
+    EXPECT_EQ(v.recheck_at_ms, kNow + 5);
+  });
+  EXPECT_EQ(read(cache, "k", kNow + 6), "v");
+}
+
 TEST(L1Cache, ZeroEntriesDisablesIt) {
   L1Cache cache(limits(0, 1 << 20));
   EXPECT_FALSE(cache.enabled());
-  cache.put("k", {}, "v", kNow + 100, kNow + 100);
+  cache.put("k", fresh_for(100), "v", kNow);
   EXPECT_EQ(read(cache, "k"), "<miss>");
 }
 
@@ -114,7 +162,7 @@ TEST(L1Cache, ConcurrentReadersAndWritersKeepBounds) {
       for (int i = 0; i < 20000; ++i) {
         const std::string key = "k" + std::to_string((i * 7 + t) % 2000);
         if (i % 3 == 0) {
-          cache.put(key, {}, key, kNow + 100, kNow + 100);
+          cache.put(key, fresh_for(100), key, kNow);
         } else if (i % 50 == 0) {
           cache.erase(key);
         } else {
