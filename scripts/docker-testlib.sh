@@ -1,6 +1,9 @@
 # shellcheck shell=bash
-# Small helpers shared by tests/container/run.sh and tests/compose/run.sh.
-# Every request they make goes to 127.0.0.1 only.
+# Small helpers shared by tests/container/run.sh and tests/compose/run.sh,
+# plus the engine helpers of docker-env.sh. Every request goes to 127.0.0.1 only.
+
+# shellcheck source=scripts/docker-env.sh
+. "$(dirname "${BASH_SOURCE[0]}")/docker-env.sh"
 
 TL_PASSED=0
 TL_FAILED=0

@@ -21,8 +21,6 @@ set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root" || exit 1
-# shellcheck source=scripts/docker-env.sh
-. scripts/docker-env.sh
 # shellcheck source=scripts/docker-testlib.sh
 . scripts/docker-testlib.sh
 
