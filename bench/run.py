@@ -421,7 +421,10 @@ def run_micro(run_dir, args):
     for b in data["benchmarks"]:
         name, _, threads = b["name"].partition("/real_time/threads:")
         rows.append({"name": name, "threads": int(threads or 1), "ns_per_op": b["real_time"],
-                     "mops": b.get("items_per_second", 0) / 1e6})
+                     "mops": b.get("items_per_second", 0) / 1e6, "hit_ratio": b.get("hit_ratio")})
+        if rows[-1]["hit_ratio"] is not None and rows[-1]["hit_ratio"] < 0.99 and name == "BM_L1Get":
+            log("micro %s: only %.0f%% hits: the L1 API or its expiry rules changed, check bench/l1_bench.cpp"
+                % (name, 100 * rows[-1]["hit_ratio"]))
         log("micro %-12s threads %d: %.2f M ops/s (%.0f ns per op per thread)"
             % (name, rows[-1]["threads"], rows[-1]["mops"], b["real_time"]))
     return {"rows": rows, "context": {k: data["context"].get(k) for k in ("num_cpus", "mhz_per_cpu")}}
