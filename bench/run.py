@@ -47,7 +47,7 @@ def parse_args():
     parser = argparse.ArgumentParser(description="scalecache benchmarks (make bench)")
     parser.add_argument("--bin", default=os.environ.get("SCALECACHE_BIN", os.path.join(REPO, "build", "scalecache")))
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma list of: " + ", ".join(SECTIONS))
-    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds of the matrix")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the matrix (scale-out: up to 2)")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up before each measurement")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of each measurement")
     parser.add_argument("--threads", type=int, default=2,
@@ -58,7 +58,13 @@ def parse_args():
     parser.add_argument("--memory-sizes", default="100,10240")
     parser.add_argument("--memory-fraction", type=float, default=0.3,
                         help="largest share of MemAvailable one memory case may fill")
-    parser.add_argument("--memory-load-seconds", type=int, default=150, help="time cap of one bulk load")
+    parser.add_argument("--memory-load-seconds", type=int, default=100, help="time cap of one bulk load")
+    parser.add_argument("--quiet-wait", type=float, default=60,
+                        help="at start, wait up to this many seconds for other processes to leave the CPUs")
+    parser.add_argument("--noisy-cpus", type=float, default=0.75,
+                        help="a matrix measurement taken while others kept more CPUs than this busy is "
+                             "repeated once (at most --noisy-retries times per run)")
+    parser.add_argument("--noisy-retries", type=int, default=6)
     parser.add_argument("--quick", action="store_true",
                         help="check the harness: 1 round of 1 s + 3 s, small memory cases")
     parser.add_argument("--results-dir", default=None,
@@ -66,7 +72,7 @@ def parse_args():
     parser.add_argument("--keep-run-dir", action="store_true", help="keep configs and logs after the run")
     args = parser.parse_args()
     if args.quick:
-        args.rounds, args.warmup, args.duration = 1, 1.0, 3.0
+        args.rounds, args.warmup, args.duration, args.quiet_wait, args.noisy_retries = 1, 1.0, 3.0, 0, 0
         args.memory_keys, args.stampede_keys = "20000", 1
     if args.results_dir is None:
         args.results_dir = os.path.join(REPO, "build", "bench-quick") if args.quick else os.path.join(BENCH_DIR, "results")
@@ -173,13 +179,22 @@ def run_matrix(run_dir, args, have_scalecache, run_id):
     entries, origin, body = start_matrix_systems(run_dir, args, have_scalecache)
     rounds = {e["name"]: [] for e in entries}
     failures = {}
+    retries = [0]
     for r in range(args.rounds):
         order = entries[r % len(entries):] + entries[:r % len(entries)]  # rotate: drift is shared
         for e in order:
             if e["name"] in failures:
                 continue
             try:
-                rounds[e["name"]].append(measure_entry(e, args, origin, run_id, r))
+                result = measure_entry(e, args, origin, run_id, r)
+                if result["other_cpus"] > args.noisy_cpus and retries[0] < args.noisy_retries:
+                    retries[0] += 1
+                    log("round %d %s: other processes kept %.2f CPUs busy, measuring again"
+                        % (r + 1, e["label"], result["other_cpus"]))
+                    again = measure_entry(e, args, origin, run_id, r + 100 * retries[0])
+                    again["retried"] = True
+                    result = min(result, again, key=lambda x: x["other_cpus"])
+                rounds[e["name"]].append(result)
             except Exception as error:
                 failures[e["name"]] = describe_failure(e["service"], error)
                 log("round %d %s FAILED: %s" % (r + 1, e["label"], failures[e["name"]]))
@@ -220,7 +235,7 @@ def run_matrix(run_dir, args, have_scalecache, run_id):
     for e in entries:
         e["service"].stop()
     origin.stop()
-    return {"rows": rows, "body": body, "body_bytes": len(body)}
+    return {"rows": rows, "body": body, "body_bytes": len(body), "noisy_retries": retries[0]}
 
 
 # --------------------------------------------------------------------------- stampede
@@ -456,6 +471,7 @@ def main():
     log("run dir %s; sections %s; %d server threads/workers; %d rounds of %.0f s + %.0f s warm-up"
         % (run_dir, ",".join(args.sections), args.threads, args.rounds, args.duration, args.warmup))
     try:
+        results["meta"]["other_cpus_at_start"] = wait_for_quiet(args.quiet_wait)
         runners = {"matrix": lambda: run_matrix(run_dir, args, have_scalecache, run_id),
                    "stampede": lambda: run_stampede(run_dir, args, have_scalecache, run_id),
                    "scaleout": lambda: run_scaleout(run_dir, args, have_scalecache),
@@ -492,6 +508,19 @@ def main():
         report.update_benchmarks_md(os.path.join(REPO, "BENCHMARKS.md"), markdown)
         log("BENCHMARKS.md figures refreshed")
     log("done in %.0f s; results in %s" % (results["timings_s"]["total"], args.results_dir))
+
+
+def wait_for_quiet(max_seconds, threshold=0.3, window=3.0):
+    """Wait (bounded) until processes outside the bench leave the CPUs mostly idle."""
+    deadline = time.monotonic() + max_seconds
+    while True:
+        before = procs.machine_busy_seconds()
+        time.sleep(window)
+        busy = (procs.machine_busy_seconds() - before) / window
+        if busy <= threshold or time.monotonic() >= deadline:
+            log("other processes keep %.2f CPUs busy; starting%s"
+                % (busy, "" if busy <= threshold else " anyway (waited %.0f s)" % max_seconds))
+            return busy
 
 
 def git_commit():

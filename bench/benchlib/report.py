@@ -11,13 +11,6 @@ def _rows(results):
     return {r["name"]: r for r in results.get("matrix", {}).get("rows", []) if "rps" in r}
 
 
-def _failed(section, title):
-    """Lines for a section that failed as a whole, or []."""
-    if section and section.get("failed"):
-        return ["## " + title, "", "**Failed:** `%s`" % section["failed"].replace("`", "'")[-1500:], ""]
-    return []
-
-
 def _fmt(value, pattern="%.2f", missing="–"):
     return missing if value is None else pattern % value
 
@@ -68,128 +61,135 @@ def _verdict(ok):
     return "n/a" if ok is None else ("**pass**" if ok else "**MISS**")
 
 
+def _matrix_lines(matrix, results):
+    meta, rows = results["meta"], _rows(results)
+    pc, ph = rows.get("nginx_proxy_cache"), rows.get("pistache_hello")
+    lines = ["| system | req/s | × NGINX proxy_cache | × Pistache ceiling | p50 ms | p99 ms | p99.9 ms "
+             "| CPU s / 10k req | CPU × proxy_cache | peak RSS MiB | body B | errors | req/s per round "
+             "| other load, CPUs |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+    for r in matrix["rows"]:
+        if "rps" not in r:
+            lines.append("| %s | **failed** (below) |%s" % (r["label"], " |" * 12))
+            continue
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s | %.2f |" % (
+            r["label"], "{:,.0f}".format(r["rps"]),
+            _fmt(r["rps"] / pc["rps"] if pc else None, "%.2f×"),
+            _fmt(r["rps"] / ph["rps"] if ph else None, "%.2f×"),
+            _fmt(r["p50_ms"]), _fmt(r["p99_ms"]), _fmt(r["p999_ms"]),
+            _fmt(r["cpu_s_per_10k"], "%.3f"),
+            _fmt(r["cpu_s_per_10k"] / pc["cpu_s_per_10k"] if pc and pc["cpu_s_per_10k"] else None, "%.2f×"),
+            _fmt(r["peak_rss_mib"], "%.1f"), _fmt(r["body_bytes"], "%d"), r["errors"],
+            ", ".join("{:,}".format(x) for x in r["rps_rounds"]), r.get("other_cpus", 0.0)))
+    lines.append("")
+    for r in matrix["rows"]:
+        if r.get("failed"):
+            lines += ["**%s failed%s:** `%s`" % (r["label"], " after %d round(s)" % len(r["rps_rounds"])
+                                                 if "rps_rounds" in r else "", r["failed"][-800:]), ""]
+    notes = []
+    for r in rows.values():
+        if r["sources"]:
+            total = sum(r["sources"].values()) or 1
+            notes.append("%s: answered from l1 %.1f%%, l2 %.1f%%, origin %.1f%%" % (
+                r["label"], 100 * r["sources"]["l1"] / total, 100 * r["sources"]["l2"] / total,
+                100 * r["sources"]["origin"] / total))
+    for name in ("nginx_proxy_cache", "varnish"):
+        if name in rows:
+            notes.append("%s: %d origin calls during the measured runs (0 = every answer a hit)"
+                         % (rows[name]["label"], rows[name]["origin_calls_measured"]))
+    return lines + [
+        "CPU is utime+stime of every process of the system (for scalecache and Flask, their Redis included) "
+        "over the measured seconds; peak RSS is the sum of VmHWM over those processes. Other load: CPUs kept "
+        "busy by processes outside the bench while measuring (median; the machine has %d), the noise every "
+        "ratio shares. Checks: %s." % (meta["cpus"], "; ".join(notes)), ""]
+
+
+def _stampede_lines(st, results):
+    lines = ["%d concurrent requests for one cold key, the origin takes %d ms to answer."
+             % (st["k"], st["origin_delay_ms"]), "",
+             "| system | replicas | origin calls per key (each key) | answered 200 | slowest answer s |",
+             "|---|---:|---|---:|---:|"]
+    for s in st["scenarios"]:
+        lines.append("| %s | %d | %.1f (%s) | %d/%d | %.2f |" % (
+            s["label"], s["replicas"], s["calls_per_key"], ", ".join(map(str, s["origin_calls"])),
+            s["ok"], s["requests"], s["max_s"]))
+    return lines + [""]
+
+
+def _scaleout_lines(so, results):
+    lines = ["| replicas | req/s | × 1 replica | p99 ms | CPU s / 10k req (all) | "
+             "CPU s / 10k req (replicas) | CPU s / 10k req (NGINX) |", "|---:|---:|---:|---:|---:|---:|---:|"]
+    base = so["rows"][0]["rps"] if so["rows"] else None
+    for r in so["rows"]:
+        lines.append("| %d | %s | %s | %.2f | %.3f | %.3f | %.3f |" % (
+            r["replicas"], "{:,.0f}".format(r["rps"]), _fmt(r["rps"] / base if base else None, "%.2f×"),
+            r["p99_ms"], r["cpu_s_per_10k"], r["cpu_s_per_10k_replicas"], r["cpu_s_per_10k_lb"]))
+    return lines + ["", so.get("note", ""), ""]
+
+
+def _memory_lines(mem, results):
+    lines = ["| keys | value B | entries in L1 | load s | RSS before → after MiB | scalecache_l1_bytes MiB "
+             "| RSS B / entry | overhead B / entry beyond key+value (RSS) | (l1_bytes) | note |",
+             "|---:|---:|---:|---:|---|---:|---:|---:|---:|---|"]
+    for c in mem["cases"]:
+        if c.get("failed"):
+            lines.append("| %s | %d | **failed**: `%s` |%s" % ("{:,}".format(c["keys_wanted"]), c["value_bytes"],
+                                                             c["failed"][-400:], " |" * 7))
+            continue
+        lines.append("| %s | %d | %s | %.1f | %.0f → %.0f | %.1f | %.0f | %.0f | %.0f | %s |" % (
+            "{:,}".format(c["keys_wanted"]), c["value_bytes"], "{:,}".format(c["entries"]),
+            c["load_seconds"], c["rss_before_mib"], c["rss_after_mib"], c["l1_bytes_mib"],
+            c["rss_per_entry"], c["rss_overhead_per_entry"], c["l1_overhead_per_entry"],
+            c["cut"] or ("not all loaded in time" if not c["loaded_in_time"] else "")))
+    return lines + [""]
+
+
+def _micro_lines(micro, results):
+    threads = sorted({r["threads"] for r in micro["rows"]})
+    lines = ["| operation | " + " | ".join("%d thread%s M ops/s" % (t, "s" if t > 1 else "") for t in threads) + " |",
+             "|---|" + "---:|" * len(threads)]
+    for name in dict.fromkeys(r["name"] for r in micro["rows"]):
+        by_t = {r["threads"]: r for r in micro["rows"] if r["name"] == name}
+        lines.append("| %s | %s |" % (name, " | ".join(
+            _fmt(by_t[t]["mops"] if t in by_t else None, "%.2f") for t in threads)))
+    return lines + ["", "%s CPUs on this machine: more threads than CPUs measure contention, not scaling."
+                    % micro["context"].get("num_cpus"), ""]
+
+
+SECTIONS = [
+    ("matrix", "Throughput, latency, CPU, memory", _matrix_lines),
+    ("stampede", "Stampede", _stampede_lines),
+    ("scaleout", "Scale-out: scalecache replicas behind the project's NGINX config (L1 hits)", _scaleout_lines),
+    ("memory", "Memory: L1 only, keys loaded through HTTP (one miss each)", _memory_lines),
+    ("micro", "L1 micro-benchmark (Google Benchmark, 100k entries of 100 B, 16 shards)", _micro_lines),
+]
+
+
 def markdown(results):
     meta = results["meta"]
-    lines = ["# scalecache bench: %s%s" % (meta["date"], " (quick check, not figures)" if meta["quick"] else ""), ""]
-    lines.append("Machine: %s CPUs, kernel %s; scalecache %s. Every server runs **%d threads/workers**; "
-                 "wrk %d thread, %d keep-alive connections (no Connection header sent), %.0f s warm-up + "
-                 "%.0f s measured, %d interleaved round(s), medians shown."
-                 % (meta["cpus"], meta["kernel"], meta.get("scalecache_commit") or "?", meta["threads"],
-                    meta["wrk_threads"], meta["connections"], meta["warmup_s"], meta["duration_s"],
-                    meta["rounds"]))
-    lines.append("")
-    rows = _rows(results)
-    if rows:
-        pc, ph = rows.get("nginx_proxy_cache"), rows.get("pistache_hello")
-        lines += ["## Throughput, latency, CPU, memory", "",
-                  "| system | req/s | × NGINX proxy_cache | × Pistache ceiling | p50 ms | p99 ms | p99.9 ms "
-                  "| CPU s / 10k req | CPU × proxy_cache | peak RSS MiB | body B | errors | req/s per round "
-                  "| other load, CPUs |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
-        for r in results["matrix"]["rows"]:
-            if "rps" not in r:
-                lines.append("| %s | **failed** (below) |%s" % (r["label"], " |" * 12))
-                continue
-            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s | %.2f |" % (
-                r["label"], "{:,.0f}".format(r["rps"]),
-                _fmt(r["rps"] / pc["rps"] if pc else None, "%.2f×"),
-                _fmt(r["rps"] / ph["rps"] if ph else None, "%.2f×"),
-                _fmt(r["p50_ms"]), _fmt(r["p99_ms"]), _fmt(r["p999_ms"]),
-                _fmt(r["cpu_s_per_10k"], "%.3f"),
-                _fmt(r["cpu_s_per_10k"] / pc["cpu_s_per_10k"] if pc and pc["cpu_s_per_10k"] else None, "%.2f×"),
-                _fmt(r["peak_rss_mib"], "%.1f"), _fmt(r["body_bytes"], "%d"), r["errors"],
-                ", ".join("{:,}".format(x) for x in r["rps_rounds"]), r.get("other_cpus", 0.0)))
-        lines.append("")
-        notes = []
-        for r in results["matrix"]["rows"]:
-            if r["sources"]:
-                total = sum(r["sources"].values()) or 1
-                notes.append("%s: answered from l1 %.1f%%, l2 %.1f%%, origin %.1f%%" % (
-                    r["label"], 100 * r["sources"]["l1"] / total, 100 * r["sources"]["l2"] / total,
-                    100 * r["sources"]["origin"] / total))
-        for name in ("nginx_proxy_cache", "varnish"):
-            if name in rows:
-                notes.append("%s: %d origin calls during the measured runs (0 = every answer a hit)"
-                             % (rows[name]["label"], rows[name]["origin_calls_measured"]))
-        for r in results["matrix"]["rows"]:
-            if r.get("failed"):
-                lines += ["**%s failed%s:** `%s`" % (r["label"], " after %d round(s)" % len(r["rps_rounds"])
-                                                     if "rps_rounds" in r else "", r["failed"][-800:]), ""]
-        lines += ["CPU is utime+stime of every process of the system (for scalecache and Flask, their Redis "
-                  "included) over the measured seconds; peak RSS is the sum of VmHWM over those processes. "
-                  "Other load: CPUs kept busy by processes outside the bench while measuring (median; the "
-                  "machine has %d), the noise every ratio shares. " % meta["cpus"] +
-                  "Checks: " + "; ".join(notes) + ".", ""]
-    for key, title in (("matrix", "Throughput, latency, CPU, memory"), ("stampede", "Stampede"),
-                       ("scaleout", "Scale-out"), ("memory", "Memory"), ("micro", "L1 micro-benchmark")):
-        lines += _failed(results.get(key), title)
-    st = results.get("stampede")
-    if st and not st.get("failed"):
-        lines += ["## Stampede: %d concurrent requests for one cold key, origin takes %d ms"
-                  % (st["k"], st["origin_delay_ms"]), "",
-                  "| system | replicas | origin calls per key (each key) | answered 200 | slowest answer s |",
-                  "|---|---:|---|---:|---:|"]
-        for s in st["scenarios"]:
-            lines.append("| %s | %d | %.1f (%s) | %d/%d | %.2f |" % (
-                s["label"], s["replicas"], s["calls_per_key"], ", ".join(map(str, s["origin_calls"])),
-                s["ok"], s["requests"], s["max_s"]))
-        lines.append("")
-    so = results.get("scaleout")
-    if so and not so.get("failed"):
-        lines += ["## Scale-out: scalecache replicas behind the project's NGINX config (L1 hits)", ""]
-        if so.get("skipped"):
-            lines += ["Skipped: %s." % so["skipped"], ""]
+    lines = ["# scalecache bench: %s%s" % (meta["date"], " (quick check, not figures)" if meta["quick"] else ""), "",
+             "Machine: %s CPUs, kernel %s; scalecache %s. Every server runs **%d threads/workers**; "
+             "wrk %d thread, %d keep-alive connections (no Connection header sent), %.0f s warm-up + "
+             "%.0f s measured, %d interleaved round(s), medians shown."
+             % (meta["cpus"], meta["kernel"], meta.get("scalecache_commit") or "?", meta["threads"],
+                meta["wrk_threads"], meta["connections"], meta["warmup_s"], meta["duration_s"], meta["rounds"]),
+             ""]
+    for key, title, render in SECTIONS:
+        section = results.get(key)
+        if not section:
+            continue
+        lines += ["## " + title, ""]
+        if section.get("failed"):
+            lines += ["**Failed:** `%s`" % section["failed"].replace("`", "'")[-1500:], ""]
+        elif section.get("skipped"):
+            lines += ["Skipped: %s" % section["skipped"], ""]
         else:
-            lines += ["| replicas | req/s | × 1 replica | p99 ms | CPU s / 10k req (all) | "
-                      "CPU s / 10k req (replicas) | CPU s / 10k req (NGINX) |", "|---:|---:|---:|---:|---:|---:|---:|"]
-            base = so["rows"][0]["rps"] if so["rows"] else None
-            for r in so["rows"]:
-                lines.append("| %d | %s | %s | %.2f | %.3f | %.3f | %.3f |" % (
-                    r["replicas"], "{:,.0f}".format(r["rps"]), _fmt(r["rps"] / base if base else None, "%.2f×"),
-                    r["p99_ms"], r["cpu_s_per_10k"], r["cpu_s_per_10k_replicas"], r["cpu_s_per_10k_lb"]))
-            lines += ["", so.get("note", ""), ""]
-    mem = results.get("memory")
-    if mem and not mem.get("failed"):
-        lines += ["## Memory: L1 only, keys loaded through HTTP (one miss each)", ""]
-        if mem.get("skipped"):
-            lines += ["Skipped: %s." % mem["skipped"], ""]
-        else:
-            lines += ["| keys | value B | entries in L1 | load s | RSS before → after MiB | scalecache_l1_bytes MiB "
-                      "| RSS B / entry | overhead B / entry beyond key+value (RSS) | (l1_bytes) | note |",
-                      "|---:|---:|---:|---:|---|---:|---:|---:|---:|---|"]
-            for c in mem["cases"]:
-                if c.get("failed"):
-                    lines.append("| %s | %d | **failed**: `%s` |%s" % ("{:,}".format(c["keys_wanted"]), c["value_bytes"],
-                                                                     c["failed"][-400:], " |" * 7))
-                    continue
-                lines.append("| %s | %d | %s | %.1f | %.0f → %.0f | %.1f | %.0f | %.0f | %.0f | %s |" % (
-                    "{:,}".format(c["keys_wanted"]), c["value_bytes"], "{:,}".format(c["entries"]),
-                    c["load_seconds"], c["rss_before_mib"], c["rss_after_mib"], c["l1_bytes_mib"],
-                    c["rss_per_entry"], c["rss_overhead_per_entry"], c["l1_overhead_per_entry"],
-                    c["cut"] or ("not all loaded in time" if not c["loaded_in_time"] else "")))
-            lines.append("")
-    micro = results.get("micro")
-    if micro and not micro.get("failed"):
-        lines += ["## L1 micro-benchmark (Google Benchmark, 100k entries of 100 B, 16 shards)", ""]
-        if micro.get("skipped"):
-            lines += ["Skipped: %s" % micro["skipped"], ""]
-        else:
-            threads = sorted({r["threads"] for r in micro["rows"]})
-            lines += ["| operation | " + " | ".join("%d thread%s M ops/s" % (t, "s" if t > 1 else "")
-                                                    for t in threads) + " |",
-                      "|---|" + "---:|" * len(threads)]
-            for name in dict.fromkeys(r["name"] for r in micro["rows"]):
-                by_t = {r["threads"]: r for r in micro["rows"] if r["name"] == name}
-                lines.append("| %s | %s |" % (name, " | ".join(
-                    _fmt(by_t[t]["mops"] if t in by_t else None, "%.2f") for t in threads)))
-            lines += ["", "%s CPUs on this machine: more threads than CPUs measure contention, not scaling."
-                      % micro["context"].get("num_cpus"), ""]
+            lines += render(section, results)
     tg = results.get("targets")
     if tg:
         lines += ["## Targets (issue 7), each a ratio from this run", "", "| target | measured | verdict |",
                   "|---|---|---|"]
-        for t in tg:
-            lines.append("| %s | %s | %s |" % (t["target"], t["shown"], _verdict(t["pass"])))
+        lines += ["| %s | %s | %s |" % (t["target"], t["shown"], _verdict(t["pass"])) for t in tg]
         lines.append("")
     timings = results.get("timings_s", {})
     lines += ["Runtime: " + ", ".join("%s %.0f s" % (k, v) for k, v in timings.items()), ""]
@@ -200,6 +200,7 @@ def plot(results, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
     rows = [r for r in results["matrix"].get("rows", []) if "rps" in r]
     if not rows:
         return
@@ -215,6 +216,7 @@ def plot(results, path):
     bottom.bar(labels, [r["p99_ms"] for r in rows], color=colours)
     bottom.set_ylabel("p99 latency, ms (log)")
     bottom.set_yscale("log")
+    bottom.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
     for i, r in enumerate(rows):
         bottom.text(i, r["p99_ms"], "%.2f" % r["p99_ms"], ha="center", va="bottom", fontsize=8)
     plt.setp(bottom.get_xticklabels(), rotation=30, ha="right", fontsize=8)
