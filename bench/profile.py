@@ -37,6 +37,12 @@ def thread_cpu(pid):
     return out
 
 
+def _rows(perf_stdout):
+    """perf report --stdio lines without comments, whitespace squeezed, long symbols cut."""
+    return [" ".join(line.split())[:160] for line in perf_stdout.splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("case", choices=["l1", "l2", "miss"])
@@ -75,11 +81,25 @@ def main():
         report = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio", "-g", "none",
                                  "--percent-limit", "0.7", "--sort", "dso,symbol"],
                                 capture_output=True, text=True)
-        lines = [" ".join(l.split()[:4]) for l in report.stdout.splitlines() if l.strip() and not l.startswith("#")]
-        print("\n".join(lines[:args.top]))
+        print("Hottest functions (self time):")
+        print("\n".join(_rows(report.stdout)[:args.top]))
+        by_dso = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio", "-g", "none",
+                                 "--sort", "dso"],
+                                capture_output=True, text=True)
+        print("By library:")
+        print("\n".join(_rows(by_dso.stdout)[:10]))
+        inclusive = subprocess.run(["perf", "report", "-i", data, "--children", "--stdio", "-g", "none",
+                                    "--sort", "dso,symbol", "--percent-limit", "1.5"],
+                                   capture_output=True, text=True)
+        own = os.path.basename(args.bin)
+        print("%s functions, time including callees (children, self, dso, symbol):" % own)
+        print("\n".join([r for r in _rows(inclusive.stdout) if " %s " % own in r][:args.top]))
     finally:
         procs.stop_all()
-        subprocess.run(["rm", "-rf", run_dir])
+        if os.environ.get("PROFILE_KEEP"):
+            print("perf data kept in", run_dir)
+        else:
+            subprocess.run(["rm", "-rf", run_dir])
 
 
 if __name__ == "__main__":
