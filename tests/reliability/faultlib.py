@@ -46,6 +46,15 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+# tests/sanitizers/run.sh sets SCALECACHE_SANITIZER: shadow memory multiplies RSS.
+_RSS_FACTOR = {"asan": 4, "tsan": 8}.get(os.environ.get("SCALECACHE_SANITIZER", ""), 1)
+
+
+def rss_budget(nominal: int) -> int:
+    """An RSS growth bound in bytes, scaled up for sanitizer builds."""
+    return nominal * _RSS_FACTOR
+
+
 def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 

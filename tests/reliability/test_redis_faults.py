@@ -8,7 +8,7 @@ process survived and exits 0, and L2 is used again once Redis is back.
 import time
 
 from faultlib import (DelayProxy, Load, RedisServer, Scalecache, assert_clean_exit, assert_no_failures,
-                      free_port, log_lines, rss_bytes, run_load, wait_until)
+                      free_port, log_lines, rss_budget, rss_bytes, run_load, wait_until)
 
 # Recover within a second of Redis coming back (default backoff is up to 5 s).
 FAST_RECOVERY = {"SCALECACHE_REDIS_BACKOFF_MAX_MS": "500", "SCALECACHE_REDIS_TIMEOUT_MS": "50"}
@@ -45,7 +45,7 @@ def test_redis_killed_under_load_and_restarted(redis):
         assert status == 200
         wait_until(lambda: in_redis(redis, "after-restart"), 5,
                    what="L2 to be written again after the restart")
-        assert rss_bytes(sc.proc.pid) - rss_before < 64 << 20
+        assert rss_bytes(sc.proc.pid) - rss_before < rss_budget(64 << 20)
         assert_clean_exit(sc)
 
 

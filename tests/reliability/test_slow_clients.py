@@ -154,9 +154,10 @@ def test_open_file_limit_does_not_spin(starved):
     try:
         wait_until(lambda: open_fds(pid) >= 250, 5, what="the server to reach its open-file limit")
         before = cpu_seconds(pid)
-        time.sleep(2.0)
+        time.sleep(3.0)
         used = cpu_seconds(pid) - before
-        assert used < 0.5, f"{used:.2f} CPU seconds in 2 s while idle at the fd limit"
+        # Idle, the process uses ~0; the spin measured 0.2-0.95 CPU s per second (less when the CPU is shared).
+        assert used < 0.3, f"{used:.2f} CPU seconds in 3 s while idle at the fd limit"
     finally:
         for s in held:
             s.close()

@@ -15,7 +15,7 @@ symbolizer=$(command -v llvm-symbolizer-14 || command -v llvm-symbolizer || echo
 case "$kind" in
   asan)
     export ASAN_SYMBOLIZER_PATH=$symbolizer
-    export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1:print_stacktrace=1:external_symbolizer_path=$symbolizer"
+    export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:allocator_may_return_null=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1:print_stacktrace=1:external_symbolizer_path=$symbolizer"
     export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:external_symbolizer_path=$symbolizer"
     export LSAN_OPTIONS="suppressions=$here/lsan.supp:print_suppressions=0"
     ;;
@@ -25,9 +25,13 @@ case "$kind" in
   *) echo "usage: $0 asan|tsan BUILD_DIR SUITE..." >&2; exit 2 ;;
 esac
 
+# Both halves run even when the first fails, so one CI run shows everything.
+export SCALECACHE_SANITIZER=$kind
 started=$(date +%s)
-(cd "$build" && ctest --output-on-failure -j "$(nproc)")
+failed=0
+(cd "$build" && ctest --output-on-failure -j "$(nproc)") || failed=1
 cd "$repo"
 SCALECACHE_BIN="$build/scalecache" PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" \
-  python3 -m pytest -q -p no:cacheprovider -p sanitizer_check "$@"
+  python3 -m pytest -q -p no:cacheprovider -p sanitizer_check "$@" || failed=1
 echo "test-$kind: $(( $(date +%s) - started )) s"
+exit $failed

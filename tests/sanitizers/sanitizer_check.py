@@ -34,7 +34,7 @@ def find_report(log_text: str) -> str | None:
     if not match:
         return None
     start = max(0, log_text.rfind("\n", 0, max(0, match.start() - 200)))
-    return log_text[start:start + 8000]
+    return log_text[start:start + 20000]
 
 
 def _wrap_stop(original):
