@@ -1,0 +1,24 @@
+# End to end on a real single-node Kubernetes built on this machine
+# (tests/e2e/run.sh, docs/kubernetes-e2e.md). Needs root.
+#
+#   make e2e-k8s           build what is missing (cold: Kubernetes from source,
+#                          well over 20 minutes on 2 cores), bring the node up,
+#                          run the users' flow, tear everything down
+#   make e2e-k8s-if-warm   the same when the build cache is warm; exits 0 with
+#                          a message (and runs nothing) when it is cold. For CI.
+#   make e2e-k8s-build     only fill the cache (~/.cache/scalecache-e2e)
+#   make e2e-k8s-clean     remove what an interrupted run left behind
+
+.PHONY: e2e-k8s e2e-k8s-if-warm e2e-k8s-build e2e-k8s-clean
+
+e2e-k8s:
+	tests/e2e/run.sh
+
+e2e-k8s-if-warm:
+	tests/e2e/run.sh --if-warm
+
+e2e-k8s-build:
+	tests/e2e/run.sh --build-only
+
+e2e-k8s-clean:
+	tests/e2e/run.sh --teardown-stale

@@ -1,0 +1,228 @@
+# shellcheck shell=bash
+# Everything the node runs, built or fetched once and cached in $E2E_CACHE:
+#
+#   debs/<pkg>/          Debian packages unpacked (etcd, CNI plugins, busybox-static)
+#   bin/k8s/             kube-apiserver, kube-controller-manager, kube-scheduler,
+#                        kubelet, kube-proxy, kubectl (go build, tests/e2e/k8s-build)
+#   bin/coredns, bin/metrics-server   go install at pinned versions
+#   bin/pause            tests/e2e/images/pause.c, gcc -static
+#   images/*.tar         image archives for `ctr images import`
+#   go-build/            the Go build cache of these builds
+#
+# Each entry has a .stamp holding the inputs it was built from; a changed
+# input rebuilds only that entry. containerd and runc are the Debian packages
+# the host already has for docker (docker.io depends on them).
+
+E2E_GOENV=(env GOCACHE="$E2E_CACHE/go-build" GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod)
+# Two cores shared with other work: lowest CPU priority, 2 packages at a time.
+E2E_NICE=(nice -n 15 ionice -c 3)
+
+# The image references the chart (tests/e2e/values.yaml) and containerd use.
+E2E_IMG_PAUSE=docker.io/scalecache-e2e/pause:1.0
+E2E_IMG_COREDNS=docker.io/scalecache-e2e/coredns:${COREDNS_VERSION}
+E2E_IMG_METRICS=docker.io/scalecache-e2e/metrics-server:${METRICS_SERVER_VERSION}
+E2E_IMG_BUSYBOX=docker.io/scalecache-e2e/busybox:1.35.0
+E2E_IMG_REDIS=scalecache-e2e/redis:7.0-bookworm
+
+build_debs() {
+  local pkg dir ver tmp
+  mkdir -p "$E2E_DEBDIR"
+  for pkg in $E2E_DEBS; do
+    dir="$E2E_DEBDIR/$pkg"
+    [ -f "$dir.stamp" ] && continue
+    tmp=$(mktemp -d)
+    log "apt-get download $pkg (unpacked into the cache, not installed)"
+    if ! (cd "$tmp" && apt-get download -q "$pkg" >/dev/null 2>&1); then
+      apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
+      (cd "$tmp" && apt-get download -q "$pkg" >/dev/null) || { rm -rf "$tmp"; die "apt-get download $pkg failed"; }
+    fi
+    rm -rf "$dir"; mkdir -p "$dir"
+    dpkg-deb -x "$tmp"/*.deb "$dir"
+    ver=$(dpkg-deb -f "$tmp"/*.deb Version)
+    rm -rf "$tmp"
+    echo "$pkg $ver" >"$dir.stamp"
+  done
+  E2E_ETCD="$E2E_DEBDIR/etcd-server/usr/bin/etcd"
+  E2E_CNI_BIN="$E2E_DEBDIR/containernetworking-plugins/usr/lib/cni"
+  E2E_BUSYBOX="$E2E_DEBDIR/busybox-static/bin/busybox"
+  [ -x "$E2E_ETCD" ] && [ -x "$E2E_CNI_BIN/bridge" ] && [ -x "$E2E_BUSYBOX" ] || die "unpacked packages incomplete in $E2E_DEBDIR"
+}
+
+# containerd and runc: the host's (Debian's, installed with docker.io).
+host_runtime() {
+  local missing=()
+  command -v containerd >/dev/null 2>&1 || missing+=(containerd)
+  command -v runc >/dev/null 2>&1 || missing+=(runc)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  E2E_CONTAINERD=$(command -v containerd)
+  E2E_CTR=$(command -v ctr)
+  E2E_RUNC=$(command -v runc)
+}
+
+k8s_stamp() {
+  cat "$E2E_DIR/k8s-build/go.mod" "$E2E_DIR/k8s-build/go.sum" | sha256sum | cut -c1-16
+  go env GOVERSION
+  echo "version-ldflags 1"
+}
+
+build_k8s() {
+  local out="$E2E_BIN/k8s" key
+  key=$(k8s_stamp)
+  if stamp_ok "$out.stamp" "$key"; then return 0; fi
+  log "go build Kubernetes $K8S_VERSION node binaries (cold: the longest step; log $E2E_CACHE/k8s-build.log)"
+  local start; start=$(date +%s)
+  rm -rf "$out" "$out.stamp"; mkdir -p "$out"
+  # The version the binaries report (helm checks the chart's kubeVersion
+  # against it): what hack/lib/version.sh would stamp for the release.
+  local minor ldflags="-s -w" pkg
+  minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  # shellcheck disable=SC2046
+  (cd "$E2E_DIR/k8s-build" && "${E2E_NICE[@]}" "${E2E_GOENV[@]}" go build -p 2 -trimpath -ldflags="$ldflags" \
+      -o "$out/" $(sed -nE 's/^\t(k8s\.io\/kubernetes\/cmd\/[a-z-]+)$/\1/p' go.mod)) \
+      >"$E2E_CACHE/k8s-build.log" 2>&1 || { tail -n 30 "$E2E_CACHE/k8s-build.log" >&2; die "go build of Kubernetes failed"; }
+  for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do
+    [ -x "$out/$b" ] || die "go build produced no $b"
+  done
+  echo "$key" >"$out.stamp"
+  log "Kubernetes binaries built in $(( $(date +%s) - start )) s"
+}
+
+# build_goinstall NAME PACKAGE VERSION: go install PACKAGE@VERSION into bin/NAME/.
+build_goinstall() {
+  local name=$1 pkg=$2 ver=$3 out="$E2E_BIN/$1" start
+  if stamp_ok "$out.stamp" "$pkg@$ver"; then return 0; fi
+  log "go install $pkg@$ver"
+  start=$(date +%s)
+  rm -rf "$out" "$out.stamp"; mkdir -p "$out"
+  "${E2E_NICE[@]}" "${E2E_GOENV[@]}" GOBIN="$out" go install -p 2 -trimpath -ldflags='-s -w' "$pkg@$ver" \
+    >"$E2E_CACHE/$name-build.log" 2>&1 || { tail -n 30 "$E2E_CACHE/$name-build.log" >&2; die "go install $pkg@$ver failed"; }
+  echo "$pkg@$ver" >"$out.stamp"
+  log "$name built in $(( $(date +%s) - start )) s"
+}
+
+build_pause() {
+  local out="$E2E_BIN/pause" key
+  key=$(sha256sum "$E2E_DIR/images/pause.c" | cut -c1-16)
+  if stamp_ok "$out.stamp" "$key"; then return 0; fi
+  command -v gcc >/dev/null 2>&1 || die "gcc is needed for the pause binary (apt-get install gcc libc6-dev)"
+  mkdir -p "$out"
+  gcc -static -O2 -s -Wall -Wextra -o "$out/pause" "$E2E_DIR/images/pause.c" || die "gcc -static pause.c failed"
+  echo "$key" >"$out.stamp"
+}
+
+# mkimage NAME REF ARGS...: a one-layer image archive images/NAME.tar, rebuilt
+# when its inputs change.
+mkimage() {
+  local name=$1 ref=$2 key; shift 2
+  key=$(printf '%s\n' "$ref" "$@" | cat - "$E2E_DIR/images/mkimage.py" | sha256sum | cut -c1-16)
+  if stamp_ok "$E2E_IMAGES/$name.stamp" "$key"; then return 0; fi
+  mkdir -p "$E2E_IMAGES"
+  /usr/bin/python3 "$E2E_DIR/images/mkimage.py" --name "$ref" --out "$E2E_IMAGES/$name.tar" "$@" >&2 \
+    || die "mkimage $name failed"
+  echo "$key" >"$E2E_IMAGES/$name.stamp"
+}
+
+build_small_images() {
+  local bin="$E2E_BIN"
+  # The stamp of each binary goes into the key, so a rebuilt binary re-makes its image.
+  mkimage pause "$E2E_IMG_PAUSE" --file "/pause=$bin/pause/pause:0755" --entrypoint /pause \
+    --user 65535:65535 --env "STAMP=$(cat "$bin/pause.stamp")"
+  mkimage coredns "$E2E_IMG_COREDNS" --file "/coredns=$bin/coredns/coredns:0755" --entrypoint /coredns \
+    --env "STAMP=$(cat "$bin/coredns.stamp")"
+  mkimage metrics-server "$E2E_IMG_METRICS" --file "/metrics-server=$bin/metrics-server/metrics-server:0755" \
+    --entrypoint /metrics-server --user 65534:65534 --dir /tmp:1777 --env "STAMP=$(cat "$bin/metrics-server.stamp")"
+  # busybox-static with every applet as a symlink: sh, wget, grep, date... for `helm test`.
+  local links=() applet
+  while read -r applet; do
+    [ "$applet" = bin/busybox ] || links+=(--link "/$applet=/bin/busybox")
+  done < <("$E2E_BUSYBOX" --list-full)
+  mkimage busybox "$E2E_IMG_BUSYBOX" --file "/bin/busybox=$E2E_BUSYBOX:0755" "${links[@]}" \
+    --dir /tmp:1777 --cmd sh --env "STAMP=$(cat "$E2E_DEBDIR/busybox-static.stamp")"
+}
+
+# ---- images that need docker --------------------------------------------------
+E2E_DOCKER_STARTED=0
+e2e_docker_up() {
+  [ "$E2E_DOCKER_STARTED" = 1 ] && return 0
+  # shellcheck source=scripts/docker-env.sh
+  . "$E2E_ROOT/scripts/docker-env.sh"
+  docker_env_up || die "no docker engine"
+  E2E_DOCKER_STARTED=1
+}
+e2e_docker_down() {
+  [ "$E2E_DOCKER_STARTED" = 1 ] || return 0
+  E2E_DOCKER_STARTED=0
+  [ -n "$DOCKER_ENV_STARTED_PID" ] || return 0
+  # dockerd is shared with other tests on this machine: if someone started
+  # containers on the engine this run started, leave it to them.
+  if [ -n "$(docker ps -q 2>/dev/null)" ]; then
+    log "leaving dockerd (pid $DOCKER_ENV_STARTED_PID) running: other containers use it now"
+    return 0
+  fi
+  docker_env_down   # stops dockerd only if docker_env_up started it
+}
+
+# The files the scalecache image is built from (the Dockerfile's context allowlist).
+scalecache_image_key() {
+  (cd "$E2E_ROOT" && git ls-files -co --exclude-standard -- Dockerfile .dockerignore CMakeLists.txt \
+      src config scripts/docker-rootfs.sh scripts/make-base-image.sh | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -c1-16
+}
+
+build_docker_images() {
+  local key
+  E2E_IMG_SCALECACHE=$(make -s -C "$E2E_ROOT" --no-print-directory image-name)
+  key="redis $(sha256sum <"$E2E_DIR/images/redis.Dockerfile" | cut -c1-16)"
+  if ! stamp_ok "$E2E_IMAGES/redis.stamp" "$key"; then
+    e2e_docker_up
+    (cd "$E2E_ROOT" && scripts/make-base-image.sh) || die "base image failed"
+    log "docker build $E2E_IMG_REDIS (Debian's redis-server on the debootstrapped base)"
+    docker build --network host --force-rm -q -t "$E2E_IMG_REDIS" -f "$E2E_DIR/images/redis.Dockerfile" \
+      "$E2E_DIR/images" >/dev/null || die "redis image build failed"
+    docker save -o "$E2E_IMAGES/redis.tar" "$E2E_IMG_REDIS" || die "docker save redis failed"
+    echo "$key" >"$E2E_IMAGES/redis.stamp"
+  fi
+  key="$E2E_IMG_SCALECACHE $(scalecache_image_key)"
+  if ! stamp_ok "$E2E_IMAGES/scalecache.stamp" "$key"; then
+    e2e_docker_up
+    log "make image ($E2E_IMG_SCALECACHE; sources changed since the cached archive)"
+    make -s -C "$E2E_ROOT" --no-print-directory image >&2 || die "make image failed"
+    docker save -o "$E2E_IMAGES/scalecache.tar" "$E2E_IMG_SCALECACHE" || die "docker save scalecache failed"
+    echo "$key" >"$E2E_IMAGES/scalecache.stamp"
+  fi
+  e2e_docker_down
+}
+
+# cache_is_warm: every cached entry a run needs exists and is current (the
+# scalecache image may still be rebuilt by `make image` when sources changed).
+cache_is_warm() {
+  stamp_ok "$E2E_BIN/k8s.stamp" "$(k8s_stamp)" &&
+    stamp_ok "$E2E_BIN/coredns.stamp" "github.com/coredns/coredns@$COREDNS_VERSION" &&
+    stamp_ok "$E2E_BIN/metrics-server.stamp" "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION" &&
+    [ -f "$E2E_BIN/pause.stamp" ] && [ -f "$E2E_IMAGES/redis.stamp" ] &&
+    [ -x "$HELM_CACHED" ] &&
+    for p in $E2E_DEBS; do [ -f "$E2E_DEBDIR/$p.stamp" ] || return 1; done
+}
+
+build_all() {
+  local start; start=$(date +%s)
+  build_debs
+  host_runtime
+  build_pause
+  build_k8s
+  build_goinstall coredns github.com/coredns/coredns "$COREDNS_VERSION"
+  build_goinstall metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server "$METRICS_SERVER_VERSION"
+  build_small_images
+  build_docker_images
+  # helm (pinned by tests/chart/run.sh, shared tool cache).
+  eval "$("$E2E_ROOT/tests/chart/run.sh" --tools 2>/dev/null)" || die "tests/chart/run.sh --tools failed"
+  [ -x "${HELM:-}" ] || die "no helm from tests/chart/run.sh --tools"
+  record "build and cache check" "$(( $(date +%s) - start )) s"
+}

@@ -1,0 +1,83 @@
+# shellcheck shell=bash
+# Shared settings and helpers of tests/e2e (sourced by run.sh and the other
+# lib/*.sh files). Everything the node needs lives in one network namespace
+# ($E2E_NETNS) that the run creates and deletes: its loopback, the pod bridge
+# and every iptables rule kube-proxy writes stay inside it.
+
+E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+E2E_DIR="$E2E_ROOT/tests/e2e"
+E2E_CACHE=${SCALECACHE_E2E_CACHE:-${HOME:-/root}/.cache/scalecache-e2e}
+
+# ---- pinned versions (see docs/kubernetes-e2e.md for why these) -------------
+# k8s.io/kubernetes: read from the test's own go.mod, the single place it is pinned.
+K8S_VERSION=$(sed -nE 's/^[[:space:]]*k8s\.io\/kubernetes (v[0-9.]+).*/\1/p' "$E2E_DIR/k8s-build/go.mod")
+COREDNS_VERSION=v1.15.0        # github.com/coredns/coredns (no replace directives)
+METRICS_SERVER_VERSION=v0.9.0  # sigs.k8s.io/metrics-server (no replace directives)
+# Debian packages unpacked into the cache (never installed system-wide).
+E2E_DEBS="etcd-server containernetworking-plugins busybox-static"
+
+# ---- names and addresses (all inside $E2E_NETNS) ----------------------------
+E2E_NETNS=scalecache-e2e
+E2E_NODE=sce2e-node
+E2E_NODE_IP=10.200.0.1            # on the namespace's loopback
+E2E_BRIDGE=sce2e0                 # pod bridge (CNI bridge plugin)
+E2E_POD_SUBNET=10.244.0.0/24
+E2E_POD_GW=10.244.0.1
+E2E_CLUSTER_CIDR=10.244.0.0/16
+E2E_SVC_CIDR=10.96.0.0/16
+E2E_KUBE_SVC_IP=10.96.0.1
+E2E_DNS_IP=10.96.0.10
+E2E_CGROUP=scalecache-e2e          # cgroup parent of every pod (cgroupRoot)
+E2E_NS=scalecache                  # namespace and release of the chart
+E2E_RELEASE=scalecache
+
+E2E_BIN="$E2E_CACHE/bin"
+HELM_CACHED="${SCALECACHE_TOOLS:-${HOME:-/root}/.cache/scalecache-tools}/helm-$(sed -nE 's/^HELM_VERSION=(v[0-9.]+).*/\1/p' "$E2E_ROOT/tests/chart/run.sh")/helm"
+E2E_IMAGES="$E2E_CACHE/images"
+E2E_DEBDIR="$E2E_CACHE/debs"
+
+# ---- output --------------------------------------------------------------------
+E2E_T0=${E2E_T0:-$(date +%s)}
+log()  { printf '[e2e %4ss] %s\n' "$(( $(date +%s) - E2E_T0 ))" "$*" >&2; }
+die()  { log "FATAL: $*"; exit 1; }
+step() { printf '\n[e2e %4ss] ==== %s\n' "$(( $(date +%s) - E2E_T0 ))" "$*" >&2; }
+
+# record KEY VALUE: a measured figure, printed in the summary (and kept in
+# $E2E_STATE/results for the docs).
+record() {
+  printf '%-44s %s\n' "$1" "$2" >>"${E2E_RESULTS:-/dev/null}"
+  log "result: $1 = $2"
+}
+
+# check NAME CMD...: a user-visible assertion; failures are counted, not fatal.
+E2E_PASSED=0 E2E_FAILED=0
+pass() { E2E_PASSED=$((E2E_PASSED + 1)); printf '  ok    %s\n' "$1" | tee -a "${E2E_RESULTS:-/dev/null}" >&2; }
+fail() { E2E_FAILED=$((E2E_FAILED + 1)); printf '  FAIL  %s\n' "$1" | tee -a "${E2E_RESULTS:-/dev/null}" >&2; }
+check() {
+  local name=$1; shift
+  if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+# wait_until SECONDS DESCRIPTION CMD...: poll CMD every second.
+wait_until() {
+  local limit=$1 what=$2 start; shift 2
+  start=$(date +%s)
+  while ! "$@" >/dev/null 2>&1; do
+    if [ $(( $(date +%s) - start )) -ge "$limit" ]; then
+      log "timed out after ${limit}s waiting for: $what"
+      return 1
+    fi
+    sleep 1
+  done
+}
+
+# innetns CMD...: run CMD in the node's network namespace (only the network
+# namespace: mounts, cgroups and /sys stay the host's, which kubelet needs).
+innetns() { nsenter --net="/run/netns/$E2E_NETNS" -- "$@"; }
+
+# Clients of the node, run inside its network namespace.
+kc()   { innetns "$E2E_BIN/k8s/kubectl" --kubeconfig "$E2E_STATE/pki/admin.kubeconfig" "$@"; }
+helm_() { innetns "$HELM" --kubeconfig "$E2E_STATE/pki/admin.kubeconfig" "$@"; }
+
+# stamp_ok FILE KEY: FILE exists and holds KEY (cache entries record their inputs).
+stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }

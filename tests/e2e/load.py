@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Steady client load for tests/e2e that counts every failed request.
+
+Half of the workers keep their HTTP/1.1 connection open (and reconnect when
+the server answers `Connection: close`, as scalecache does while draining);
+the other half open a new connection for every request, so kube-proxy spreads
+them over whatever pods are ready at that moment. Nothing is retried: a
+request that does not come back 200 with a JSON body is a failure.
+
+  load.py --host 10.96.0.20 --port 80 --seconds 120 --rate 200 \
+      [--workers 8] [--keys 300] [--stop-file F] [--out summary.json]
+
+Stops after --seconds or as soon as --stop-file exists. Prints one JSON
+summary: requests, failures by kind (with the first few messages), source
+counts (l1/l2/origin/stale), latency percentiles and requests per second.
+"""
+import argparse
+import http.client
+import json
+import os
+import random
+import socket
+import threading
+import time
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.ok = 0
+        self.failed = 0
+        self.kinds = {}
+        self.examples = []
+        self.sources = {}
+        self.latencies = []
+        self.reconnects = 0
+
+    def success(self, latency, source):
+        with self.lock:
+            self.ok += 1
+            self.latencies.append(latency)
+            self.sources[source] = self.sources.get(source, 0) + 1
+
+    def failure(self, kind, message, when):
+        with self.lock:
+            self.failed += 1
+            self.kinds[kind] = self.kinds.get(kind, 0) + 1
+            if len(self.examples) < 10:
+                self.examples.append({"t": round(when, 3), "kind": kind, "message": message[:200]})
+
+
+def worker(args, keep_alive, stats, stop, t0, per_worker_rate, seed):
+    rng = random.Random(seed)
+    conn = None
+    interval = 1.0 / per_worker_rate if per_worker_rate > 0 else 0.0
+    next_at = time.monotonic()
+    while not stop.is_set():
+        if interval:
+            now = time.monotonic()
+            if now < next_at:
+                time.sleep(next_at - now)
+            next_at += interval
+        key = f"e2e-load-{rng.randrange(args.keys)}"
+        start = time.monotonic()
+        try:
+            if conn is None:
+                conn = http.client.HTTPConnection(args.host, args.port, timeout=args.timeout)
+            headers = {} if keep_alive else {"Connection": "close"}
+            conn.request("GET", f"/data/{key}", headers=headers)
+            resp = conn.getresponse()
+            body = resp.read()
+            latency = time.monotonic() - start
+            if resp.status != 200:
+                stats.failure(f"http_{resp.status}", body.decode("utf-8", "replace"), start - t0)
+            else:
+                try:
+                    source = json.loads(body).get("source", "?")
+                except ValueError as exc:
+                    stats.failure("bad_body", f"{exc}: {body[:80]!r}", start - t0)
+                else:
+                    stats.success(latency, source)
+            if not keep_alive or resp.will_close:
+                conn.close()
+                conn = None
+                if keep_alive:
+                    with stats.lock:
+                        stats.reconnects += 1
+        except (OSError, http.client.HTTPException) as exc:
+            kind = type(exc).__name__
+            if isinstance(exc, socket.timeout):
+                kind = "timeout"
+            stats.failure(kind, str(exc) or kind, start - t0)
+            if conn is not None:
+                conn.close()
+            conn = None
+    if conn is not None:
+        conn.close()
+
+
+def percentile(sorted_values, p):
+    if not sorted_values:
+        return None
+    i = min(len(sorted_values) - 1, int(round(p / 100.0 * (len(sorted_values) - 1))))
+    return round(sorted_values[i] * 1000, 2)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--host", required=True)
+    ap.add_argument("--port", type=int, default=80)
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--rate", type=float, default=200, help="total requests/s (0: as fast as possible)")
+    ap.add_argument("--workers", type=int, default=8)
+    ap.add_argument("--keys", type=int, default=300)
+    ap.add_argument("--timeout", type=float, default=10)
+    ap.add_argument("--stop-file", default="")
+    ap.add_argument("--out", default="")
+    args = ap.parse_args()
+
+    stats, stop = Stats(), threading.Event()
+    t0 = time.monotonic()
+    per_worker = args.rate / args.workers if args.rate > 0 else 0
+    threads = []
+    for i in range(args.workers):
+        t = threading.Thread(target=worker, daemon=True,
+                             args=(args, i % 2 == 0, stats, stop, t0, per_worker, 1000 + i))
+        t.start()
+        threads.append(t)
+    while time.monotonic() - t0 < args.seconds:
+        if args.stop_file and os.path.exists(args.stop_file):
+            break
+        time.sleep(0.2)
+    stop.set()
+    for t in threads:
+        t.join(args.timeout + 5)
+    elapsed = time.monotonic() - t0
+    lat = sorted(stats.latencies)
+    summary = {
+        "seconds": round(elapsed, 1),
+        "requests": stats.ok + stats.failed,
+        "ok": stats.ok,
+        "failed": stats.failed,
+        "failures_by_kind": stats.kinds,
+        "failure_examples": stats.examples,
+        "sources": stats.sources,
+        "keepalive_reconnects_on_close": stats.reconnects,
+        "req_per_s": round((stats.ok + stats.failed) / elapsed, 1) if elapsed else 0,
+        "latency_ms": {"p50": percentile(lat, 50), "p99": percentile(lat, 99),
+                       "max": round(lat[-1] * 1000, 2) if lat else None},
+    }
+    text = json.dumps(summary, indent=2, sort_keys=True)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
