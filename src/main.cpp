@@ -13,6 +13,7 @@
 #include "cache/tiered_cache.hpp"
 #include "config/config.hpp"
 #include "http/http_server.hpp"
+#include "lifecycle/fd_limit.hpp"
 #include "lifecycle/lifecycle.hpp"
 #include "metrics/metrics.hpp"
 #include "metrics/process_metrics.hpp"
@@ -124,6 +125,8 @@ int run(const Config& config) {
   Metrics metrics;
   register_process_metrics(metrics);
   Lifecycle lifecycle;
+  const uint64_t fd_limit = raise_open_file_limit();
+  FdWatch fd_watch;
 
   // L1 re-reads Redis after l1_ttl_seconds: that bounds how long a replica
   // that missed a purge message can serve the purged value.
@@ -156,6 +159,7 @@ int run(const Config& config) {
   lifecycle.set_serving();
   log::info("serving", {{"address", config.server.host + ":" + std::to_string(config.server.port)},
                         {"threads", std::to_string(threads)},
+                        {"open_file_limit", std::to_string(fd_limit)},
                         {"origin", config.origin.kind},
                         {"l2", redis ? redis->endpoint() : std::string("none")}});
 

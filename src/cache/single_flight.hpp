@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "util/log.hpp"
+
 namespace scalecache {
 
 template <typename Result>
@@ -42,7 +44,14 @@ class SingleFlight {
       callbacks = std::move(it->second);
       shard.waiting.erase(it);
     }
-    for (auto& callback : callbacks) callback(result);
+    for (auto& callback : callbacks) {
+      // One waiter's failure (its client gone, say) must not cost the others their answer.
+      try {
+        callback(result);
+      } catch (const std::exception& e) {
+        log::error("answering a waiter failed", {{"error", e.what()}});
+      }
+    }
   }
 
   std::size_t in_flight() {

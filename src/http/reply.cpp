@@ -5,6 +5,7 @@
 #include <pistache/peer.h>
 
 #include "http/response_body.hpp"
+#include "util/log.hpp"
 
 namespace scalecache {
 
@@ -90,19 +91,25 @@ void Reply::send(Http::Code code, std::string_view body, const Http::Mime::Media
                                                    : Http::ConnectionControl::Close);
   headers.add(std::make_shared<TextHeader>("X-Content-Type-Options", "nosniff"));
 
-  auto sent = writer_.send(code, body.data(), body.size(), type);
-  if (keep_alive) {
-    sent.then([](ssize_t) {}, Pistache::Async::IgnoreException);  // the client may be gone
-  } else {
-    // Pistache 0.0.5 only labels the response "close"; it leaves the socket
-    // open. Half-close it once the response is written, as RFC 9112 §9.6
-    // requires; the reactor then sees the client's close and frees the peer.
-    std::shared_ptr<Pistache::Tcp::Peer> peer = writer_.peer();
-    sent.then(
-        [peer](ssize_t) {
-          if (peer) ::shutdown(peer->fd(), SHUT_WR);
-        },
-        Pistache::Async::IgnoreException);
+  try {
+    auto sent = writer_.send(code, body.data(), body.size(), type);
+    if (keep_alive) {
+      sent.then([](ssize_t) {}, Pistache::Async::IgnoreException);  // the client may be gone
+    } else {
+      // Pistache 0.0.5 only labels the response "close"; it leaves the socket
+      // open. Half-close it once the response is written, as RFC 9112 §9.6
+      // requires; the reactor then sees the client's close and frees the peer.
+      std::shared_ptr<Pistache::Tcp::Peer> peer = writer_.peer();
+      sent.then(
+          [peer](ssize_t) {
+            if (peer) ::shutdown(peer->fd(), SHUT_WR);
+          },
+          Pistache::Async::IgnoreException);
+    }
+  } catch (const std::exception& e) {
+    // The client hung up before its answer was ready (peer() and send()
+    // throw then). Nothing to answer; the request still ends below.
+    log::debug("client gone before its answer", {{"error", e.what()}});
   }
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();

@@ -1,6 +1,7 @@
 #include "metrics/process_metrics.hpp"
 
-#include <dirent.h>
+#include "lifecycle/fd_limit.hpp"
+
 #include <unistd.h>
 
 #include <fstream>
@@ -53,16 +54,6 @@ double boot_time_seconds() {
   return 0;
 }
 
-double open_fds() {
-  double count = 0;
-  if (DIR* dir = opendir("/proc/self/fd")) {
-    while (dirent* entry = readdir(dir)) {
-      if (entry->d_name[0] != '.') ++count;
-    }
-    closedir(dir);
-  }
-  return count - 1;  // the directory handle we just opened
-}
 
 // Builds the families from /proc on each scrape, so the counter is a real
 // counter (a prometheus::Counter can only be incremented, not set).
@@ -78,7 +69,7 @@ class ProcessCollector : public prometheus::Collectable {
         family("process_resident_memory_bytes", "Resident memory size in bytes.",
                prometheus::MetricType::Gauge, stat.rss_bytes),
         family("process_open_fds", "Number of open file descriptors.", prometheus::MetricType::Gauge,
-               open_fds()),
+               static_cast<double>(open_fd_count())),
         family("process_max_fds", "Maximum number of open file descriptors.",
                prometheus::MetricType::Gauge, static_cast<double>(sysconf(_SC_OPEN_MAX))),
         family("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
