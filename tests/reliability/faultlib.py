@@ -46,8 +46,12 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
-# tests/sanitizers/run.sh sets SCALECACHE_SANITIZER: shadow memory multiplies RSS.
-_RSS_FACTOR = {"asan": 4, "tsan": 8}.get(os.environ.get("SCALECACHE_SANITIZER", ""), 1)
+# tests/sanitizers/run.sh sets SCALECACHE_SANITIZER. Shadow memory, redzones and
+# ASan's quarantine of freed blocks (256 MiB) multiply RSS: measured growth under
+# load was 440-700 MiB with ASan and 210 MiB with TSan where the plain build
+# grows by less than 10 MiB. The real bounds are asserted on the plain build.
+SANITIZER = os.environ.get("SCALECACHE_SANITIZER", "")
+_RSS_FACTOR = 16 if SANITIZER else 1
 
 
 def rss_budget(nominal: int) -> int:
