@@ -60,16 +60,14 @@ def test_rolling_restart_of_all_three_under_load(redis):
                 assert code == 0, old.log()[-2000:]
                 old.stop()
                 replicas[i] = replica(redis.url, port=old.port)  # same port: NGINX's upstream list is static
-                time.sleep(1.5)
+                # The next replica may only go once this one takes traffic again: NGINX keeps a
+                # replica it saw fail out of rotation for fail_timeout (5 s), and stopping the
+                # next one before that would leave a single replica, or none, in rotation.
+                wait_until(lambda: data_requests(replicas[i]) > 0, 15,
+                           what=f"NGINX to route to restarted replica {i}")
             time.sleep(1)
         stats = load.stats
         print(stats.summary())
         assert_no_failures(stats, at_least=1000)
-        # Once NGINX's fail_timeout (5 s) has passed, every new replica takes traffic.
-        before = [data_requests(r) for r in replicas]
-        with Load(lb.port, workers=4, duration=30, paths=mixed_paths(prefix="after")) as after:
-            wait_until(lambda: all(data_requests(r) > b for r, b in zip(replicas, before)), 10,
-                       what="every restarted replica to receive requests")
-        assert_no_failures(after.stats)
         for r in replicas:
             assert_clean_exit(r)

@@ -3,7 +3,6 @@ import socket
 import threading
 import time
 
-import pytest
 
 from faultlib import Scalecache
 
@@ -11,11 +10,6 @@ DRAIN_SECONDS = 2
 GRACE_SECONDS = 5
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "service defect D1 (docs/RELIABILITY.md): while draining, Reply::send calls writer_.peer() "
-    "(src/http/reply.cpp:100), which throws 'Write failed: Broken pipe' for a departed client; the "
-    "exception leaves SingleFlight::complete (src/cache/single_flight.hpp:45), so the next waiter "
-    "of the key gets 500 and lifecycle.request_finished() is never called: shutdown waits the whole grace"))
 def test_departed_client_during_drain_neither_breaks_other_waiters_nor_delays_exit():
     env = {"SCALECACHE_SHUTDOWN_DRAIN_SECONDS": str(DRAIN_SECONDS),
            "SCALECACHE_SHUTDOWN_GRACE_SECONDS": str(GRACE_SECONDS)}

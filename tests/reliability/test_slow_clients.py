@@ -166,9 +166,6 @@ def test_open_file_limit_does_not_spin(starved):
             s.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "service defect D5 (docs/RELIABILITY.md): at the open-file limit accept() fails with EMFILE inside "
-    "Pistache's listener and scalecache logs nothing (no JSON line naming the limit)"))
 def test_open_file_limit_is_logged_clearly(starved):
     held = exhaust_fds(starved.port, 400)
     try:
