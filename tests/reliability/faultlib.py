@@ -31,7 +31,7 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-from harness import REPO_ROOT, RedisServer, Scalecache, free_port, port_open, wait_until  # noqa: E402,F401
+from harness import REPO_ROOT, RedisServer, Scalecache, free_port, port_open, wait_until  # noqa: E402,F401 (re-exported)
 
 NGINX_SITE = REPO_ROOT / "deploy" / "nginx" / "scalecache.conf"
 
@@ -76,6 +76,18 @@ def raise_nofile(wanted: int) -> int:
             wanted = hard
     resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
     return wanted
+
+
+def stop_process(proc: subprocess.Popen | None, sig: int = signal.SIGTERM, grace: float = 10):
+    """Sends `sig`, waits up to `grace` seconds, then kills."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
 
 
 def alive(sc: Scalecache) -> bool:
@@ -463,18 +475,8 @@ http {{
         p = Path(self.dir, "error.log")
         return p.read_text(errors="replace") if p.exists() else ""
 
-    def access_log(self) -> str:
-        p = Path(self.dir, "access.log")
-        return p.read_text(errors="replace") if p.exists() else ""
-
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc, signal.SIGQUIT)  # nginx's graceful shutdown
         self.proc = None
 
     def __enter__(self):

@@ -3,7 +3,6 @@ import socket
 import threading
 import time
 
-
 from faultlib import Scalecache
 
 DRAIN_SECONDS = 2
