@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import signal
 import statistics
 import subprocess
@@ -102,20 +103,23 @@ def start_matrix_systems(run_dir, args, have_scalecache):
         entries.append({"name": name, "label": label, "service": service, "script": script,
                         "args": list(script_args), "extra_pids": list(extra), "kind": kind})
 
-    sc_redis = None
     if have_scalecache:
-        sc_redis = systems.start_redis(run_dir, "redis-scalecache")
-        redis_pid = [sc_redis.processes[0].pid]
-        common = scalecache_settings(redis_url=sc_redis.redis_url, origin_kind="simulated",
-                                     origin_simulated_delay_ms=0)
-        l1 = systems.start_scalecache(run_dir, args.bin, "scalecache-l1", t, **common)
-        l2 = systems.start_scalecache(run_dir, args.bin, "scalecache-l2", t,
-                                      cache_l1_max_entries=0, **common)
-        miss = systems.start_scalecache(run_dir, args.bin, "scalecache-miss", t, **common)
-        add("scalecache_l1", "scalecache L1 hit", l1, "hit_keys.lua", ("k", HIT_KEYS), redis_pid, "scalecache")
-        add("scalecache_l2", "scalecache L2 hit (L1 off)", l2, "hit_keys.lua", ("k", HIT_KEYS), redis_pid,
+        # Each scalecache gets its own Redis, so its CPU and memory are charged to it alone.
+        def scalecache_with_redis(name, **settings):
+            redis = systems.start_redis(run_dir, "redis-" + name)
+            service = systems.start_scalecache(
+                run_dir, args.bin, name, t, **scalecache_settings(
+                    redis_url=redis.redis_url, origin_kind="simulated", origin_simulated_delay_ms=0, **settings))
+            service.processes.insert(0, redis.processes[0])  # stopped with it
+            return service, [redis.processes[0].pid]
+
+        l1, l1_redis = scalecache_with_redis("scalecache-l1")
+        l2, l2_redis = scalecache_with_redis("scalecache-l2", cache_l1_max_entries=0)
+        miss, miss_redis = scalecache_with_redis("scalecache-miss")
+        add("scalecache_l1", "scalecache L1 hit", l1, "hit_keys.lua", ("k", HIT_KEYS), l1_redis, "scalecache")
+        add("scalecache_l2", "scalecache L2 hit (L1 off)", l2, "hit_keys.lua", ("k", HIT_KEYS), l2_redis,
             "scalecache")
-        add("scalecache_miss", "scalecache full miss (origin 0 ms)", miss, "unique_keys.lua", ("u",), redis_pid,
+        add("scalecache_miss", "scalecache full miss (origin 0 ms)", miss, "unique_keys.lua", ("u",), miss_redis,
             "scalecache")
         procs.http_get(l1.url + "/data/" + SAMPLE_KEY)
         status, body = procs.http_get(l1.url + "/data/" + SAMPLE_KEY)
@@ -140,9 +144,13 @@ def start_matrix_systems(run_dir, args, have_scalecache):
 
 
 def scalecache_sources(service):
-    m = systems.metrics(service)
-    return {src: m.get('scalecache_cache_results_total{source="%s"}' % src, 0.0)
-            for src in ("l1", "l2", "origin")}
+    """{source: answers so far} from scalecache_cache_results_total (l1, l2, origin, stale, ...)."""
+    sources = {}
+    for name, value in systems.metrics(service).items():
+        match = re.match(r'scalecache_cache_results_total\{.*source="([^"]+)"', name)
+        if match:
+            sources[match.group(1)] = sources.get(match.group(1), 0.0) + value
+    return sources
 
 
 def measure_entry(e, args, origin, run_id, round_index):
@@ -161,7 +169,7 @@ def measure_entry(e, args, origin, run_id, round_index):
     result["origin_calls"] = origin.stats()["calls"] - origin_before
     if sources_before is not None:
         after = scalecache_sources(e["service"])
-        result["sources"] = {k: after[k] - sources_before[k] for k in after}
+        result["sources"] = {k: after[k] - sources_before.get(k, 0.0) for k in after}
     return result
 
 
@@ -228,7 +236,8 @@ def run_matrix(run_dir, args, have_scalecache, run_id):
             "errors": sum(x["errors_total"] for x in runs),
             "requests": sum(x["requests"] for x in runs),
             "origin_calls_measured": sum(x["origin_calls"] for x in runs),
-            "sources": {k: sum(x.get("sources", {}).get(k, 0) for x in runs) for k in ("l1", "l2", "origin")}
+            "sources": {k: sum(x.get("sources", {}).get(k, 0) for x in runs)
+                        for k in sorted({k for x in runs for k in x.get("sources", {})})}
             if e["kind"] == "scalecache" else None,
             "body_bytes": len(sample) if status == 200 else None,
         })

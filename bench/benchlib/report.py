@@ -90,9 +90,8 @@ def _matrix_lines(matrix, results):
     for r in rows.values():
         if r["sources"]:
             total = sum(r["sources"].values()) or 1
-            notes.append("%s: answered from l1 %.1f%%, l2 %.1f%%, origin %.1f%%" % (
-                r["label"], 100 * r["sources"]["l1"] / total, 100 * r["sources"]["l2"] / total,
-                100 * r["sources"]["origin"] / total))
+            notes.append("%s: answered from %s" % (r["label"], ", ".join(
+                "%s %.1f%%" % (k, 100 * v / total) for k, v in r["sources"].items() if v)))
     for name in ("nginx_proxy_cache", "varnish"):
         if name in rows:
             notes.append("%s: %d origin calls during the measured runs (0 = every answer a hit)"
