@@ -8,7 +8,8 @@ them over whatever pods are ready at that moment. Nothing is retried: a
 request that does not come back 200 with a JSON body is a failure.
 
   load.py --host 10.96.0.20 --port 80 --seconds 120 --rate 200 \
-      [--workers 8] [--keys 300] [--stop-file F] [--out summary.json]
+      [--workers 8] [--keys 300] [--prefill] [--stop-file F] [--started-file F]
+      [--out summary.json]
 
 Stops after --seconds or as soon as --stop-file exists. Prints one JSON
 summary: requests, failures by kind (with the first few messages), source
@@ -97,6 +98,32 @@ def worker(args, keep_alive, stats, stop, t0, per_worker_rate, seed):
         conn.close()
 
 
+def prefill(args):
+    """Fetch every key once, `workers` at a time, so the measured run starts warm."""
+    keys = [f"e2e-load-{i}" for i in range(args.keys)]
+    lock = threading.Lock()
+
+    def fill():
+        while True:
+            with lock:
+                if not keys:
+                    return
+                key = keys.pop()
+            try:
+                conn = http.client.HTTPConnection(args.host, args.port, timeout=args.timeout)
+                conn.request("GET", f"/data/{key}", headers={"Connection": "close"})
+                conn.getresponse().read()
+                conn.close()
+            except (OSError, http.client.HTTPException):
+                pass
+
+    threads = [threading.Thread(target=fill, daemon=True) for _ in range(max(args.workers, 16))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def percentile(sorted_values, p):
     if not sorted_values:
         return None
@@ -114,11 +141,19 @@ def main():
     ap.add_argument("--keys", type=int, default=300)
     ap.add_argument("--timeout", type=float, default=10)
     ap.add_argument("--stop-file", default="")
+    ap.add_argument("--started-file", default="", help="created when the measured run begins")
     ap.add_argument("--out", default="")
+    ap.add_argument("--prefill", action="store_true",
+                    help="request every key once before the measured run (misses wait for the origin)")
     args = ap.parse_args()
+
+    if args.prefill:
+        prefill(args)
 
     stats, stop = Stats(), threading.Event()
     t0 = time.monotonic()
+    if args.started_file:
+        open(args.started_file, "w").close()
     per_worker = args.rate / args.workers if args.rate > 0 else 0
     threads = []
     for i in range(args.workers):

@@ -21,18 +21,37 @@ E2E_NICE=(nice -n 15 ionice -c 3)
 E2E_IMG_PAUSE=docker.io/scalecache-e2e/pause:1.0
 E2E_IMG_COREDNS=docker.io/scalecache-e2e/coredns:${COREDNS_VERSION}
 E2E_IMG_METRICS=docker.io/scalecache-e2e/metrics-server:${METRICS_SERVER_VERSION}
-E2E_IMG_BUSYBOX=docker.io/scalecache-e2e/busybox:1.35.0
+E2E_IMG_BUSYBOX=docker.io/scalecache-e2e/busybox:1.37.0
 E2E_IMG_REDIS=scalecache-e2e/redis:7.0-bookworm
 
+# apt_suite SUITE: apt-get options for a private package list of SUITE
+# (bookworm's own lists otherwise); `apt-get update` for it once.
+apt_suite() {
+  local suite=$1 d="$E2E_CACHE/apt-$1"
+  APT_OPTS=(-o "Dir::State::Lists=$d/lists" -o "Dir::Etc::SourceList=$d/sources.list"
+            -o "Dir::Etc::SourceParts=/nonexistent" -o "Dir::Cache=$d/cache" -o "APT::Sandbox::User=root")
+  if [ ! -f "$d/updated" ]; then
+    mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
+    echo "deb http://deb.debian.org/debian $suite main" >"$d/sources.list"
+    apt-get "${APT_OPTS[@]}" update -qq >/dev/null || die "apt-get update for $suite failed"
+    touch "$d/updated"
+  fi
+}
+
 build_debs() {
-  local pkg dir ver tmp
+  local spec pkg suite dir ver tmp
   mkdir -p "$E2E_DEBDIR"
-  for pkg in $E2E_DEBS; do
+  for spec in $E2E_DEBS; do
+    pkg=${spec%/*}; suite=""
+    [ "$spec" != "$pkg" ] && suite=${spec#*/}
     dir="$E2E_DEBDIR/$pkg"
     [ -f "$dir.stamp" ] && continue
     tmp=$(mktemp -d)
-    log "apt-get download $pkg (unpacked into the cache, not installed)"
-    if ! (cd "$tmp" && apt-get download -q "$pkg" >/dev/null 2>&1); then
+    log "apt-get download $spec (unpacked into the cache, not installed)"
+    if [ -n "$suite" ]; then
+      apt_suite "$suite"
+      (cd "$tmp" && apt-get "${APT_OPTS[@]}" download -q "$pkg/$suite" >/dev/null 2>&1) || { rm -rf "$tmp"; die "apt-get download $spec failed"; }
+    elif ! (cd "$tmp" && apt-get download -q "$pkg" >/dev/null 2>&1); then
       apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
       (cd "$tmp" && apt-get download -q "$pkg" >/dev/null) || { rm -rf "$tmp"; die "apt-get download $pkg failed"; }
     fi
@@ -40,11 +59,11 @@ build_debs() {
     dpkg-deb -x "$tmp"/*.deb "$dir"
     ver=$(dpkg-deb -f "$tmp"/*.deb Version)
     rm -rf "$tmp"
-    echo "$pkg $ver" >"$dir.stamp"
+    echo "$spec $ver" >"$dir.stamp"
   done
   E2E_ETCD="$E2E_DEBDIR/etcd-server/usr/bin/etcd"
   E2E_CNI_BIN="$E2E_DEBDIR/containernetworking-plugins/usr/lib/cni"
-  E2E_BUSYBOX="$E2E_DEBDIR/busybox-static/bin/busybox"
+  E2E_BUSYBOX=$(ls "$E2E_DEBDIR"/busybox-static/{bin,usr/bin}/busybox 2>/dev/null | head -n 1)
   [ -x "$E2E_ETCD" ] && [ -x "$E2E_CNI_BIN/bridge" ] && [ -x "$E2E_BUSYBOX" ] || die "unpacked packages incomplete in $E2E_DEBDIR"
 }
 
@@ -208,7 +227,7 @@ cache_is_warm() {
     stamp_ok "$E2E_BIN/metrics-server.stamp" "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION" &&
     [ -f "$E2E_BIN/pause.stamp" ] && [ -f "$E2E_IMAGES/redis.stamp" ] &&
     [ -x "$HELM_CACHED" ] &&
-    for p in $E2E_DEBS; do [ -f "$E2E_DEBDIR/$p.stamp" ] || return 1; done
+    for p in $E2E_DEBS; do [ -f "$E2E_DEBDIR/${p%/*}.stamp" ] || return 1; done
 }
 
 build_all() {

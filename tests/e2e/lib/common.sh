@@ -13,8 +13,11 @@ E2E_CACHE=${SCALECACHE_E2E_CACHE:-${HOME:-/root}/.cache/scalecache-e2e}
 K8S_VERSION=$(sed -nE 's/^[[:space:]]*k8s\.io\/kubernetes (v[0-9.]+).*/\1/p' "$E2E_DIR/k8s-build/go.mod")
 COREDNS_VERSION=v1.15.0        # github.com/coredns/coredns (no replace directives)
 METRICS_SERVER_VERSION=v0.9.0  # sigs.k8s.io/metrics-server (no replace directives)
-# Debian packages unpacked into the cache (never installed system-wide).
-E2E_DEBS="etcd-server containernetworking-plugins busybox-static"
+# Debian packages unpacked into the cache (never installed system-wide);
+# PKG/SUITE takes another suite's package. busybox-static comes from trixie
+# (1.37.0, the chart's helm-test version): bookworm's 1.35.0 wget segfaults
+# whenever -T is given, and the chart's helm test uses `wget -T 15`.
+E2E_DEBS="etcd-server containernetworking-plugins busybox-static/trixie"
 
 # ---- names and addresses (all inside $E2E_NETNS) ----------------------------
 E2E_NETNS=scalecache-e2e

@@ -6,6 +6,7 @@
 E2E_SEL="app.kubernetes.io/instance=$E2E_RELEASE,app.kubernetes.io/component=server"
 E2E_VALUES="$E2E_DIR/values.yaml"
 E2E_CHART="$E2E_ROOT/charts/scalecache"
+E2E_HPA_LOAD_SECONDS=90
 
 svc_ip() { kc -n "$E2E_NS" get svc "$E2E_RELEASE" -o jsonpath='{.spec.clusterIP}'; }
 # get URL: one request from the node's network namespace (through kube-proxy).
@@ -63,7 +64,7 @@ flow_helm_test() {
 
 flow_service() {
   step "requests through the Service (ClusterIP, kube-proxy iptables)"
-  local ip key first second i l2=""
+  local ip key first second l2=""
   ip=$(svc_ip)
   log "Service $E2E_RELEASE: ClusterIP $ip"
   key="e2e-$(date +%s)"
@@ -71,14 +72,16 @@ flow_service() {
   log "first:  $first"; log "second: $second"
   check "first GET is a miss served by the origin" sh -c "echo '$first' | grep -Eq '\"source\": ?\"origin\"'"
   check "second GET is a hit (cached true, l1 or l2)" sh -c "echo '$second' | grep -Eq '\"cached\": ?true' && echo '$second' | grep -Eq '\"source\": ?\"l[12]\"'"
-  # A pod that did not fill the key answers from Redis (L2): scalecache reached
-  # the in-chart Redis through its Service name (cluster DNS).
-  for i in $(seq 1 30); do
-    l2=$(get -H 'Connection: close' "http://$ip/data/$key")
-    echo "$l2" | grep -Eq '"source": ?"l2"' && break
-    l2=""
-  done
-  check "another pod answers from Redis (source l2): Redis reached by Service name" [ -n "$l2" ]
+  # Redis (L2): a key filled through one pod is served by another pod from
+  # Redis, which scalecache reached through its Service name (cluster DNS).
+  local pods a b
+  pods=$(pod_ips | awk '{print $2}')
+  a=$(echo "$pods" | sed -n 1p); b=$(echo "$pods" | sed -n 2p)
+  key="e2e-l2-$(date +%s)"
+  first=$(get "http://$a:8080/data/$key"); l2=$(get "http://$b:8080/data/$key")
+  log "pod $a: $first"; log "pod $b: $l2"
+  check "a key filled by one pod is served by another from Redis (source l2)" \
+    sh -c "echo '$first' | grep -Eq '\"source\": ?\"origin\"' && echo '$l2' | grep -Eq '\"source\": ?\"l2\"'"
   check "/healthz through the Service" sh -c "[ \"\$(nsenter --net=/run/netns/$E2E_NETNS curl -s -o /dev/null -w '%{http_code}' http://$ip/healthz)\" = 200 ]"
   check "/readyz through the Service" sh -c "[ \"\$(nsenter --net=/run/netns/$E2E_NETNS curl -s -o /dev/null -w '%{http_code}' http://$ip/readyz)\" = 200 ]"
 }
@@ -101,7 +104,7 @@ flow_scale() {
   # then each pod's own /metrics (pod IP, port 8080).
   ip=$(svc_ip)
   innetns /usr/bin/python3 "$E2E_DIR/load.py" --host "$ip" --seconds 8 --rate 0 --workers 6 --keys 50 \
-    >"$E2E_STATE/scale-load.json" 2>&1
+    --prefill >"$E2E_STATE/scale-load.json" 2>&1
   log "load through the Service: $(tr -d '\n ' <"$E2E_STATE/scale-load.json" | grep -o '"requests":[0-9]*,\|"failed":[0-9]*,' | tr -d '\n')"
   while read -r name pip; do
     n=$(data_requests "$pip")
@@ -141,23 +144,28 @@ flow_hpa() {
   kc top pods -n "$E2E_NS" >&2
 
   ip=$(svc_ip)
-  log "load: wrk -t2 -c32 (new connection per request) on http://$ip/, at most 240 s"
-  innetns wrk -t2 -c32 -d240s --timeout 10s -s "$E2E_DIR/hpa-load.lua" "http://$ip/" >"$E2E_STATE/wrk-hpa.log" 2>&1 &
+  # Fill the 50 keys first (each miss waits 2 s for the simulated origin), so
+  # the load is all cache hits from its first second.
+  local k
+  for k in $(seq 0 49); do get -o /dev/null "http://$ip/data/e2e-hpa-$k" & done; wait
+  log "load: wrk -t2 -c32 -d${E2E_HPA_LOAD_SECONDS}s (keep-alive, every 20th request closes) on http://$ip/"
+  innetns wrk -t2 -c32 -d"${E2E_HPA_LOAD_SECONDS}s" --timeout 10s -s "$E2E_DIR/hpa-load.lua" "http://$ip/" \
+    >"$E2E_STATE/wrk-hpa.log" 2>&1 &
   wrkpid=$!
   t_load=$(date +%s)
-  while [ $(( $(date +%s) - t_load )) -lt 230 ] && kill -0 "$wrkpid" 2>/dev/null; do
+  while kill -0 "$wrkpid" 2>/dev/null; do
     u=$(hpa_field '{.status.currentMetrics[0].resource.current.averageUtilization}')
     d=$(hpa_field '{.status.desiredReplicas}')
     [ "${u:-0}" -gt "$peak" ] && peak=${u:-0}
     [ -z "$t_first" ] && [ "${d:-2}" -gt 2 ] && t_first=$(( $(date +%s) - t_load ))
+    [ -z "$t_max" ] && [ "$(ready_count)" = "$max" ] && t_max=$(( $(date +%s) - t_load ))
     log "load +$(( $(date +%s) - t_load ))s: $(hpa_line)"
-    if [ "$(ready_count)" = "$max" ]; then t_max=$(( $(date +%s) - t_load )); break; fi
     sleep 3
   done
-  kill -INT "$wrkpid" 2>/dev/null; wait "$wrkpid" 2>/dev/null
+  wait "$wrkpid"
   t_stop=$(date +%s)
   sed 's/^/  | /' "$E2E_STATE/wrk-hpa.log" >&2
-  record "HPA load" "$(grep -E 'Requests/sec' "$E2E_STATE/wrk-hpa.log" | awk '{print $2}') req/s for $(( t_stop - t_load )) s; peak CPU ${peak}% of request"
+  record "HPA load" "$(grep -E 'Requests/sec' "$E2E_STATE/wrk-hpa.log" | awk '{print $2}') req/s for $(( t_stop - t_load )) s; peak CPU ${peak}% of request; wrk errors: $(grep -E 'Socket errors|Non-2xx' "$E2E_STATE/wrk-hpa.log" | tr -s ' ' | tr '\n' ' ' || true)"
   record "HPA first scale-out decision after load start" "${t_first:-never} s"
   record "HPA all $max pods Ready after load start" "${t_max:-never} s"
   check "HPA scaled out under load (desired > 2)" [ -n "$t_first" ]
@@ -167,7 +175,7 @@ flow_hpa() {
   while [ $(( $(date +%s) - t_stop )) -lt 300 ]; do
     if hpa_at 2; then t_in=$(( $(date +%s) - t_stop )); break; fi
     log "after load +$(( $(date +%s) - t_stop ))s: $(hpa_line)"
-    sleep 5
+    sleep 2
   done
   record "HPA back to 2 Ready pods after load stop" "${t_in:-never} s (scale-down stabilization 30 s)"
   check "HPA scaled back in to minReplicas 2 after the load stopped" [ -n "$t_in" ]
@@ -179,9 +187,14 @@ flow_rollout() {
   local ip lp stopf="$E2E_STATE/rollout.stop" out="$E2E_STATE/rollout-load.json" start old summary failed total
   ip=$(svc_ip)
   old=$(kc -n "$E2E_NS" get pods -l "$E2E_SEL" -o jsonpath='{.items[*].metadata.name}')
-  innetns /usr/bin/python3 "$E2E_DIR/load.py" --host "$ip" --seconds 400 --rate 150 --workers 8 \
-    --stop-file "$stopf" --out "$out" >/dev/null 2>"$E2E_STATE/rollout-load.err" &
+  # 200 req/s over 100 keys (filled first), half on kept-alive connections,
+  # half on a new connection each; the restart begins 5 s into the run.
+  rm -f "$stopf" "$stopf.started"
+  innetns /usr/bin/python3 "$E2E_DIR/load.py" --host "$ip" --seconds 400 --rate 200 --workers 8 --keys 100 \
+    --prefill --stop-file "$stopf" --started-file "$stopf.started" --out "$out" \
+    >/dev/null 2>"$E2E_STATE/rollout-load.err" &
   lp=$!
+  wait_until 120 "the load client's warm-up" test -f "$stopf.started"
   sleep 5
   start=$(date +%s)
   kc -n "$E2E_NS" rollout restart "deployment/$E2E_RELEASE" >&2

@@ -367,7 +367,7 @@ stop_pid() {
 state_pids() {
   local p
   for p in /proc/[0-9]*; do
-    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$E2E_STATE/" && echo "${p#/proc/}"
+    { tr '\0' ' ' <"$p/cmdline" | grep -qF "$E2E_STATE/"; } 2>/dev/null && echo "${p#/proc/}"
   done
 }
 
@@ -376,13 +376,18 @@ node_down() {
   step "teardown"
   local name pid m i ns leftovers=0
   # 1. Let the kubelet stop the pods it runs (CNI DEL releases their veths and IPs).
+  local t0; t0=$(date +%s)
   if proc_alive kube-apiserver && proc_alive kubelet; then
-    kc delete namespace "$E2E_NS" --ignore-not-found --wait=true --timeout=90s >/dev/null 2>&1
-    kc -n kube-system delete deployment --all --wait=true --timeout=60s >/dev/null 2>&1
+    kc delete namespace "$E2E_NS" --ignore-not-found --wait=false >/dev/null 2>&1
+    kc -n kube-system delete deployment --all --wait=false >/dev/null 2>&1
+    kc delete pods --all --all-namespaces --grace-period=5 --wait=false >/dev/null 2>&1
+    # Running tasks (containers and pod sandboxes) gone: the kubelet stopped
+    # them; the dead containers themselves go with containerd's state.
     for i in $(seq 1 60); do
-      [ -z "$(ctr_ containers ls -q 2>/dev/null)" ] && break
+      ctr_ tasks ls 2>/dev/null | grep -q RUNNING || break
       sleep 1
     done
+    log "pods stopped by the kubelet ($(( $(date +%s) - t0 )) s)"
   fi
   # 2. Node and control plane processes, last started first.
   for ((i = ${#E2E_PROCS[@]} - 1; i >= 0; i--)); do
