@@ -14,6 +14,7 @@ Expectation fields (see test_hostile.py):
   forbid     a byte string no answer may contain
   defect     set when the service misbehaves today: the test is then an
              xfail(strict) citing the defect, listed in docs/RELIABILITY.md
+  sanitizers why the file is skipped against a sanitizer build
 """
 import random
 from pathlib import Path
@@ -80,9 +81,11 @@ CORPUS = [
     ("body_oversized", get(b"/data/b", H + b"Content-Length: 100000\r\n") + b"z" * 100000,
      {"expect": [413], "what": "100 KB body, beyond max_request_bytes", "defect": "D3"}),
     ("content_length_huge_no_body", get(b"/data/b", H + b"Content-Length: 99999999999\r\n"),
-     {"expect": [400, 413, "close"], "defect": "D7"}),
+     {"expect": [400, 413, "close"], "defect": "D7",
+      "sanitizers": "D7: ASan really reserves, then on free fills, the advertised size (100 GB): skipped until fixed"}),
     ("content_length_one_gigabyte", get(b"/data/b", H + b"Content-Length: 1000000000\r\n") + b"abc",
-     {"expect": [413, "close"], "what": "refused before any buffer is reserved", "defect": "D7"}),
+     {"expect": [413, "close"], "what": "refused before any buffer is reserved", "defect": "D7",
+      "sanitizers": "D7: ASan really reserves, then on free fills, the advertised size (1 GB): skipped until fixed"}),
     ("content_length_negative", get(b"/data/b", H + b"Content-Length: -1\r\n"), {"expect": [400, "close"], "defect": "D7"}),
     ("content_length_not_a_number", get(b"/data/b", H + b"Content-Length: 12abc\r\n"), {"expect": [400, 408, "close"], "defect": "D9"}),
     ("content_length_conflicting", get(b"/data/b", H + b"Content-Length: 5\r\nContent-Length: 6\r\n") + b"123456",

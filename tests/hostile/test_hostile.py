@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from faultlib import Scalecache, alive, assert_clean_exit, raw_exchange
+from faultlib import SANITIZER, Scalecache, alive, assert_clean_exit, raw_exchange, started
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus"
@@ -45,6 +45,8 @@ def cases():
     for name in files:
         exp = EXPECTATIONS[name]
         marks = [pytest.mark.xfail(strict=True, reason=DEFECTS[exp["defect"]])] if "defect" in exp else []
+        if SANITIZER and "sanitizers" in exp:
+            marks = [pytest.mark.skip(reason=exp["sanitizers"])]
         yield pytest.param(name, exp, id=name.removesuffix(".http"), marks=marks)
 
 
@@ -106,7 +108,7 @@ def restart_after_crash(sc, name: str):
         pass  # the sanitizer report, already in `log`
     finally:
         sc.log_path.write_text("")
-        sc.start()
+        started(sc)
     pytest.fail(f"scalecache died on {name}:\n{log[-3000:]}")
 
 

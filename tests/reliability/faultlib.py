@@ -90,6 +90,15 @@ def stop_process(proc: subprocess.Popen | None, sig: int = signal.SIGTERM, grace
         proc.wait(5)
 
 
+def started(sc: Scalecache) -> Scalecache:
+    """sc.start(), but a process that never became ready is stopped, not left behind."""
+    try:
+        return sc.start()
+    except BaseException:
+        sc.stop()
+        raise
+
+
 def alive(sc: Scalecache) -> bool:
     return sc.proc is not None and sc.proc.poll() is None
 
