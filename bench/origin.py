@@ -76,8 +76,8 @@ async def serve_connection(reader, writer, args):
             status, body, ctype = await answer(path, args)
             close = headers.get("connection", "").lower() == "close" or version == "HTTP/1.0"
             writer.write(b"HTTP/1.1 %d OK\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
-                         b"Cache-Control: max-age=300\r\n%s\r\n"
-                         % (status, ctype, len(body), b"Connection: close\r\n" if close else b"")
+                         b"Cache-Control: max-age=%d\r\n%s\r\n"
+                         % (status, ctype, len(body), args.max_age, b"Connection: close\r\n" if close else b"")
                          + (body if method != "HEAD" else b""))
             await writer.drain()
             if close:
@@ -93,6 +93,7 @@ async def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--delay-ms", type=float, default=0.0)
     parser.add_argument("--size", type=int, default=0, help="data size in bytes (0: the short text)")
+    parser.add_argument("--max-age", type=int, default=3600, help="Cache-Control max-age of every answer")
     args = parser.parse_args()
     server = await asyncio.start_server(lambda r, w: serve_connection(r, w, args),
                                         "127.0.0.1", args.port, backlog=1024)

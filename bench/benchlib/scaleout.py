@@ -55,7 +55,8 @@ def run(run_dir, args, settings, log):
     if not os.path.exists(SNIPPET):
         return {"skipped": "deploy/nginx/scalecache.conf is not in the repository"}
     redis = systems.start_redis(run_dir, "redis-scaleout")
-    common = settings(redis_url=redis.redis_url, origin_kind="simulated", origin_simulated_delay_ms=0)
+    common = settings(redis_url=redis.redis_url, origin_kind="simulated", origin_simulated_delay_ms=0,
+                      cache_ttl_seconds=3600, cache_l1_ttl_seconds=3600)  # hits stay hits for the whole run
     replicas = [systems.start_scalecache(run_dir, args.bin, "scalecache-scaleout-%d" % i, REPLICA_THREADS, **common)
                 for i in range(3)]
     rows = []
