@@ -13,7 +13,8 @@
 ASAN_BUILD_DIR  ?= build-asan
 TSAN_BUILD_DIR  ?= build-tsan
 FUZZ_BUILD_DIR  ?= build-fuzz
-SANITIZE_BUILD_TYPE ?= RelWithDebInfo
+# Debug (-O0 -g): builds in about 60 % of the time of RelWithDebInfo; the tests are I/O bound.
+SANITIZE_BUILD_TYPE ?= Debug
 FUZZ_SECONDS    ?= 60
 SOAK_MINUTES    ?= 30
 SOAK_DIR        ?= $(BUILD_DIR)/soak

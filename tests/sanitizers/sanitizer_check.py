@@ -6,8 +6,7 @@ Scalecache.stop() so that, once the process has exited, its log is searched
 for AddressSanitizer, LeakSanitizer, UndefinedBehaviorSanitizer and
 ThreadSanitizer reports. A report raises SanitizerReport carrying the report
 text, which fails the test (or the fixture teardown) that stopped the process.
-Processes that are never stopped through the harness are caught at session
-end through the log files' directory is not needed: the harness always stops them.
+The suites stop every Scalecache they start, so every log is searched.
 """
 from __future__ import annotations
 
