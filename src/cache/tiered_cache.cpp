@@ -68,6 +68,10 @@ void TieredCache::stop() {
 }
 
 bool TieredCache::refresh_early(const EntryMeta& meta, int64_t now_ms) const {
+  // -ln(u) exceeds 20 with probability e^-20 (2e-9): further from expiry
+  // than that lead, skip the random draw that most hits would waste.
+  const double max_lead_ms = static_cast<double>(meta.compute_ms) * options_.early_refresh_beta * 20.0;
+  if (static_cast<double>(meta.fresh_until_ms - now_ms) > max_lead_ms) return false;
   return should_refresh_early(meta, now_ms, options_.early_refresh_beta, uniform_open_closed());
 }
 

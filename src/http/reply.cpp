@@ -87,9 +87,13 @@ void Reply::send(Http::Code code, std::string_view body, const Http::Mime::Media
   // close so that clients and load balancers reconnect to another replica.
   headers.remove<Http::Header::Connection>();
   const bool keep_alive = client_keep_alive_ && !lifecycle_.draining();
-  headers.add<Http::Header::Connection>(keep_alive ? Http::ConnectionControl::KeepAlive
-                                                   : Http::ConnectionControl::Close);
-  headers.add(std::make_shared<TextHeader>("X-Content-Type-Options", "nosniff"));
+  // Headers every response carries are immutable objects shared by all
+  // responses, which saves allocations on the hot path.
+  static const auto keep_alive_header = std::make_shared<Http::Header::Connection>(Http::ConnectionControl::KeepAlive);
+  static const auto close_header = std::make_shared<Http::Header::Connection>(Http::ConnectionControl::Close);
+  static const auto nosniff_header = std::make_shared<TextHeader>("X-Content-Type-Options", "nosniff");
+  headers.add(keep_alive ? keep_alive_header : close_header);
+  headers.add(nosniff_header);
 
   try {
     auto sent = writer_.send(code, body.data(), body.size(), type);
