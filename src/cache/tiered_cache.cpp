@@ -65,6 +65,12 @@ void TieredCache::stop() {
   origin_pool_.stop();
   events_.reset();
   waiter_.reset();
+  std::vector<std::shared_ptr<Fetch>> unread;
+  {
+    std::lock_guard lock(l2_reads_mutex_);
+    unread.swap(l2_reads_);
+  }
+  for (const auto& fetch : unread) finish(fetch, failure(Answer::Kind::Overloaded, "shutting down"));
 }
 
 bool TieredCache::refresh_early(const EntryMeta& meta, int64_t now_ms) const {
@@ -101,8 +107,52 @@ void TieredCache::fetch(const std::string& key, Done done) {
     submit_origin(state);
     return;
   }
-  if (!l2_pool_.submit([this, state] { guarded(state, [&] { read_l2(state); }); })) {
-    finish(state, failure(Answer::Kind::Overloaded, "too many requests waiting for Redis"));
+  queue_l2_read(state);
+}
+
+void TieredCache::queue_l2_read(const std::shared_ptr<Fetch>& fetch) {
+  {
+    std::lock_guard lock(l2_reads_mutex_);
+    if (l2_reads_.size() >= options_.l2_max_queue) {
+      // falls through to the Overloaded answer below
+    } else {
+      l2_reads_.push_back(fetch);
+      if (l2_drain_queued_) return;  // the queued drain will take it
+      l2_drain_queued_ = true;
+      if (l2_pool_.submit([this] { drain_l2_reads(); })) return;
+      l2_drain_queued_ = false;
+      l2_reads_.pop_back();
+    }
+  }
+  finish(fetch, failure(Answer::Kind::Overloaded, "too many requests waiting for Redis"));
+}
+
+void TieredCache::drain_l2_reads() {
+  constexpr std::size_t kMaxPipeline = 64;
+  std::vector<std::shared_ptr<Fetch>> batch;
+  std::vector<std::shared_ptr<Fetch>> orphaned;
+  {
+    std::lock_guard lock(l2_reads_mutex_);
+    const std::size_t take = std::min(kMaxPipeline, l2_reads_.size());
+    batch.assign(l2_reads_.begin(), l2_reads_.begin() + static_cast<std::ptrdiff_t>(take));
+    l2_reads_.erase(l2_reads_.begin(), l2_reads_.begin() + static_cast<std::ptrdiff_t>(take));
+    // More waiting: another L2 thread starts on them while this one reads.
+    l2_drain_queued_ = !l2_reads_.empty() && l2_pool_.submit([this] { drain_l2_reads(); });
+    if (!l2_drain_queued_) orphaned.swap(l2_reads_);  // the pool is stopping: nobody will read them
+  }
+  for (const auto& fetch : orphaned) finish(fetch, failure(Answer::Kind::Overloaded, "shutting down"));
+  std::vector<std::string> keys;
+  keys.reserve(batch.size());
+  for (const auto& fetch : batch) keys.push_back(value_key(fetch->key));
+  std::vector<RedisStore::GetResult> values;
+  try {
+    values = l2_->get_many(keys);
+  } catch (const std::exception& e) {
+    log::error("Redis read failed", {{"error", e.what()}});
+    values.assign(batch.size(), RedisStore::GetResult{RedisStore::Status::Unavailable, {}});
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    guarded(batch[i], [&] { on_l2_value(batch[i], std::move(values[i])); });
   }
 }
 
@@ -130,8 +180,7 @@ void TieredCache::submit_origin(const std::shared_ptr<Fetch>& fetch) {
   }
 }
 
-void TieredCache::read_l2(const std::shared_ptr<Fetch>& fetch) {
-  const auto got = l2_->get(value_key(fetch->key));
+void TieredCache::on_l2_value(const std::shared_ptr<Fetch>& fetch, RedisStore::GetResult got) {
   if (got.status == RedisStore::Status::Unavailable) {
     submit_origin(fetch);  // no Redis, no lease: the in-process flight is all we have
     return;

@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <vector>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -98,8 +100,11 @@ class TieredCache {
   struct Fetch;  // one leader's progress through L2, lease and origin
   enum class RefreshTrigger { Stale, Early };
 
-  // Entry points of the steps, each run on a pool.
-  void read_l2(const std::shared_ptr<Fetch>& fetch);
+  // Entry points of the steps, each run on a pool. Redis reads of concurrent
+  // misses are queued and sent as one pipeline per L2 thread wake-up.
+  void queue_l2_read(const std::shared_ptr<Fetch>& fetch);
+  void drain_l2_reads();
+  void on_l2_value(const std::shared_ptr<Fetch>& fetch, RedisStore::GetResult got);
   void lease_then_origin(const std::shared_ptr<Fetch>& fetch);
   void call_origin(const std::shared_ptr<Fetch>& fetch);
   void refresh(const std::string& key, int64_t known_stored_at_ms, RefreshTrigger trigger);
@@ -128,6 +133,9 @@ class TieredCache {
   Origin& origin_;
   Metrics& metrics_;
   SingleFlight<Answer> flights_;
+  std::mutex l2_reads_mutex_;
+  std::vector<std::shared_ptr<Fetch>> l2_reads_;  // waiting for the next pipeline
+  bool l2_drain_queued_ = false;
   SingleFlight<bool> refreshes_;
   std::unique_ptr<FleetLease> lease_;
   std::unique_ptr<FillWaiter> waiter_;

@@ -198,6 +198,36 @@ RedisStore::Reply RedisStore::run(std::initializer_list<std::string_view> args) 
   return out;
 }
 
+std::vector<RedisStore::GetResult> RedisStore::get_many(const std::vector<std::string>& keys) {
+  std::vector<GetResult> results(keys.size(), GetResult{Status::Unavailable, {}});
+  if (keys.empty()) return results;
+  Lease lease(*this);
+  redisContext* c = lease.get();
+  if (c == nullptr) return results;
+  for (const auto& key : keys) {
+    const std::string full = namespaced(key);
+    const char* argv[] = {"GET", full.data()};
+    const size_t lens[] = {3, full.size()};
+    redisAppendCommandArgv(c, 2, argv, lens);
+  }
+  for (auto& result : results) {
+    void* raw = nullptr;
+    if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr) {
+      lease.mark_broken();  // the rest of the pipeline is lost with the connection
+      record(false);
+      return results;
+    }
+    ReplyPtr reply(static_cast<redisReply*>(raw), &freeReplyObject);
+    if (reply->type == REDIS_REPLY_STRING) {
+      result = {Status::Ok, std::string(reply->str, reply->len)};
+    } else if (reply->type == REDIS_REPLY_NIL) {
+      result = {Status::Miss, {}};
+    }
+  }
+  record(true);
+  return results;
+}
+
 RedisStore::GetResult RedisStore::get(std::string_view key) {
   Reply reply = run({"GET", namespaced(key)});
   return {reply.status, std::move(reply.text)};

@@ -62,6 +62,9 @@ class RedisStore {
   Status set(std::string_view key, std::string_view value, int64_t ttl_ms);
   Status del(std::string_view key);
 
+  // GET of many keys in one round trip (pipelined on one connection).
+  std::vector<GetResult> get_many(const std::vector<std::string>& keys);
+
   // Any command, arguments binary-safe and used as given (no prefixing).
   Reply run(std::initializer_list<std::string_view> args);
   // `key` under the configured prefix, for building commands for run().
