@@ -72,6 +72,8 @@ def parse_args():
     parser.add_argument("--results-dir", default=None,
                         help="default bench/results (build/bench-quick with --quick)")
     parser.add_argument("--keep-run-dir", action="store_true", help="keep configs and logs after the run")
+    parser.add_argument("--render-only", action="store_true",
+                        help="measure nothing: rewrite latest.md, latest.png and BENCHMARKS.md from latest.json")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.warmup, args.duration, args.quiet_wait, args.noisy_retries = 1, 1.0, 3.0, 0, 0
@@ -184,7 +186,7 @@ def describe_failure(service, error):
         return str(error)
     p = dead[0]
     how = "killed by signal %d" % -p.returncode if p.returncode < 0 else "exit %d" % p.returncode
-    return "%s %s; last log lines: %s" % (service.name, how, procs.log_tail(p, 5).replace("\n", " | "))
+    return "%s %s; last log lines: %s" % (service.name, how, procs.log_tail(p, 3).replace("\n", " // "))
 
 
 def run_matrix(run_dir, args, have_scalecache, run_id):
@@ -460,8 +462,31 @@ def run_micro(run_dir, args):
 
 # --------------------------------------------------------------------------- main
 
+def write_outputs(results, args):
+    """latest.json, latest.md (also printed), latest.png; BENCHMARKS.md after a full run."""
+    os.makedirs(args.results_dir, exist_ok=True)
+    with open(os.path.join(args.results_dir, "latest.json"), "w") as f:
+        json.dump(results, f, indent=1, sort_keys=True)
+    markdown = report.markdown(results)
+    with open(os.path.join(args.results_dir, "latest.md"), "w") as f:
+        f.write(markdown)
+    print(markdown)
+    if "matrix" in results:
+        report.plot(results, os.path.join(args.results_dir, "latest.png"))
+    meta = results["meta"]
+    if set(meta["sections"]) == set(SECTIONS) and not meta["quick"]:
+        report.update_benchmarks_md(os.path.join(REPO, "BENCHMARKS.md"), markdown)
+        log("BENCHMARKS.md figures refreshed")
+
+
 def main():
     args = parse_args()
+    if args.render_only:
+        with open(os.path.join(args.results_dir, "latest.json")) as f:
+            results = json.load(f)
+        results["targets"] = report.targets(results)
+        write_outputs(results, args)
+        return
     started = time.monotonic()
     have_scalecache = os.access(args.bin, os.X_OK)
     run_id = time.strftime("%H%M%S")
@@ -508,18 +533,7 @@ def main():
             log("run dir kept: %s" % run_dir)
     results["timings_s"]["total"] = round(time.monotonic() - started, 1)
     results["targets"] = report.targets(results)
-    os.makedirs(args.results_dir, exist_ok=True)
-    with open(os.path.join(args.results_dir, "latest.json"), "w") as f:
-        json.dump(results, f, indent=1, sort_keys=True)
-    markdown = report.markdown(results)
-    with open(os.path.join(args.results_dir, "latest.md"), "w") as f:
-        f.write(markdown)
-    print(markdown)
-    if "matrix" in results:
-        report.plot(results, os.path.join(args.results_dir, "latest.png"))
-    if set(args.sections) == set(SECTIONS) and not args.quick:
-        report.update_benchmarks_md(os.path.join(REPO, "BENCHMARKS.md"), markdown)
-        log("BENCHMARKS.md figures refreshed")
+    write_outputs(results, args)
     log("done in %.0f s; results in %s" % (results["timings_s"]["total"], args.results_dir))
 
 

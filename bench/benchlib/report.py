@@ -11,6 +11,11 @@ def _rows(results):
     return {r["name"]: r for r in results.get("matrix", {}).get("rows", []) if "rps" in r}
 
 
+def _cell(text, limit):
+    """Free text (an error, log lines) made safe for one Markdown table cell or code span."""
+    return text[-limit:].replace("|", "/").replace("`", "'").replace("\n", " ")
+
+
 def _fmt(value, pattern="%.2f", missing="–"):
     return missing if value is None else pattern % value
 
@@ -85,7 +90,7 @@ def _matrix_lines(matrix, results):
     for r in matrix["rows"]:
         if r.get("failed"):
             lines += ["**%s failed%s:** `%s`" % (r["label"], " after %d round(s)" % len(r["rps_rounds"])
-                                                 if "rps_rounds" in r else "", r["failed"][-800:]), ""]
+                                                 if "rps_rounds" in r else "", _cell(r["failed"], 800)), ""]
     notes = []
     for r in rows.values():
         if r["sources"]:
@@ -133,13 +138,16 @@ def _memory_lines(mem, results):
     for c in mem["cases"]:
         if c.get("failed"):
             lines.append("| %s | %d | **failed**: `%s` |%s" % ("{:,}".format(c["keys_wanted"]), c["value_bytes"],
-                                                             c["failed"][-400:], " |" * 7))
+                                                             _cell(c["failed"], 400), " |" * 7))
             continue
         lines.append("| %s | %d | %s | %.1f | %.0f → %.0f | %.1f | %.0f | %.0f | %.0f | %s |" % (
             "{:,}".format(c["keys_wanted"]), c["value_bytes"], "{:,}".format(c["entries"]),
             c["load_seconds"], c["rss_before_mib"], c["rss_after_mib"], c["l1_bytes_mib"],
             c["rss_per_entry"], c["rss_overhead_per_entry"], c["l1_overhead_per_entry"],
-            c["cut"] or ("not all loaded in time" if not c["loaded_in_time"] else "")))
+            "; ".join(n for n in (c["cut"], None if c["loaded_in_time"] else
+                                  "%s of %s loaded within the time cap" % ("{:,}".format(c["entries"]),
+                                                                           "{:,}".format(c["keys_asked"])))
+                      if n)))
     return lines + [""]
 
 
@@ -179,7 +187,7 @@ def markdown(results):
             continue
         lines += ["## " + title, ""]
         if section.get("failed"):
-            lines += ["**Failed:** `%s`" % section["failed"].replace("`", "'")[-1500:], ""]
+            lines += ["**Failed:** `%s`" % _cell(section["failed"], 1500), ""]
         elif section.get("skipped"):
             lines += ["Skipped: %s" % section["skipped"], ""]
         else:
