@@ -129,6 +129,15 @@ bool L1Cache::erase(std::string_view key) {
   return true;
 }
 
+bool L1Cache::erase_if_older(std::string_view key, int64_t stored_at_ms) {
+  Shard& shard = shard_for(key);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.index.find(key);
+  if (it == shard.index.end() || (*it)->stored_at_ms >= stored_at_ms) return false;
+  unlink_and_free(shard, *it);
+  return true;
+}
+
 bool L1Cache::mark_stale(std::string_view key, int64_t now_ms) {
   Shard& shard = shard_for(key);
   std::lock_guard lock(shard.mutex);

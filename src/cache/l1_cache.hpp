@@ -59,6 +59,8 @@ class L1Cache {
   void put(std::string_view key, const EntryMeta& meta, std::string_view data, int64_t now_ms);
 
   bool erase(std::string_view key);
+  // Erases the entry only if it was stored before `stored_at_ms`.
+  bool erase_if_older(std::string_view key, int64_t stored_at_ms);
   // Soft purge: the entry stays (for stale-if-error) but is no longer fresh.
   bool mark_stale(std::string_view key, int64_t now_ms);
   void clear();

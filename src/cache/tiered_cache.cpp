@@ -46,7 +46,7 @@ TieredCache::TieredCache(Options options, L1Cache& l1, RedisStore* l2, Origin& o
   if (l2_ != nullptr) {
     lease_ = std::make_unique<FleetLease>(*l2_, options_.lease_ttl_ms);
     waiter_ = std::make_unique<FillWaiter>(*l2_, *lease_, options_.lease_poll_ms);
-    EventBus::Handlers handlers{[this](CacheEvent e, const std::string& key) { on_event(e, key); },
+    EventBus::Handlers handlers{[this](CacheEvent e, const std::string& key, int64_t stamp) { on_event(e, key, stamp); },
                                 [this] { l1_.clear(); }};
     events_ = std::make_unique<EventBus>(
         EventBus::Options{options_.redis_address, options_.redis_password, options_.redis_connect_timeout_ms,
@@ -363,7 +363,7 @@ std::shared_ptr<const Entry> TieredCache::store_origin_answer(const std::string&
       l2_->run({"PEXPIRE", set, std::to_string(keep_ms), "GT"});
       l2_->run({"PEXPIRE", set, std::to_string(keep_ms), "NX"});
     }
-    if (events_->publish(CacheEvent::Filled, key)) metrics_.invalidation_sent();
+    if (events_->publish(CacheEvent::Filled, key, meta.stored_at_ms)) metrics_.invalidation_sent();
   }
   fill_l1(key, *entry);
   return entry;
@@ -523,13 +523,13 @@ void TieredCache::purge_tag(const std::string& tag, bool soft, std::function<voi
   if (!queued) (*shared_done)(false, 0);
 }
 
-void TieredCache::on_event(CacheEvent event, const std::string& key) {
+void TieredCache::on_event(CacheEvent event, const std::string& key, int64_t stamp) {
   metrics_.invalidation_received();
   switch (event) {
     case CacheEvent::Filled:
-      // Another replica stored a newer answer: drop ours so the next read
-      // takes the new one from Redis, and wake anyone waiting for it.
-      l1_.erase(key);
+      // Another replica stored an answer: drop ours if it is older, so the
+      // next read takes the new one from Redis, and wake anyone waiting for it.
+      l1_.erase_if_older(key, stamp);
       waiter_->notify_filled(key);
       return;
     case CacheEvent::Purged:

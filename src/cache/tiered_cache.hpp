@@ -121,7 +121,7 @@ class TieredCache {
   void submit_origin(const std::shared_ptr<Fetch>& fetch);
   void guarded(const std::shared_ptr<Fetch>& fetch, const std::function<void()>& step);
   void mark_stale_in_l2(const std::string& key);
-  void on_event(CacheEvent event, const std::string& key);
+  void on_event(CacheEvent event, const std::string& key, int64_t stamp);
   bool refresh_early(const EntryMeta& meta, int64_t now_ms) const;
 
   static std::string value_key(const std::string& key) { return "v:" + key; }

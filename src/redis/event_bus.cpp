@@ -3,6 +3,8 @@
 #include <hiredis/hiredis.h>
 #include <poll.h>
 
+#include <charconv>
+#include <cstdio>
 #include <memory>
 #include <random>
 
@@ -12,8 +14,10 @@
 namespace scalecache {
 namespace {
 
-// Payload: event byte, instance id, ':' and the key.
+// Payload: event byte, instance id (32 hex), ':', stamp (16 hex), ':', key.
 constexpr std::size_t kIdLength = 32;
+constexpr std::size_t kStampLength = 16;
+constexpr std::size_t kHeaderLength = 1 + kIdLength + 1 + kStampLength + 1;
 
 }  // namespace
 
@@ -42,21 +46,29 @@ EventBus::~EventBus() {
   listener_.join();
 }
 
-bool EventBus::publish(CacheEvent event, std::string_view key) {
+bool EventBus::publish(CacheEvent event, std::string_view key, int64_t stamp) {
+  char stamp_hex[kStampLength + 1];
+  std::snprintf(stamp_hex, sizeof stamp_hex, "%016llx", static_cast<unsigned long long>(stamp));
   std::string payload;
-  payload.reserve(2 + kIdLength + key.size());
+  payload.reserve(kHeaderLength + key.size());
   payload.push_back(static_cast<char>(event));
   payload.append(instance_id_).push_back(':');
+  payload.append(stamp_hex, kStampLength).push_back(':');
   payload.append(key);
   return publisher_.run({"PUBLISH", options_.channel, payload}).status == RedisStore::Status::Ok;
 }
 
 void EventBus::handle_message(std::string_view payload) {
-  if (payload.size() < 2 + kIdLength || payload[1 + kIdLength] != ':') return;
+  if (payload.size() < kHeaderLength || payload[1 + kIdLength] != ':' || payload[kHeaderLength - 1] != ':') return;
   if (payload.substr(1, kIdLength) == instance_id_) return;
   const char type = payload[0];
   if (type != 'F' && type != 'P' && type != 'S') return;
-  handlers_.on_event(static_cast<CacheEvent>(type), std::string(payload.substr(2 + kIdLength)));
+  const std::string_view stamp_hex = payload.substr(2 + kIdLength, kStampLength);
+  unsigned long long stamp = 0;
+  auto [ptr, ec] = std::from_chars(stamp_hex.data(), stamp_hex.data() + stamp_hex.size(), stamp, 16);
+  if (ec != std::errc() || ptr != stamp_hex.data() + stamp_hex.size()) return;
+  handlers_.on_event(static_cast<CacheEvent>(type), std::string(payload.substr(kHeaderLength)),
+                     static_cast<int64_t>(stamp));
 }
 
 void EventBus::listen_loop() {

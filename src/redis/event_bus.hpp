@@ -25,7 +25,8 @@ enum class CacheEvent : char { Filled = 'F', Purged = 'P', MarkedStale = 'S' };
 class EventBus {
  public:
   struct Handlers {
-    std::function<void(CacheEvent, const std::string& key)> on_event;  // other replicas' events only
+    // Other replicas' events only. `stamp` is the filled entry's stored_at_ms (0 for the others).
+    std::function<void(CacheEvent, const std::string& key, int64_t stamp)> on_event;
     std::function<void()> on_resubscribed;                            // after a broken subscription
   };
   struct Options {
@@ -41,7 +42,7 @@ class EventBus {
   EventBus& operator=(const EventBus&) = delete;
 
   // False when Redis could not be reached.
-  bool publish(CacheEvent event, std::string_view key);
+  bool publish(CacheEvent event, std::string_view key, int64_t stamp = 0);
 
   bool subscribed() const { return subscribed_.load(); }
 

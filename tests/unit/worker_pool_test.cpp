@@ -17,10 +17,11 @@ TEST(WorkerPool, RunsTasks) {
 }
 
 TEST(WorkerPool, RejectsWhenQueueIsFull) {
-  WorkerPool pool("test", 1, 2);
+  // Declared before the pool: its destructor waits for the task that uses them.
   std::promise<void> release;
   std::shared_future<void> gate = release.get_future().share();
   std::promise<void> started;
+  WorkerPool pool("test", 1, 2);
   ASSERT_TRUE(pool.submit([&] {
     started.set_value();
     gate.wait();
@@ -33,9 +34,9 @@ TEST(WorkerPool, RejectsWhenQueueIsFull) {
 }
 
 TEST(WorkerPool, RejectsAfterStopAndSurvivesThrowingTask) {
+  std::promise<void> after;
   WorkerPool pool("test", 1, 10);
   ASSERT_TRUE(pool.submit([] { throw std::runtime_error("boom"); }));
-  std::promise<void> after;
   ASSERT_TRUE(pool.submit([&] { after.set_value(); }));
   after.get_future().wait();
   pool.stop();
