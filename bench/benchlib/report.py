@@ -223,7 +223,8 @@ def plot(results, path):
     bottom.bar(labels, [r["p99_ms"] for r in rows], color=colours)
     bottom.set_ylabel("p99 latency, ms (log)")
     bottom.set_yscale("log")
-    bottom.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    bottom.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    bottom.yaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
     for i, r in enumerate(rows):
         bottom.text(i, r["p99_ms"], "%.2f" % r["p99_ms"], ha="center", va="bottom", fontsize=8)
     plt.setp(bottom.get_xticklabels(), rotation=30, ha="right", fontsize=8)
