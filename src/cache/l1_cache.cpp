@@ -31,10 +31,6 @@ EntryMeta L1Cache::Node::meta() const {
 
 int64_t L1Cache::Node::expires_at_ms() const { return keep_until_ms(meta()); }
 
-int64_t L1Cache::recheck_at_ms(const Node& node) const {
-  return std::min(node.stored_at_ms + limits_.recheck_after_ms, node.fresh_until_ms);
-}
-
 std::size_t L1Cache::charge(std::size_t key_size, std::size_t data_size) {
   const std::size_t chunk = (sizeof(Node) + key_size + data_size + kAllocOverhead + kAllocAlign - 1) / kAllocAlign * kAllocAlign;
   return chunk + kIndexOverhead;
@@ -91,6 +87,9 @@ void L1Cache::put(std::string_view key, const EntryMeta& meta, std::string_view 
 
   void* memory = ::operator new(sizeof(Node) + key.size() + data.size());
   Node* node = new (memory) Node{};
+  // Counted from now, not from when the origin answered: an entry read again
+  // from Redis gets a full L1 period.
+  node->recheck_at_ms = std::min(now_ms + limits_.recheck_after_ms, meta.fresh_until_ms);
   node->stored_at_ms = meta.stored_at_ms;
   node->fresh_until_ms = meta.fresh_until_ms;
   node->etag = meta.etag;
@@ -146,6 +145,7 @@ bool L1Cache::mark_stale(std::string_view key, int64_t now_ms) {
   Node* node = *it;
   node->fresh_until_ms = std::min(node->fresh_until_ms, now_ms);
   node->stored_at_ms = std::min(node->stored_at_ms, node->fresh_until_ms);
+  node->recheck_at_ms = std::min(node->recheck_at_ms, now_ms);
   return true;
 }
 

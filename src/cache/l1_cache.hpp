@@ -72,10 +72,11 @@ class L1Cache {
   static std::size_t charge(std::size_t key_size, std::size_t data_size);
 
  private:
-  // EntryMeta packed: recheck and expiry are derived, not stored.
+  // EntryMeta packed; the expiry is derived from it, not stored.
   struct Node {
     Node* prev;
     Node* next;
+    int64_t recheck_at_ms;  // set when L1 stores the entry, not when the origin made it
     int64_t stored_at_ms;
     int64_t fresh_until_ms;
     uint64_t etag;
@@ -117,7 +118,6 @@ class L1Cache {
   Shard& shard_for(std::string_view key);
   void unlink_and_free(Shard& shard, Node* node);  // shard locked
   static void move_to_front(Shard& shard, Node* node);
-  int64_t recheck_at_ms(const Node& node) const;
 
   const Limits limits_;
   const std::size_t shard_max_entries_;
@@ -140,7 +140,7 @@ bool L1Cache::visit(std::string_view key, int64_t now_ms, Fn&& fn) {
     return false;
   }
   move_to_front(shard, node);
-  fn(L1EntryView{node->key(), node->data(), node->meta(), recheck_at_ms(*node)});
+  fn(L1EntryView{node->key(), node->data(), node->meta(), node->recheck_at_ms});
   return true;
 }
 

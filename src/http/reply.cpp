@@ -44,7 +44,11 @@ const Http::Mime::MediaType& json_type() {
   return type;
 }
 
+thread_local bool t_reactor_thread = false;
+
 }  // namespace
+
+void Reply::mark_reactor_thread() { t_reactor_thread = true; }
 
 Reply::Reply(Http::ResponseWriter&& writer, const Http::Request& request, Route route, Metrics& metrics,
              Lifecycle& lifecycle)
@@ -97,7 +101,14 @@ void Reply::send(Http::Code code, std::string_view body, const Http::Mime::Media
 
   try {
     auto sent = writer_.send(code, body.data(), body.size(), type);
-    if (keep_alive) {
+    if (!t_reactor_thread) {
+      // Pistache 0.0.5 resolves the promise send() returns (a chained one)
+      // on the reactor without taking its lock, so a continuation attached
+      // here, on a pool thread, races the reactor (seen as a crash after
+      // ~10^5 misses). Leave it alone: a rejection without continuations is
+      // dropped, and the half-close below is skipped; the response still
+      // says "Connection: close", which clients honour.
+    } else if (keep_alive) {
       sent.then([](ssize_t) {}, Pistache::Async::IgnoreException);  // the client may be gone
     } else {
       // Pistache 0.0.5 only labels the response "close"; it leaves the socket

@@ -17,6 +17,11 @@ namespace scalecache {
 
 class Reply {
  public:
+  // Called by the HTTP handler on each reactor thread: replies sent from
+  // those threads may attach continuations to Pistache's write promise;
+  // replies sent from pool threads must not (see Reply::send).
+  static void mark_reactor_thread();
+
   Reply(Pistache::Http::ResponseWriter&& writer, const Pistache::Http::Request& request, Route route,
         Metrics& metrics, Lifecycle& lifecycle);
   ~Reply();  // a reply never sent becomes a 500, so no client waits forever

@@ -208,6 +208,7 @@ bool soft_requested(const Http::Request& request) {
 }  // namespace
 
 void RequestRouter::onRequest(const Http::Request& request, Http::ResponseWriter response) {
+  Reply::mark_reactor_thread();
   RouterContext& ctx = *context_;
   const std::string& path = request.resource();
   const Http::Method method = request.method();
@@ -274,6 +275,7 @@ void RequestRouter::onRequest(const Http::Request& request, Http::ResponseWriter
 }
 
 void RequestRouter::onTimeout(const Http::Request& request, Http::ResponseWriter response) {
+  Reply::mark_reactor_thread();
   Reply reply(std::move(response), request, Route::Other, context_->metrics, context_->lifecycle);
   reply.error(Http::Code::Request_Timeout, "request_timeout", "the request was not received in time");
 }

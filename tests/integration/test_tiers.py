@@ -1,6 +1,7 @@
 """The read path across L1, a shared Redis (L2) and the origin."""
 import concurrent.futures
 import json
+import time
 
 from harness import Scalecache
 
@@ -30,6 +31,15 @@ def test_second_replica_is_filled_from_redis(redis):
         # 10 % less by jitter) plus the longest stale window (300 s).
         assert redis.cli("EXISTS", "scalecache:v:shared key") == "1"
         assert 570_000 < int(redis.cli("PTTL", "scalecache:v:shared key")) <= 600_000
+
+
+def test_l1_serves_again_after_rereading_redis(redis):
+    env = {"SCALECACHE_CACHE_L1_TTL_SECONDS": "1"}
+    with Scalecache(redis_url=redis.url, origin_delay_ms=0, env=env) as sc:
+        assert sc.get_json("/data/re")[1]["source"] == "origin"
+        time.sleep(1.2)  # past L1's period: the next read asks Redis
+        assert sc.get_json("/data/re")[1]["source"] == "l2"
+        assert sc.get_json("/data/re")[1]["source"] == "l1", "a re-read entry must get a new L1 period"
 
 
 def test_l1_only_without_redis():

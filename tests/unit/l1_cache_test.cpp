@@ -64,6 +64,16 @@ TEST(L1Cache, RecheckComesAfterL1TtlWhenTheEntryLivesLonger) {
   cache.visit("k", kNow, [&](const L1EntryView& v) { EXPECT_EQ(v.recheck_at_ms, kNow + 500); });
 }
 
+TEST(L1Cache, RecheckCountsFromWhenL1StoredTheEntry) {
+  // An answer the origin produced long ago, read again from Redis now, gets
+  // a full L1 period: otherwise it would go back to Redis on every read.
+  L1Cache cache({10, 1 << 20, 1, 500});
+  EntryMeta old = fresh_for(100000);
+  old.stored_at_ms = kNow - 60000;
+  cache.put("k", old, "v", kNow);
+  cache.visit("k", kNow, [&](const L1EntryView& v) { EXPECT_EQ(v.recheck_at_ms, kNow + 500); });
+}
+
 TEST(L1Cache, EntryIsKeptThroughItsStaleWindowsThenDropped) {
   L1Cache cache(limits(10, 1 << 20));
   EntryMeta meta = fresh_for(10);
