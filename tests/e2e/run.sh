@@ -98,6 +98,7 @@ finish() {
   step "summary"
   cat "$RESULTS_COPY" 2>/dev/null
   printf '  teardown: %s\n' "$([ "${E2E_TEARDOWN_LEFTOVERS:-1}" = 0 ] && echo clean || echo "LEFT ${E2E_TEARDOWN_LEFTOVERS:-?} THING(S)")" | tee -a "$RESULTS_COPY"
+  [ "$rc" = 0 ] || printf '  ABORTED (exit %s) before the flow finished\n' "$rc" | tee -a "$RESULTS_COPY"
   printf '  %d passed, %d failed, total %d s\n' "$E2E_PASSED" "$E2E_FAILED" "$(( $(date +%s) - E2E_T0 ))" | tee -a "$RESULTS_COPY"
   [ "$rc" = 0 ] && [ "$E2E_FAILED" = 0 ] && [ "${E2E_TEARDOWN_LEFTOVERS:-1}" = 0 ] && exit 0
   exit 1

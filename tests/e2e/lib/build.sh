@@ -212,7 +212,9 @@ build_docker_images() {
   if ! stamp_ok "$E2E_IMAGES/scalecache.stamp" "$key"; then
     e2e_docker_up
     log "make image ($E2E_IMG_SCALECACHE; sources changed since the cached archive)"
-    make -s -C "$E2E_ROOT" --no-print-directory image >&2 || die "make image failed"
+    make -s -C "$E2E_ROOT" --no-print-directory image >"$E2E_CACHE/image-build.log" 2>&1 \
+      || { tail -n 30 "$E2E_CACHE/image-build.log" >&2; die "make image failed (log: $E2E_CACHE/image-build.log)"; }
+    grep '^built ' "$E2E_CACHE/image-build.log" >&2
     docker save -o "$E2E_IMAGES/scalecache.tar" "$E2E_IMG_SCALECACHE" || die "docker save scalecache failed"
     echo "$key" >"$E2E_IMAGES/scalecache.stamp"
   fi

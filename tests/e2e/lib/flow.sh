@@ -146,8 +146,9 @@ flow_hpa() {
   ip=$(svc_ip)
   # Fill the 50 keys first (each miss waits 2 s for the simulated origin), so
   # the load is all cache hits from its first second.
-  local k
-  for k in $(seq 0 49); do get -o /dev/null "http://$ip/data/e2e-hpa-$k" & done; wait
+  local k fills=()
+  for k in $(seq 0 49); do get -o /dev/null "http://$ip/data/e2e-hpa-$k" & fills+=($!); done
+  wait "${fills[@]}"   # (a bare `wait` would wait for the node's processes too)
   log "load: wrk -t2 -c32 -d${E2E_HPA_LOAD_SECONDS}s (keep-alive, every 20th request closes) on http://$ip/"
   innetns wrk -t2 -c32 -d"${E2E_HPA_LOAD_SECONDS}s" --timeout 10s -s "$E2E_DIR/hpa-load.lua" "http://$ip/" \
     >"$E2E_STATE/wrk-hpa.log" 2>&1 &
