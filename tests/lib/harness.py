@@ -128,7 +128,11 @@ class Scalecache:
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, env=env, stdout=self._log, stderr=self._log)
         if wait_ready:
-            wait_until(self._ready, 15, what=f"scalecache on port {self.port} to be ready")
+            try:
+                wait_until(self._ready, 15, what=f"scalecache on port {self.port} to be ready")
+            except Exception:
+                self.stop()  # never leave a process behind that never became ready
+                raise
         return self
 
     def _ready(self) -> bool:
