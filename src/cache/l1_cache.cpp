@@ -119,34 +119,36 @@ void L1Cache::put(std::string_view key, const EntryMeta& meta, std::string_view 
   entries_.fetch_add(1, std::memory_order_relaxed);
 }
 
-bool L1Cache::erase(std::string_view key) {
+template <typename Fn>
+bool L1Cache::with_node(std::string_view key, Fn&& fn) {
   Shard& shard = shard_for(key);
   std::lock_guard lock(shard.mutex);
   auto it = shard.index.find(key);
-  if (it == shard.index.end()) return false;
-  unlink_and_free(shard, *it);
-  return true;
+  return it != shard.index.end() && fn(shard, *it);
+}
+
+bool L1Cache::erase(std::string_view key) {
+  return with_node(key, [this](Shard& shard, Node* node) {
+    unlink_and_free(shard, node);
+    return true;
+  });
 }
 
 bool L1Cache::erase_if_older(std::string_view key, int64_t stored_at_ms) {
-  Shard& shard = shard_for(key);
-  std::lock_guard lock(shard.mutex);
-  auto it = shard.index.find(key);
-  if (it == shard.index.end() || (*it)->stored_at_ms >= stored_at_ms) return false;
-  unlink_and_free(shard, *it);
-  return true;
+  return with_node(key, [this, stored_at_ms](Shard& shard, Node* node) {
+    if (node->stored_at_ms >= stored_at_ms) return false;
+    unlink_and_free(shard, node);
+    return true;
+  });
 }
 
 bool L1Cache::mark_stale(std::string_view key, int64_t now_ms) {
-  Shard& shard = shard_for(key);
-  std::lock_guard lock(shard.mutex);
-  auto it = shard.index.find(key);
-  if (it == shard.index.end()) return false;
-  Node* node = *it;
-  node->fresh_until_ms = std::min(node->fresh_until_ms, now_ms);
-  node->stored_at_ms = std::min(node->stored_at_ms, node->fresh_until_ms);
-  node->recheck_at_ms = std::min(node->recheck_at_ms, now_ms);
-  return true;
+  return with_node(key, [now_ms](Shard&, Node* node) {
+    node->fresh_until_ms = std::min(node->fresh_until_ms, now_ms);
+    node->stored_at_ms = std::min(node->stored_at_ms, node->fresh_until_ms);
+    node->recheck_at_ms = std::min(node->recheck_at_ms, now_ms);
+    return true;
+  });
 }
 
 void L1Cache::clear() {

@@ -116,6 +116,9 @@ class L1Cache {
   };
 
   Shard& shard_for(std::string_view key);
+  // Runs fn(shard, node) with the shard locked if `key` is present; returns its result.
+  template <typename Fn>
+  bool with_node(std::string_view key, Fn&& fn);
   void unlink_and_free(Shard& shard, Node* node);  // shard locked
   static void move_to_front(Shard& shard, Node* node);
 

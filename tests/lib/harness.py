@@ -42,6 +42,17 @@ def wait_until(predicate, timeout: float, interval: float = 0.02, what: str = "c
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
 
 
+def terminate(proc: subprocess.Popen | None, grace: float = 15) -> None:
+    """SIGTERM, then SIGKILL if the process has not exited within `grace` seconds."""
+    if proc and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
 def port_open(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -150,13 +161,7 @@ class Scalecache:
         return self.proc.wait(timeout)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        terminate(self.proc)
         if self.proc:
             self._log.close()
         self.proc = None

@@ -12,7 +12,6 @@ import math
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "tests" / "lib"))
 
-from harness import free_port, wait_until  # noqa: E402
+from harness import free_port, terminate, wait_until  # noqa: E402
 
 DASHBOARD = REPO_ROOT / "dashboards" / "scalecache.json"
 RULES = REPO_ROOT / "deploy" / "prometheus" / "scalecache-rules.yaml"
@@ -127,13 +126,7 @@ class Prometheus:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        terminate(self.proc)
         if self.proc:
             self._log.close()
         self.proc = None
