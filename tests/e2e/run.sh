@@ -22,7 +22,8 @@
 #   --if-warm         exit 0 with a message when the cache is cold, else run
 #   --teardown-stale  remove what a killed run left behind, then exit
 # Environment: SCALECACHE_E2E_CACHE (default ~/.cache/scalecache-e2e),
-#   SCALECACHE_E2E_KEEP_LOGS=1 copies the component logs to the cache dir.
+#   SCALECACHE_E2E_KEEP_LOGS=1 copies the component and pod logs to
+#   <cache>/last-logs (done anyway when something failed).
 # Needs root (network namespaces, cgroups, mounts). Exit status: 0 when every
 # check passed and the teardown left nothing behind.
 set -uo pipefail
@@ -94,6 +95,8 @@ finish() {
   local rc=$?
   trap - EXIT INT TERM
   [ -f "${E2E_RESULTS:-}" ] && cp "$E2E_RESULTS" "$RESULTS_COPY"
+  # On any failure keep the component and pod logs for a look afterwards.
+  if [ "$rc" != 0 ] || [ "$E2E_FAILED" != 0 ]; then SCALECACHE_E2E_KEEP_LOGS=1; fi
   node_down
   step "summary"
   cat "$RESULTS_COPY" 2>/dev/null

@@ -7,7 +7,7 @@
 #   bin/coredns, bin/metrics-server   go install at pinned versions
 #   bin/pause            tests/e2e/images/pause.c, gcc -static
 #   images/*.tar         image archives for `ctr images import`
-#   go-build/            the Go build cache of these builds
+#   go-build/            the Go build cache, only while building (removed after)
 #
 # Each entry has a .stamp holding the inputs it was built from; a changed
 # input rebuilds only that entry. containerd and runc are the Debian packages
@@ -173,7 +173,8 @@ e2e_docker_up() {
   [ "$E2E_DOCKER_STARTED" = 1 ] && return 0
   # shellcheck source=scripts/docker-env.sh
   . "$E2E_ROOT/scripts/docker-env.sh"
-  docker_env_up || die "no docker engine"
+  # 9>&-: a dockerd started here must not inherit run.sh's lock.
+  docker_env_up 9>&- || die "no docker engine"
   E2E_DOCKER_STARTED=1
 }
 e2e_docker_down() {
@@ -242,6 +243,13 @@ build_all() {
   build_goinstall metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server "$METRICS_SERVER_VERSION"
   build_small_images
   build_docker_images
+  # The Go build cache (about 6 GB after Kubernetes) only serves the next
+  # build, which a changed pin makes mostly cold anyway: the binaries are the
+  # cache that matters.
+  if [ -d "$E2E_CACHE/go-build" ]; then
+    log "removing the Go build cache ($(du -sh "$E2E_CACHE/go-build" | cut -f1)); the built binaries stay"
+    rm -rf "$E2E_CACHE/go-build"
+  fi
   # helm (pinned by tests/chart/run.sh, shared tool cache).
   eval "$("$E2E_ROOT/tests/chart/run.sh" --tools 2>/dev/null)" || die "tests/chart/run.sh --tools failed"
   [ -x "${HELM:-}" ] || die "no helm from tests/chart/run.sh --tools"

@@ -185,9 +185,10 @@ hpa_has_name() { [ -n "$(hpa_field '{.metadata.name}')" ]; }
 
 flow_rollout() {
   step "kubectl rollout restart under load (zero failed requests expected)"
-  local ip lp stopf="$E2E_STATE/rollout.stop" out="$E2E_STATE/rollout-load.json" start old summary failed total
+  local ip lp stopf="$E2E_STATE/rollout.stop" out="$E2E_STATE/rollout-load.json" start summary failed total
+  local -a old
   ip=$(svc_ip)
-  old=$(kc -n "$E2E_NS" get pods -l "$E2E_SEL" -o jsonpath='{.items[*].metadata.name}')
+  read -r -a old < <(kc -n "$E2E_NS" get pods -l "$E2E_SEL" -o jsonpath='{.items[*].metadata.name}')
   # 200 req/s over 100 keys (filled first), half on kept-alive connections,
   # half on a new connection each; the restart begins 5 s into the run.
   rm -f "$stopf" "$stopf.started"
@@ -201,7 +202,7 @@ flow_rollout() {
   kc -n "$E2E_NS" rollout restart "deployment/$E2E_RELEASE" >&2
   kc -n "$E2E_NS" rollout status "deployment/$E2E_RELEASE" --timeout=300s >&2
   record "rollout restart: rollout status done after" "$(( $(date +%s) - start )) s"
-  wait_until 120 "the old pods are gone" old_pods_gone $old &&
+  wait_until 120 "the old pods are gone" old_pods_gone "${old[@]}" &&
     record "rollout restart: last old pod gone after" "$(( $(date +%s) - start )) s"
   sleep 3
   touch "$stopf"; wait "$lp"
@@ -212,7 +213,7 @@ flow_rollout() {
   record "rollout under load: latency" "p99 ${p99:-?} ms, max ${maxl:-?} ms; keep-alive reconnects on Connection: close: ${reconn:-?}"
   [ "${failed:-1}" = 0 ] || sed 's/^/  | /' "$out" >&2
   check "rollout restart under load: zero failed requests" [ "${failed:-1}" = 0 ]
-  check "rollout restart: every pod replaced" old_pods_gone $old
+  check "rollout restart: every pod replaced" old_pods_gone "${old[@]}"
 }
 old_pods_gone() {
   local p
@@ -236,16 +237,17 @@ flow_uninstall() {
   record "helm uninstall: namespace empty after" "$(( $(date +%s) - start )) s"
   wait_until 30 "no objects left" ns_empty
   left=$(namespace_leftovers)
-  [ -n "$left" ] && log "left in namespace $E2E_NS: $(echo $left)"
+  [ -n "$left" ] && log "left in namespace $E2E_NS: ${left//$'\n'/ }"
   check "helm uninstall leaves nothing (no pods, services, PVCs, config, secrets, HPA, PDB, policies)" [ -z "$left" ]
 }
 
 flow_ingress_note() {
   log "Ingress: the chart's Ingress (ingressClassName nginx) was created and accepted by the API server,"
-  log "  but no ingress controller runs on this node: ingress-nginx needs an OpenResty-style nginx with"
-  log "  lua modules Debian does not ship, and no Go ingress controller module (F5 NGINX, HAProxy, Skipper,"
-  log "  Caddy) is served by the module proxy here (Traefik is, but needs its own replace directives and a"
-  log "  very large build). Requests went through the Service (kube-proxy) instead. See docs/kubernetes-e2e.md."
+  log "  but no ingress controller runs on this node: ingress-nginx needs nginx with OpenResty's Lua module"
+  log "  and lua-resty libraries Debian does not ship, and the module proxy here lists no version of its Go"
+  log "  module; it serves none of F5 NGINX's, HAProxy's, Skipper or the Caddy ingress either (Traefik it"
+  log "  does, but with replace directives and a very large build). Requests go through the Service"
+  log "  (kube-proxy) instead. See docs/kubernetes-e2e.md."
 }
 
 flow_all() {

@@ -21,7 +21,9 @@ start_proc() {
   # nsenter directly (not the innetns function, which would put a subshell
   # between $! and the process): nsenter and the commands it runs exec, so
   # $! is the component's own pid.
-  nsenter --net="/run/netns/$E2E_NETNS" -- "$@" >"$E2E_STATE/logs/$name.log" 2>&1 </dev/null &
+  # fd 9 (run.sh's lock) is closed for it: a component that outlives a killed
+  # run must not keep the next run (or --teardown-stale) locked out.
+  nsenter --net="/run/netns/$E2E_NETNS" -- "$@" >"$E2E_STATE/logs/$name.log" 2>&1 </dev/null 9>&- &
   echo $! >"$E2E_STATE/pids/$name"
   log "started $name (pid $!)"
 }
@@ -354,6 +356,9 @@ node_up() {
 stop_pid() {
   local name=$1 pid=$2 i
   kill -0 "$pid" 2>/dev/null || return 0
+  # Only a process of this run (its command line names the state directory):
+  # after a reboot the pid of a killed run may belong to something else.
+  { tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$E2E_STATE/"; } 2>/dev/null || return 0
   kill -TERM "$pid" 2>/dev/null
   for i in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.5; done
   log "$name (pid $pid) ignored SIGTERM for 15 s: SIGKILL"
@@ -418,10 +423,10 @@ node_down() {
   done
   # 5. Pod network namespaces this run created, then the node's own (with the
   #    bridge, the veths and every iptables rule of kube-proxy and CNI).
-  for ns in $(ls /run/netns 2>/dev/null); do
-    case $ns in cni-*) ;; *) continue ;; esac
-    grep -qx "$ns" "$E2E_STATE/netns-before" 2>/dev/null && continue
-    umount "/run/netns/$ns" 2>/dev/null; rm -f "/run/netns/$ns"
+  for ns in /run/netns/cni-*; do
+    [ -e "$ns" ] || continue
+    grep -qx "${ns#/run/netns/}" "$E2E_STATE/netns-before" 2>/dev/null && continue
+    umount "$ns" 2>/dev/null; rm -f "$ns"
   done
   ip netns del "$E2E_NETNS" 2>/dev/null
   # 6. Pod cgroups.
@@ -435,7 +440,12 @@ node_down() {
     log "mounts still under $E2E_STATE; leaving the directory"
     leftovers=$((leftovers + 1))
   else
-    [ "${SCALECACHE_E2E_KEEP_LOGS:-0}" = 1 ] && cp -r "$E2E_STATE/logs" "$E2E_CACHE/last-logs" 2>/dev/null
+    if [ "${SCALECACHE_E2E_KEEP_LOGS:-0}" = 1 ]; then
+      rm -rf "$E2E_CACHE/last-logs"
+      cp -r "$E2E_STATE/logs" "$E2E_CACHE/last-logs" 2>/dev/null
+      cp -r "$E2E_STATE/pod-logs" "$E2E_CACHE/last-logs/pods" 2>/dev/null
+      log "component and pod logs kept in $E2E_CACHE/last-logs"
+    fi
     rm -rf --one-file-system "$E2E_STATE"
   fi
   rm -f "$E2E_CACHE/current-state"
