@@ -133,7 +133,7 @@ flow_hpa() {
   helm_ upgrade "$E2E_RELEASE" "$E2E_CHART" --namespace "$E2E_NS" --reuse-values \
     --set autoscaling.enabled=true --wait --timeout 3m >/dev/null 2>&1
   check "helm upgrade --set autoscaling.enabled=true: HPA exists" hpa_has_name
-  record "Deployment replicas right after re-enabling the HPA" "$(deploy_replicas) (the upgrade drops spec.replicas from the chart's manifest)"
+  record "Deployment replicas right after re-enabling the HPA" "$(deploy_replicas)"
   max=$(hpa_field '{.spec.maxReplicas}')
   start=$(date +%s)
   wait_until 180 "HPA reads CPU from the metrics API" hpa_has_metrics &&
