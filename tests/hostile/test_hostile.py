@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from faultlib import SANITIZER, Scalecache, alive, assert_clean_exit, raw_exchange, started
+from faultlib import SANITIZER, Scalecache, alive, assert_clean_exit, raw_exchange
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus"
@@ -106,7 +106,7 @@ def restart_after_crash(sc, name: str):
         sc.stop()  # under tests/sanitizers/sanitizer_check.py, its report fails this test too
     finally:
         sc.log_path.write_text("")
-        started(sc)
+        sc.start()
     pytest.fail(f"scalecache died on {name}:\n{log[-3000:]}")
 
 

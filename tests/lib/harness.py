@@ -42,10 +42,10 @@ def wait_until(predicate, timeout: float, interval: float = 0.02, what: str = "c
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
 
 
-def terminate(proc: subprocess.Popen | None, grace: float = 15) -> None:
-    """SIGTERM, then SIGKILL if the process has not exited within `grace` seconds."""
+def terminate(proc: subprocess.Popen | None, grace: float = 15, sig: int = signal.SIGTERM) -> None:
+    """`sig` (SIGTERM), then SIGKILL if the process has not exited within `grace` seconds."""
     if proc and proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         try:
             proc.wait(grace)
         except subprocess.TimeoutExpired:

@@ -31,7 +31,7 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-from harness import REPO_ROOT, RedisServer, Scalecache, free_port, port_open, wait_until  # noqa: E402,F401 (re-exported)
+from harness import REPO_ROOT, RedisServer, Scalecache, free_port, port_open, terminate, wait_until  # noqa: E402,F401 (re-exported)
 
 NGINX_SITE = REPO_ROOT / "deploy" / "nginx" / "scalecache.conf"
 
@@ -80,23 +80,8 @@ def raise_nofile(wanted: int) -> int:
 
 def stop_process(proc: subprocess.Popen | None, sig: int = signal.SIGTERM, grace: float = 10):
     """Sends `sig`, waits up to `grace` seconds, then kills."""
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(sig)
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
+    terminate(proc, grace, sig)
 
-
-def started(sc: Scalecache) -> Scalecache:
-    """sc.start(), but a process that never became ready is stopped, not left behind."""
-    try:
-        return sc.start()
-    except BaseException:
-        sc.stop()
-        raise
 
 
 def alive(sc: Scalecache) -> bool:

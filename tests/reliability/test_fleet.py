@@ -11,13 +11,13 @@ import time
 from contextlib import contextmanager
 
 from faultlib import (Load, NginxLB, Scalecache, assert_clean_exit, assert_no_failures, mixed_paths,
-                      started, stop_and_expect_clean_exit, wait_until)
+                      stop_and_expect_clean_exit, wait_until)
 
 DRAIN = {"SCALECACHE_SHUTDOWN_DRAIN_SECONDS": "1", "SCALECACHE_SHUTDOWN_GRACE_SECONDS": "5"}
 
 
 def replica(redis_url: str, port: int | None = None) -> Scalecache:
-    return started(Scalecache(redis_url=redis_url, origin_delay_ms=5, env=DRAIN, port=port))
+    return Scalecache(redis_url=redis_url, origin_delay_ms=5, env=DRAIN, port=port).start()
 
 
 @contextmanager
