@@ -42,6 +42,11 @@ EXPOSE 8080
 # in-flight requests get up to shutdown.grace_seconds, then exit 0. Give
 # `docker stop -t` / stop_grace_period more than drain + grace (default 15 s).
 STOPSIGNAL SIGTERM
+# No shell or curl in the image: the binary probes its own /readyz (on the
+# port its configuration and SCALECACHE_* environment give). Kubernetes
+# ignores this and uses the chart's httpGet probes.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+  CMD ["/usr/local/bin/scalecache", "--probe", "--config", "/etc/scalecache/scalecache.yaml"]
 ENTRYPOINT ["/usr/local/bin/scalecache"]
 CMD ["--config", "/etc/scalecache/scalecache.yaml"]
 LABEL org.opencontainers.image.title="scalecache" \

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "cache/l1_cache.hpp"
@@ -14,6 +15,7 @@
 #include "config/config.hpp"
 #include "http/http_server.hpp"
 #include "lifecycle/fd_limit.hpp"
+#include "lifecycle/health_probe.hpp"
 #include "lifecycle/lifecycle.hpp"
 #include "metrics/metrics.hpp"
 #include "metrics/process_metrics.hpp"
@@ -33,14 +35,19 @@ constexpr int kExitConfig = 2;
 struct CommandLine {
   std::string config_path;
   bool check_only = false;
+  bool probe = false;
+  std::string probe_url;  // empty: default_probe_url()
 };
 
 void print_help() {
-  std::cout << "usage: scalecache [--config FILE] [--check-config] [--help]\n\n"
+  std::cout << "usage: scalecache [--config FILE] [--check-config | --probe [URL]] [--help]\n\n"
                "An HTTP cache in front of a slow origin: GET /data/{key} is answered from\n"
                "memory (L1), Redis (L2) or the origin.\n\n"
                "  --config FILE    YAML configuration (see config/scalecache.yaml)\n"
                "  --check-config   validate the configuration and exit (0 ok, 2 invalid)\n"
+               "  --probe [URL]    ask a running scalecache whether it is ready and exit\n"
+               "                   (0 ready, 1 not, 2 bad URL); URL defaults to /readyz on the\n"
+               "                   configured port; for HEALTHCHECKs in the shell-less image\n"
                "  --help           this text\n\n"
                "Configuration keys, defaults and environment overrides:\n"
             << describe_config_keys();
@@ -55,6 +62,9 @@ CommandLine parse_command_line(int argc, char** argv) {
       std::exit(0);
     } else if (arg == "--check-config") {
       cmd.check_only = true;
+    } else if (arg == "--probe") {
+      cmd.probe = true;
+      if (i + 1 < argc && !std::string_view(argv[i + 1]).starts_with("--")) cmd.probe_url = argv[++i];
     } else if (arg == "--config" && i + 1 < argc) {
       cmd.config_path = argv[++i];
     } else if (arg.starts_with("--config=")) {
@@ -191,6 +201,10 @@ int main(int argc, char** argv) {
   } catch (const ConfigError& e) {
     std::cerr << e.what() << "\n";
     return kExitConfig;
+  }
+  if (cmd.probe) {
+    const std::string url = cmd.probe_url.empty() ? default_probe_url(config.server) : cmd.probe_url;
+    return run_health_probe(url, std::chrono::seconds(2));
   }
   if (cmd.check_only) {
     std::cout << "configuration ok" << (cmd.config_path.empty() ? "" : ": " + cmd.config_path) << "\n";

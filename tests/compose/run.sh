@@ -178,6 +178,14 @@ tl_check "NGINX answers on 127.0.0.1:$LB_HTTP_PORT" tl_wait_http "$lb/lb-health"
 tl_check "a replica is ready through NGINX (/readyz)" tl_wait_http "$lb/readyz" 200 30
 targets_are() { [ "$("${client[@]}" targets "$prom" scalecache 2>/dev/null)" = "$1" ]; }
 tl_check "Prometheus scrapes 3 healthy scalecache targets (DNS discovery)" tl_until 60 targets_are 3
+healthy_replicas() {
+  local n=0 id
+  for id in $(dc ps -q scalecache); do
+    [ "$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$id")" = healthy ] && n=$((n + 1))
+  done
+  [ "$n" -eq "$1" ]
+}
+tl_check "docker reports 3 healthy replicas (the image's HEALTHCHECK: scalecache --probe)" tl_until 60 healthy_replicas 3
 up_s=$(tl_elapsed "$t")
 tl_log "stack up in $up_s s"
 tl_check "NGINX does not serve a random replica's /metrics" \

@@ -103,6 +103,7 @@ docker run -d --name "$name" \
   -e SCALECACHE_ORIGIN_SIMULATED_DELAY_MS=20 \
   -e SCALECACHE_SHUTDOWN_DRAIN_SECONDS="$drain" \
   -e SCALECACHE_SHUTDOWN_GRACE_SECONDS="$grace" \
+  --health-interval 1s --health-start-period 1s \
   "$image" >/dev/null || abort "docker run $image"
 tl_pass "container started (read-only, no capabilities, uid 65532, port $port)"
 
@@ -114,6 +115,8 @@ else
   abort "/healthz 200 within 30 s (last: $TL_CODE)"
 fi
 tl_check "/readyz 200" tl_wait_http "$base/readyz" 200 30
+healthy() { [ "$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$name")" = healthy ]; }
+tl_check "HEALTHCHECK (scalecache --probe, no shell) reports healthy" tl_until 30 healthy
 
 key="smoke-$$-$RANDOM"
 tl_http "$base/data/$key"

@@ -1,4 +1,5 @@
 """Start-up, configuration errors and graceful shutdown."""
+import os
 import signal
 import subprocess
 import threading
@@ -53,3 +54,37 @@ def test_port_in_use_fails_clearly(redis):
             assert "cannot listen" in second.log()
         finally:
             second.stop()
+
+
+def probe(sc: Scalecache, *args: str) -> subprocess.CompletedProcess:
+    """`scalecache --probe` run with the same settings as the server `sc`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCALECACHE_")}
+    env.update(sc.env)
+    return subprocess.run([SCALECACHE_BIN, "--probe", *args], env=env, capture_output=True,
+                          text=True, timeout=10)
+
+
+def test_probe_says_ready_then_draining_then_gone():
+    sc = Scalecache(env={"SCALECACHE_SHUTDOWN_DRAIN_SECONDS": "3"})
+    with sc:
+        ready = probe(sc)  # no URL: /readyz on the configured port
+        assert ready.returncode == 0, ready.stderr
+        assert probe(sc, sc.base_url + "/healthz").returncode == 0
+        missing = probe(sc, sc.base_url + "/no-such-route")
+        assert missing.returncode == 1 and "HTTP 404" in missing.stderr
+
+        sc.signal(signal.SIGTERM)
+        wait_until(lambda: sc.get("/readyz")[0] == 503, 2, what="/readyz to turn 503")
+        draining = probe(sc)
+        assert draining.returncode == 1 and "HTTP 503" in draining.stderr
+        assert sc.wait(10) == 0
+    gone = probe(sc)
+    assert gone.returncode == 1 and f"127.0.0.1:{sc.port}/readyz" in gone.stderr
+
+
+def test_probe_rejects_a_url_it_cannot_use():
+    sc = Scalecache()  # not started: only its settings are used
+    for url in ["ftp://127.0.0.1/readyz", "http://[::1"]:
+        run = probe(sc, url)
+        assert run.returncode == 2, (url, run.stderr)
+        assert run.stderr.startswith("probe: ") and url in run.stderr
