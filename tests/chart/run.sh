@@ -38,6 +38,7 @@ cd "$ROOT"
 
 # ---- pinned versions --------------------------------------------------------
 HELM_VERSION=v4.3.2            # helm.sh/helm/v4 (no replace directives)
+HELM3_VERSION=v3.19.5          # helm.sh/helm/v3: users on Helm 3 get the same objects
 KUBECONFORM_VERSION=v0.8.0     # github.com/yannh/kubeconform
 KUSTOMIZE_VERSION=v5.8.2       # sigs.k8s.io/kustomize/kustomize/v5 (v5.8.3 needs go 1.27)
 K8S_VERSION=v1.37.2            # k8s.io/kubernetes: api/openapi-spec/swagger.json
@@ -118,7 +119,8 @@ KUBECONFORM=$(go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform "
   || abort "install kubeconform $KUBECONFORM_VERSION"
 KUSTOMIZE=$(go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION") \
   || abort "install kustomize $KUSTOMIZE_VERSION"
-pass "helm $HELM_VERSION, kubeconform $KUBECONFORM_VERSION, kustomize $KUSTOMIZE_VERSION"
+HELM3=$(go_tool helm helm.sh/helm/v3/cmd/helm "$HELM3_VERSION") || abort "install helm $HELM3_VERSION"
+pass "helm $HELM_VERSION and $HELM3_VERSION, kubeconform $KUBECONFORM_VERSION, kustomize $KUSTOMIZE_VERSION"
 
 VENV="$TOOLS/venv-pyyaml$PYYAML_VERSION-yamllint$YAMLLINT_VERSION"
 if [ ! -x "$VENV/bin/yamllint" ]; then
@@ -228,6 +230,21 @@ for f in "${CI_FILES[@]}"; do
     fail "template $n" "$WORK/out.log"; rm -f "$WORK/render/$n.yaml"
   fi
 done
+# Helm 3 is still what many kind and minikube users have: it must accept the
+# chart and render the same objects as Helm 4.
+for f in "${CI_FILES[@]}"; do
+  n=$(basename "$f" -values.yaml)
+  check "Helm 3: lint $n" "$HELM3" lint --strict "$CHART" -f "$f" --namespace scalecache
+  if "$HELM3" template scalecache "$CHART" -f "$f" --namespace scalecache --kube-version 1.37.0 \
+       >"$WORK/helm3-$n.yaml" 2>"$WORK/out.log"; then
+    check "Helm 3: template $n renders the same objects as Helm 4" \
+      "$PY" tests/chart/same_manifests.py "$WORK/render/$n.yaml" "$WORK/helm3-$n.yaml"
+  else
+    fail "Helm 3: template $n" "$WORK/out.log"
+  fi
+done
+refuse "Helm 3: chart refuses Kubernetes < 1.30" "kubeVersion|incompatible" \
+  "$HELM3" template scalecache "$CHART" --kube-version 1.29.0
 check "helm package" "$HELM" package "$CHART" -d "$WORK/package"
 check "template from the packaged chart (dashboard and rules files included)" \
   "$HELM" template scalecache "$WORK"/package/scalecache-*.tgz -f "$CHART/ci/everything-on-values.yaml"
