@@ -20,9 +20,13 @@ FleetLease::Outcome FleetLease::acquire(const std::string& key, std::string& tok
   return Outcome::Unavailable;
 }
 
+RedisStore::Command FleetLease::release_command(const std::string& key, const std::string& token) const {
+  return {"EVAL", kReleaseScript, "1", store_.namespaced(lease_key(key)), token};
+}
+
 void FleetLease::release(const std::string& key, const std::string& token) {
   if (token.empty()) return;
-  store_.run({"EVAL", kReleaseScript, "1", store_.namespaced(lease_key(key)), token});
+  store_.pipeline({release_command(key, token)});
 }
 
 bool FleetLease::held(const std::string& key) {

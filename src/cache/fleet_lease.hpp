@@ -22,6 +22,8 @@ class FleetLease {
   // On Acquired, `token` is what release() needs.
   Outcome acquire(const std::string& key, std::string& token);
   void release(const std::string& key, const std::string& token);
+  // The same release, for a caller that sends it in a pipeline with other commands.
+  RedisStore::Command release_command(const std::string& key, const std::string& token) const;
   // Whether some replica holds the lease (false too when Redis is unreachable).
   bool held(const std::string& key);
 

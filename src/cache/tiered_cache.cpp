@@ -268,7 +268,7 @@ void TieredCache::call_origin(const std::shared_ptr<Fetch>& fetch) {
     case OriginResponse::Status::NotFound: {
       const bool found = response.status == OriginResponse::Status::Ok;
       record_origin_result(response.status);
-      std::shared_ptr<const Entry> stored = store_origin_answer(fetch->key, response, took_ms);
+      std::shared_ptr<const Entry> stored = store_origin_answer(fetch->key, response, took_ms, fetch->lease_token);
       Answer answer;
       answer.kind = found ? Answer::Kind::Data : Answer::Kind::NotFound;
       answer.source = CacheSource::Origin;
@@ -316,7 +316,7 @@ void TieredCache::call_origin(const std::shared_ptr<Fetch>& fetch) {
 }
 
 std::shared_ptr<const Entry> TieredCache::store_origin_answer(const std::string& key, OriginResponse& response,
-                                                              int64_t compute_ms) {
+                                                              int64_t compute_ms, std::string& lease_token) {
   const bool found = response.status == OriginResponse::Status::Ok;
   if (!found && options_.negative_ttl_ms <= 0) return nullptr;
   if (found && response.body.size() > options_.max_object_bytes) {
@@ -353,17 +353,27 @@ std::shared_ptr<const Entry> TieredCache::store_origin_answer(const std::string&
   meta.etag = content_hash(entry->data);
 
   if (l2_ != nullptr) {
-    // Redis first, so a replica asked right after this answer finds it there.
+    // Redis first, so a replica asked right after this answer finds it
+    // there. One pipeline, run by Redis in this order: the value, its tags,
+    // the notice that wakes other replicas' waiters, then the lease release.
     const int64_t keep_ms = std::max<int64_t>(1, retention_ms(meta, meta.stored_at_ms));
-    l2_->set(value_key(key), encode_entry(*entry), keep_ms);
+    const std::string keep = std::to_string(keep_ms);
+    std::vector<RedisStore::Command> fill;
+    fill.push_back({"SET", l2_->namespaced(value_key(key)), encode_entry(*entry), "PX", keep});
     for (const std::string& tag : response.tags) {
       const std::string set = l2_->namespaced(tag_key(tag));
-      l2_->run({"SADD", set, key});
+      fill.push_back({"SADD", set, key});
       // The tag set lives at least as long as its longest-kept member.
-      l2_->run({"PEXPIRE", set, std::to_string(keep_ms), "GT"});
-      l2_->run({"PEXPIRE", set, std::to_string(keep_ms), "NX"});
+      fill.push_back({"PEXPIRE", set, keep, "GT"});
+      fill.push_back({"PEXPIRE", set, keep, "NX"});
     }
-    if (events_->publish(CacheEvent::Filled, key, meta.stored_at_ms)) metrics_.invalidation_sent();
+    const std::size_t notice = fill.size();
+    fill.push_back(events_->publish_command(CacheEvent::Filled, key, meta.stored_at_ms));
+    if (!lease_token.empty()) {
+      fill.push_back(lease_->release_command(key, lease_token));
+      lease_token.clear();
+    }
+    if (l2_->pipeline(fill)[notice].status == RedisStore::Status::Ok) metrics_.invalidation_sent();
   }
   fill_l1(key, *entry);
   return entry;
@@ -399,7 +409,7 @@ void TieredCache::refresh(const std::string& key, int64_t known_stored_at_ms, Re
     // A failed refresh leaves the current entry alone: it keeps being served
     // stale until its windows end.
     if (response.status == OriginResponse::Status::Ok || response.status == OriginResponse::Status::NotFound) {
-      store_origin_answer(key, response, took_ms);
+      store_origin_answer(key, response, took_ms, token);  // releases the lease when it writes to Redis
     }
     if (!token.empty()) lease_->release(key, token);
     return false;

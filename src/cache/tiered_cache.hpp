@@ -113,9 +113,11 @@ class TieredCache {
   void record_origin_result(OriginResponse::Status status);
 
   // Stores an origin answer in Redis, L1 and tag sets and tells other
-  // replicas; returns the entry, or null when it must not be cached.
+  // replicas; returns the entry, or null when it must not be cached. When it
+  // writes to Redis it also releases the fleet lease `lease_token` (and
+  // clears it): all of that is one round trip.
   std::shared_ptr<const Entry> store_origin_answer(const std::string& key, OriginResponse& response,
-                                                    int64_t compute_ms);
+                                                    int64_t compute_ms, std::string& lease_token);
   void fill_l1(const std::string& key, const Entry& entry);
   void finish(const std::shared_ptr<Fetch>& fetch, Answer answer);
   void submit_origin(const std::shared_ptr<Fetch>& fetch);

@@ -46,7 +46,7 @@ EventBus::~EventBus() {
   listener_.join();
 }
 
-bool EventBus::publish(CacheEvent event, std::string_view key, int64_t stamp) {
+RedisStore::Command EventBus::publish_command(CacheEvent event, std::string_view key, int64_t stamp) const {
   char stamp_hex[kStampLength + 1];
   std::snprintf(stamp_hex, sizeof stamp_hex, "%016llx", static_cast<unsigned long long>(stamp));
   std::string payload;
@@ -55,7 +55,11 @@ bool EventBus::publish(CacheEvent event, std::string_view key, int64_t stamp) {
   payload.append(instance_id_).push_back(':');
   payload.append(stamp_hex, kStampLength).push_back(':');
   payload.append(key);
-  return publisher_.run({"PUBLISH", options_.channel, payload}).status == RedisStore::Status::Ok;
+  return {"PUBLISH", options_.channel, std::move(payload)};
+}
+
+bool EventBus::publish(CacheEvent event, std::string_view key, int64_t stamp) {
+  return publisher_.pipeline({publish_command(event, key, stamp)})[0].status == RedisStore::Status::Ok;
 }
 
 void EventBus::handle_message(std::string_view payload) {

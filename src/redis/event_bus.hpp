@@ -43,6 +43,8 @@ class EventBus {
 
   // False when Redis could not be reached.
   bool publish(CacheEvent event, std::string_view key, int64_t stamp = 0);
+  // The same PUBLISH, for a caller that sends it in a pipeline with other commands.
+  RedisStore::Command publish_command(CacheEvent event, std::string_view key, int64_t stamp = 0) const;
 
   bool subscribed() const { return subscribed_.load(); }
 

@@ -29,6 +29,37 @@ ReplyPtr command_argv(redisContext* c, std::initializer_list<std::string_view> a
 // A reply that means the connection can no longer be trusted.
 bool connection_failed(redisContext* c, const ReplyPtr& reply) { return !reply || c->err != 0; }
 
+RedisStore::Reply to_reply(const redisReply& reply) {
+  using Status = RedisStore::Status;
+  RedisStore::Reply out;
+  switch (reply.type) {
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+      out.status = Status::Ok;
+      out.text.assign(reply.str, reply.len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.status = Status::Ok;
+      out.integer = reply.integer;
+      break;
+    case REDIS_REPLY_NIL:
+      out.status = Status::Miss;
+      out.nil = true;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.status = Status::Ok;
+      for (size_t i = 0; i < reply.elements; ++i) {
+        const redisReply* e = reply.element[i];
+        if (e->type == REDIS_REPLY_STRING) out.elements.emplace_back(e->str, e->len);
+      }
+      break;
+    default:  // an error reply (OOM, LOADING, NOSCRIPT, ...)
+      out.text.assign(reply.str != nullptr ? reply.str : "", reply.str != nullptr ? reply.len : 0);
+      break;
+  }
+  return out;
+}
+
 }  // namespace
 
 // Checks a connection out of the pool and back in, dropping it if a command
@@ -160,71 +191,57 @@ void RedisStore::set_up(bool up) {
 }
 
 RedisStore::Reply RedisStore::run(std::initializer_list<std::string_view> args) {
-  Reply out;
   Lease lease(*this);
-  if (lease.get() == nullptr) return out;
+  if (lease.get() == nullptr) return {};
   auto reply = command_argv(lease.get(), args);
   if (connection_failed(lease.get(), reply)) {
     lease.mark_broken();
     record(false);
-    return out;
+    return {};
   }
   record(true);
-  switch (reply->type) {
-    case REDIS_REPLY_STRING:
-    case REDIS_REPLY_STATUS:
-      out.status = Status::Ok;
-      out.text.assign(reply->str, reply->len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.status = Status::Ok;
-      out.integer = reply->integer;
-      break;
-    case REDIS_REPLY_NIL:
-      out.status = Status::Miss;
-      out.nil = true;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.status = Status::Ok;
-      for (size_t i = 0; i < reply->elements; ++i) {
-        const redisReply* e = reply->element[i];
-        if (e->type == REDIS_REPLY_STRING) out.elements.emplace_back(e->str, e->len);
-      }
-      break;
-    default:  // an error reply (OOM, LOADING, NOSCRIPT, ...)
-      out.text.assign(reply->str != nullptr ? reply->str : "", reply->str != nullptr ? reply->len : 0);
-      break;
-  }
-  return out;
+  return to_reply(*reply);
 }
 
-std::vector<RedisStore::GetResult> RedisStore::get_many(const std::vector<std::string>& keys) {
-  std::vector<GetResult> results(keys.size(), GetResult{Status::Unavailable, {}});
-  if (keys.empty()) return results;
+std::vector<RedisStore::Reply> RedisStore::pipeline(const std::vector<Command>& commands) {
+  std::vector<Reply> replies(commands.size());
+  if (commands.empty()) return replies;
   Lease lease(*this);
   redisContext* c = lease.get();
-  if (c == nullptr) return results;
-  for (const auto& key : keys) {
-    const std::string full = namespaced(key);
-    const char* argv[] = {"GET", full.data()};
-    const size_t lens[] = {3, full.size()};
-    redisAppendCommandArgv(c, 2, argv, lens);
+  if (c == nullptr) return replies;
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  for (const Command& command : commands) {
+    argv.clear();
+    lens.clear();
+    for (const std::string& word : command) {
+      argv.push_back(word.data());
+      lens.push_back(word.size());
+    }
+    redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
   }
-  for (auto& result : results) {
+  for (Reply& out : replies) {
     void* raw = nullptr;
     if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr) {
       lease.mark_broken();  // the rest of the pipeline is lost with the connection
       record(false);
-      return results;
+      std::fill(replies.begin(), replies.end(), Reply{});
+      return replies;
     }
-    ReplyPtr reply(static_cast<redisReply*>(raw), &freeReplyObject);
-    if (reply->type == REDIS_REPLY_STRING) {
-      result = {Status::Ok, std::string(reply->str, reply->len)};
-    } else if (reply->type == REDIS_REPLY_NIL) {
-      result = {Status::Miss, {}};
-    }
+    out = to_reply(*ReplyPtr(static_cast<redisReply*>(raw), &freeReplyObject));
   }
   record(true);
+  return replies;
+}
+
+std::vector<RedisStore::GetResult> RedisStore::get_many(const std::vector<std::string>& keys) {
+  std::vector<Command> gets;
+  gets.reserve(keys.size());
+  for (const auto& key : keys) gets.push_back({"GET", namespaced(key)});
+  std::vector<Reply> replies = pipeline(gets);
+  std::vector<GetResult> results;
+  results.reserve(replies.size());
+  for (Reply& reply : replies) results.push_back({reply.status, std::move(reply.text)});
   return results;
 }
 

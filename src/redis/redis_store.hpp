@@ -67,6 +67,10 @@ class RedisStore {
 
   // Any command, arguments binary-safe and used as given (no prefixing).
   Reply run(std::initializer_list<std::string_view> args);
+  // Several commands in one round trip on one connection, run by Redis in
+  // order; one reply per command, all Unavailable if the connection fails.
+  using Command = std::vector<std::string>;
+  std::vector<Reply> pipeline(const std::vector<Command>& commands);
   // `key` under the configured prefix, for building commands for run().
   std::string namespaced(std::string_view key) const;
 

@@ -189,6 +189,21 @@ def test_purge_by_tag(redis):
             assert origin.count("tagged-blue-1") == 1
 
 
+def test_a_fill_leaves_value_tag_set_and_no_lease_in_redis(redis):
+    # The fill is one pipeline (value, tags, notice, lease release): each
+    # part must still have happened, and in an order other replicas can use.
+    with OriginServer() as origin:
+        with Fleet(2, redis_url=redis.url, env=origin.env()) as (a, b):
+            assert a.get_json("/data/tagged-fillcheck-9")[1]["source"] == "origin"
+            assert redis.cli("EXISTS", "scalecache:v:tagged-fillcheck-9") == "1"
+            assert redis.cli("EXISTS", "scalecache:l:tagged-fillcheck-9") == "0", "lease released after the fill"
+            assert redis.cli("SMEMBERS", "scalecache:t:fillcheck") == "tagged-fillcheck-9"
+            assert int(redis.cli("PTTL", "scalecache:t:fillcheck")) >= int(redis.cli("PTTL", "scalecache:v:tagged-fillcheck-9")) - 1000
+            assert a.metric("scalecache_invalidation_messages_total", direction="sent") >= 1, "the fill notice was published"
+            assert b.get_json("/data/tagged-fillcheck-9")[1]["source"] == "l2"
+            assert origin.count("tagged-fillcheck-9") == 1
+
+
 def test_soft_purge_keeps_a_copy_for_stale_if_error(redis):
     with OriginServer() as origin:
         env = origin.env(SCALECACHE_CACHE_STALE_WHILE_REVALIDATE="0")
