@@ -7,7 +7,7 @@ import time
 import pytest
 
 from harness import Fleet, Scalecache, total, wait_until
-from origin_server import OriginServer
+from origin_server import HOLDABLE, OriginServer
 
 NO_JITTER = {"SCALECACHE_CACHE_TTL_JITTER": "0"}
 
@@ -26,17 +26,25 @@ def timed_get(replica, path):
 # 1. Fleet-wide single-flight ------------------------------------------------
 
 def test_three_replicas_hundred_requests_each_one_origin_call(redis):
-    with Fleet(3, redis_url=redis.url, origin_delay_ms=500,
-               env={"SCALECACHE_ORIGIN_CONCURRENCY": "16"}) as fleet:
-        calls = [lambda r=r: r.get_json("/data/stampede", timeout=15) for r in fleet for _ in range(100)]
-        results = parallel(calls, workers=300)
-        assert [s for s, _ in results] == [200] * 300
-        assert {b["data"] for _, b in results} == {"Fetched data for stampede"}
-        assert total(fleet, "scalecache_origin_requests_total") == 1
-        assert total(fleet, "scalecache_lease_total", outcome="acquired") == 1
-        # The other replicas either waited for that fill or, arriving after it, read it from Redis.
-        assert total(fleet, "scalecache_lease_total", outcome="waited") <= 2
-        assert total(fleet, "scalecache_lease_total", outcome="timed_out") == 0
+    with OriginServer() as origin:
+        env = origin.env(SCALECACHE_ORIGIN_CONCURRENCY="16", **HOLDABLE)
+        with Fleet(3, redis_url=redis.url, env=env) as fleet:
+            calls = [lambda r=r: r.get_json("/data/stampede", timeout=30) for r in fleet for _ in range(100)]
+            # The origin holds the one fill until all 300 requests wait for it: on each
+            # replica 99 join their replica's first request, and the two replicas
+            # without the lease wait for the fleet's fill.
+            results = origin.hold_while(
+                calls, lambda: (total(fleet, "scalecache_coalesced_requests_total") >= 297
+                                and total(fleet, "scalecache_lease_total", outcome="waited") >= 2),
+                what="every request to wait for the one fill")
+            assert [s for s, _ in results] == [200] * 300
+            assert {b["data"] for _, b in results} == {"v1 of stampede"}
+            assert origin.count("stampede") == 1
+            assert total(fleet, "scalecache_origin_requests_total") == 1
+            assert total(fleet, "scalecache_lease_total", outcome="acquired") == 1
+            assert total(fleet, "scalecache_lease_total", outcome="waited") == 2
+            assert total(fleet, "scalecache_lease_total", outcome="timed_out") == 0
+            assert total(fleet, "scalecache_coalesced_requests_total") == 297
 
 
 def test_dead_lease_holder_blocks_a_key_only_until_the_lease_ttl(redis):
@@ -53,17 +61,19 @@ def test_dead_lease_holder_blocks_a_key_only_until_the_lease_ttl(redis):
 
 def test_stale_while_revalidate_serves_at_once_and_refreshes_once_fleet_wide(redis):
     with OriginServer() as origin:
-        origin.delay = 0.4
         env = origin.env(SCALECACHE_CACHE_TTL_SECONDS="1", SCALECACHE_CACHE_STALE_WHILE_REVALIDATE="30",
-                         SCALECACHE_CACHE_EARLY_REFRESH_BETA="0", **NO_JITTER)
+                         SCALECACHE_CACHE_EARLY_REFRESH_BETA="0", **NO_JITTER, **HOLDABLE)
         with Fleet(3, redis_url=redis.url, env=env) as fleet:
             for r in fleet:
                 assert r.get_json("/data/swr")[1]["data"] == "v1 of swr"
             time.sleep(1.2)  # past the TTL, inside the stale window
-            results = parallel([lambda r=r: timed_get(r, "/data/swr") for r in fleet for _ in range(10)], 30)
+            with origin.held():
+                # Every read is answered while the refresh is held at the origin, so
+                # none waited for it (one that did would time out).
+                results = parallel([lambda r=r: timed_get(r, "/data/swr") for r in fleet for _ in range(10)], 30)
+                wait_until(lambda: origin.count("swr") == 2, 5, what="the background refresh to reach the origin")
             for status, body, headers, took in results:
                 assert status == 200 and body["data"] == "v1 of swr"
-                assert took < 0.3, f"a stale answer waited {took:.2f}s for the origin"
                 assert body["source"] == "stale"
                 assert "detail=stale-while-revalidate" in headers["cache-status"]
             assert total(fleet, "scalecache_stale_served_total", reason="revalidate") == 30
@@ -252,8 +262,11 @@ def test_etag_age_cache_control_and_cache_status(redis):
 
 
 def test_collapsed_requests_are_marked(redis):
-    with Scalecache(redis_url=redis.url, origin_delay_ms=300) as sc:
-        results = parallel([lambda: sc.get("/data/c") for _ in range(10)], 10)
+    with OriginServer() as origin, Scalecache(redis_url=redis.url, env=origin.env(**HOLDABLE)) as sc:
+        # The fill is held until the other 9 requests have joined it.
+        results = origin.hold_while([lambda: sc.get("/data/c", timeout=30)] * 10,
+                                    lambda: sc.metric("scalecache_coalesced_requests_total") >= 9,
+                                    what="9 requests to join the first one's fill")
         statuses = sorted(h["cache-status"] for _, _, h in results)
         assert statuses.count("scalecache; fwd=miss; stored") == 1
         assert statuses.count("scalecache; fwd=miss; collapsed; stored") == 9

@@ -1,9 +1,9 @@
 """The read path across L1, a shared Redis (L2) and the origin."""
-import concurrent.futures
 import json
 import time
 
 from harness import Scalecache
+from origin_server import HOLDABLE, OriginServer
 
 
 def test_miss_then_l1_hit(redis):
@@ -51,16 +51,19 @@ def test_l1_only_without_redis():
 
 
 def test_hundred_concurrent_cold_requests_make_one_origin_call(redis):
-    with Scalecache(redis_url=redis.url, origin_delay_ms=500,
-                    env={"SCALECACHE_ORIGIN_CONCURRENCY": "8"}) as sc:
-        def fetch(_):
-            return sc.get_json("/data/cold")
-        with concurrent.futures.ThreadPoolExecutor(max_workers=100) as pool:
-            results = list(pool.map(fetch, range(100)))
+    with OriginServer() as origin, \
+         Scalecache(redis_url=redis.url, env=origin.env(SCALECACHE_ORIGIN_CONCURRENCY="8", **HOLDABLE)) as sc:
+        # The origin holds the fill until all 100 requests are in: every one of
+        # them must share it, however they are scheduled.
+        results = origin.hold_while(
+            [lambda: sc.get_json("/data/cold", timeout=30)] * 100,
+            lambda: sc.metric("scalecache_coalesced_requests_total") >= 99,
+            what="the other 99 requests to join the first one's fill")
         assert all(status == 200 for status, _ in results)
-        assert all(body["data"] == "Fetched data for cold" for _, body in results)
+        assert all(body["data"] == "v1 of cold" for _, body in results)
+        assert origin.count("cold") == 1
         assert sc.metric("scalecache_origin_requests_total") == 1
-        assert sc.metric("scalecache_coalesced_requests_total") >= 90
+        assert sc.metric("scalecache_coalesced_requests_total") == 99
 
 
 def test_purge_removes_from_l1_and_redis(redis):

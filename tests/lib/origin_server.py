@@ -6,15 +6,31 @@ tell a refreshed answer from a cached one. Behaviour per key prefix:
   tagged-<tag>-*  -> 200 with "Surrogate-Key: <tag> all"
   cc-<name>-*     -> 200 with the Cache-Control named in CACHE_CONTROL
 and for every key: `fail` set -> 500, `delay` seconds before answering.
+
+hold_while() keeps every answer back until a condition holds, so requests that
+must share one fill are all in flight before the fill can complete, however
+fast or slow the machine.
 """
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import http.server
 import threading
 import time
 import urllib.parse
 
-from harness import free_port
+from harness import free_port, wait_until
+
+# A held answer is released at the latest after this long (a test that never
+# lets go fails on its own checks instead of hanging).
+HOLD_LIMIT_S = 60.0
+
+# scalecache settings under which an origin call may be held that long: the
+# call does not time out and the fleet lease it holds does not run out, so
+# other replicas keep waiting for that fill instead of calling the origin.
+HOLDABLE = {"SCALECACHE_ORIGIN_TIMEOUT_MS": "120000", "SCALECACHE_CACHE_LEASE_TTL_MS": "120000",
+            "SCALECACHE_CACHE_LEASE_WAIT_MS": "120000"}
 
 CACHE_CONTROL = {"nostore": "no-store", "private": "private", "maxage1": "max-age=1",
                  "swr": "max-age=1, stale-while-revalidate=30"}
@@ -26,6 +42,8 @@ class OriginServer:
         self.fail = False
         self.delay = 0.0
         self._lock = threading.Lock()
+        self._released = threading.Event()
+        self._released.set()
         origin = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -35,6 +53,7 @@ class OriginServer:
                 key = urllib.parse.unquote(self.path.rsplit("/", 1)[-1])
                 with origin._lock:
                     n = origin.calls[key] = origin.calls.get(key, 0) + 1
+                origin._released.wait(HOLD_LIMIT_S)
                 if origin.delay:
                     time.sleep(origin.delay)
                 if origin.fail:
@@ -67,6 +86,25 @@ class OriginServer:
     def count(self, key: str) -> int:
         with self._lock:
             return self.calls.get(key, 0)
+
+    @contextlib.contextmanager
+    def held(self):
+        """Inside the block every call is counted at once but answered only when the block ends."""
+        self._released.clear()
+        try:
+            yield self
+        finally:
+            self._released.set()
+
+    def hold_while(self, calls, until, what: str, timeout: float = 20.0) -> list:
+        """Runs `calls` (callables) concurrently while the origin holds its answers,
+        waits until `until()` is true (say, every request has joined the one fill),
+        then lets the origin answer. Returns the calls' results in order."""
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            with self.held():
+                futures = [pool.submit(call) for call in calls]
+                wait_until(until, timeout, interval=0.05, what=what)
+            return [f.result() for f in futures]
 
     def env(self, **extra: str) -> dict[str, str]:
         """SCALECACHE_* settings pointing scalecache at this origin."""
