@@ -3,7 +3,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 
 from harness import SCALECACHE_BIN, Scalecache, wait_until
 
@@ -15,7 +14,9 @@ def test_sigterm_lets_in_flight_request_finish_and_exits_zero(redis):
         result = {}
         worker = threading.Thread(target=lambda: result.update(r=sc.get_json("/data/slow", timeout=10)))
         worker.start()
-        time.sleep(0.3)  # the request is now waiting on the origin
+        # It takes the fleet lease right before calling the origin (1.5 s).
+        wait_until(lambda: sc.metric("scalecache_lease_total", outcome="acquired") == 1, 5,
+                   what="the request to be waiting on the origin")
         sc.signal(signal.SIGTERM)
         wait_until(lambda: sc.get("/readyz")[0] == 503, 2, what="/readyz to turn 503")
         assert sc.get("/healthz")[0] == 200, "still serving while draining"
