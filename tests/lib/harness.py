@@ -26,10 +26,22 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCALECACHE_BIN = os.environ.get("SCALECACHE_BIN", str(REPO_ROOT / "build" / "scalecache"))
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nothing listens on now, never one handed out before in this
+    session: the kernel may offer a port again until whoever got it binds it, and
+    tests take several (a Fleet's replicas, a deliberately closed origin) before
+    anything binds them."""
+    for _ in range(1000):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no loopback port left that this session has not handed out already")
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.02, what: str = "condition"):
