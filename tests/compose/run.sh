@@ -266,7 +266,13 @@ t=$(date +%s.%N)
 dc up -d --no-build --no-deps --scale scalecache=4 scalecache >"$work/scale.log" 2>&1 \
   || { cat "$work/scale.log"; tl_fail "docker-compose up --scale scalecache=4"; }
 tl_check "Prometheus finds 4 healthy replicas after --scale scalecache=4" tl_until 60 targets_are 4
-sleep 6   # one resolve interval of run-nginx.sh (5 s): NGINX reloads with 4 addresses
+# run-nginx.sh re-resolves the replicas every 5 s and logs each reload as
+# "scalecache: [old addresses] -> [new addresses]; reloading nginx".
+nginx_reloaded_with() {  # nginx_reloaded_with N: NGINX's latest reload lists N replica addresses
+  [ "$(dc logs --no-color nginx 2>/dev/null | sed -n 's/.*\] -> \[\(.*\)\]; reloading nginx.*/\1/p' \
+        | tail -n 1 | wc -w)" -eq "$1" ]
+}
+tl_check "NGINX reloads with 4 replica addresses" tl_until 30 nginx_reloaded_with 4
 "${client[@]}" load "$lb" --keys "$keys" --requests 800 --concurrency 8 >"$work/scaled.json"
 scaled_sent=$(json_get "$work/scaled.json" requests)
 # grown N: N replicas' data-request counters grew (a new replica has no "before" line).
