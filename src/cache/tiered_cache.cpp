@@ -369,11 +369,13 @@ std::shared_ptr<const Entry> TieredCache::store_origin_answer(const std::string&
     }
     const std::size_t notice = fill.size();
     fill.push_back(events_->publish_command(CacheEvent::Filled, key, meta.stored_at_ms));
-    if (!lease_token.empty()) {
-      fill.push_back(lease_->release_command(key, lease_token));
-      lease_token.clear();
-    }
-    if (l2_->pipeline(fill)[notice].status == RedisStore::Status::Ok) metrics_.invalidation_sent();
+    if (!lease_token.empty()) fill.push_back(lease_->release_command(key, lease_token));
+    const std::vector<RedisStore::Reply> replies = l2_->pipeline(fill);
+    if (replies[notice].status == RedisStore::Status::Ok) metrics_.invalidation_sent();
+    // Released only if the release ran; otherwise the caller tries again on
+    // another connection (the script deletes only our own lease, so a retry
+    // is safe), rather than leaving other replicas waiting out the lease TTL.
+    if (!lease_token.empty() && replies.back().status == RedisStore::Status::Ok) lease_token.clear();
   }
   fill_l1(key, *entry);
   return entry;

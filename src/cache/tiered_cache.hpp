@@ -114,8 +114,8 @@ class TieredCache {
 
   // Stores an origin answer in Redis, L1 and tag sets and tells other
   // replicas; returns the entry, or null when it must not be cached. When it
-  // writes to Redis it also releases the fleet lease `lease_token` (and
-  // clears it): all of that is one round trip.
+  // writes to Redis it also releases the fleet lease `lease_token` in the
+  // same round trip, and clears the token once Redis confirms the release.
   std::shared_ptr<const Entry> store_origin_answer(const std::string& key, OriginResponse& response,
                                                     int64_t compute_ms, std::string& lease_token);
   void fill_l1(const std::string& key, const Entry& entry);

@@ -72,6 +72,7 @@ class RedisStore::Lease {
   }
   redisContext* get() const { return context_; }
   void mark_broken() { healthy_ = false; }
+  void mark_healthy() { healthy_ = true; }
 
  private:
   RedisStore& store_;
@@ -209,6 +210,9 @@ std::vector<RedisStore::Reply> RedisStore::pipeline(const std::vector<Command>& 
   Lease lease(*this);
   redisContext* c = lease.get();
   if (c == nullptr) return replies;
+  // Until every reply is read, the connection must not go back to the pool:
+  // if anything throws on the way, the next user would read our replies.
+  lease.mark_broken();
   std::vector<const char*> argv;
   std::vector<size_t> lens;
   for (const Command& command : commands) {
@@ -223,13 +227,12 @@ std::vector<RedisStore::Reply> RedisStore::pipeline(const std::vector<Command>& 
   for (Reply& out : replies) {
     void* raw = nullptr;
     if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr) {
-      lease.mark_broken();  // the rest of the pipeline is lost with the connection
-      record(false);
-      std::fill(replies.begin(), replies.end(), Reply{});
+      record(false);  // the replies not read yet are lost with the connection
       return replies;
     }
     out = to_reply(*ReplyPtr(static_cast<redisReply*>(raw), &freeReplyObject));
   }
+  lease.mark_healthy();
   record(true);
   return replies;
 }

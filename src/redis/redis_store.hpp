@@ -68,7 +68,8 @@ class RedisStore {
   // Any command, arguments binary-safe and used as given (no prefixing).
   Reply run(std::initializer_list<std::string_view> args);
   // Several commands in one round trip on one connection, run by Redis in
-  // order; one reply per command, all Unavailable if the connection fails.
+  // order; one reply per command. If the connection fails, the replies not
+  // read by then are Unavailable (their commands may or may not have run).
   using Command = std::vector<std::string>;
   std::vector<Reply> pipeline(const std::vector<Command>& commands);
   // `key` under the configured prefix, for building commands for run().

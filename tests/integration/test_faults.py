@@ -1,7 +1,8 @@
 """Redis outages and slowness: answers keep coming, bounded by the timeouts."""
 import time
 
-from harness import RedisServer, Scalecache, wait_until
+from harness import Fleet, RedisServer, Scalecache, wait_until
+from origin_server import BIG_BODY_BYTES, OriginServer
 
 
 def test_redis_killed_and_restarted(redis):
@@ -43,3 +44,24 @@ def test_wrong_password_is_logged_and_origin_still_serves():
             assert sc.metric("scalecache_redis_up") == 0
             wait_until(lambda: "AUTH refused" in sc.log(), 5, what="an AUTH log line")
             assert "wrong" not in sc.log().replace("WRONGPASS", "")
+
+
+def test_a_fill_redis_refuses_still_releases_the_fleet_lease(redis):
+    # The fill (value, notice, lease release) is one pipeline. Here Redis cuts
+    # the connection on the value, which is larger than proto-max-bulk-len, so
+    # the release in that pipeline never runs: it must be retried, or the
+    # other replica waits out lease_wait_ms for a fill that will never come.
+    redis.cli("CONFIG", "SET", "proto-max-bulk-len", "1mb")
+    big_enough = {"SCALECACHE_CACHE_MAX_OBJECT_BYTES": str(4 * BIG_BODY_BYTES),
+                  "SCALECACHE_CACHE_LEASE_WAIT_MS": "5000"}
+    with OriginServer() as origin, Fleet(2, redis_url=redis.url, env=origin.env(**big_enough)) as (a, b):
+        status, body, _ = a.get("/data/big-1", timeout=10)
+        assert status == 200 and len(body) > BIG_BODY_BYTES
+        assert redis.cli("EXISTS", "scalecache:v:big-1") == "0", "Redis was expected to refuse the value"
+        assert redis.cli("EXISTS", "scalecache:l:big-1") == "0", "the lease outlived a failed fill"
+        started = time.monotonic()
+        status, _, _ = b.get("/data/big-1", timeout=10)
+        took = time.monotonic() - started
+        assert status == 200
+        assert b.metric("scalecache_lease_total", outcome="timed_out") == 0
+        assert took < 2.5, f"the second replica waited {took:.2f}s on a lease nobody held"

@@ -5,6 +5,7 @@ tell a refreshed answer from a cached one. Behaviour per key prefix:
   missing*  -> 404
   tagged-<tag>-*  -> 200 with "Surrogate-Key: <tag> all"
   cc-<name>-*     -> 200 with the Cache-Control named in CACHE_CONTROL
+  big-*           -> 200 with BIG_BODY_BYTES of "x" (1.1 MB)
 and for every key: `fail` set -> 500, `delay` seconds before answering.
 
 hold_while() keeps every answer back until a condition holds, so requests that
@@ -25,6 +26,7 @@ from harness import free_port, wait_until
 # A held answer is released at the latest after this long (a test that never
 # lets go fails on its own checks instead of hanging).
 HOLD_LIMIT_S = 60.0
+BIG_BODY_BYTES = 1100 * 1024
 
 # scalecache settings under which an origin call may be held that long: the
 # call does not time out and the fleet lease it holds does not run out, so
@@ -65,6 +67,8 @@ class OriginServer:
                     headers["Surrogate-Key"] = f"{key.split('-')[1]} all"
                 if key.startswith("cc-"):
                     headers["Cache-Control"] = CACHE_CONTROL[key.split("-")[1]]
+                if key.startswith("big-"):
+                    return self._send(200, b"x" * BIG_BODY_BYTES, headers)
                 self._send(200, f"v{n} of {key}".encode(), headers)
 
             def _send(self, code, body, headers=None):
