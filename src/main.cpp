@@ -64,7 +64,7 @@ CommandLine parse_command_line(int argc, char** argv) {
       cmd.check_only = true;
     } else if (arg == "--probe") {
       cmd.probe = true;
-      if (i + 1 < argc && !std::string_view(argv[i + 1]).starts_with("--")) cmd.probe_url = argv[++i];
+      if (i + 1 < argc && !std::string_view(argv[i + 1]).starts_with("-")) cmd.probe_url = argv[++i];
     } else if (arg == "--config" && i + 1 < argc) {
       cmd.config_path = argv[++i];
     } else if (arg.starts_with("--config=")) {
@@ -73,6 +73,10 @@ CommandLine parse_command_line(int argc, char** argv) {
       std::cerr << "scalecache: unknown argument \"" << arg << "\" (try --help)\n";
       std::exit(kExitConfig);
     }
+  }
+  if (cmd.probe && cmd.check_only) {
+    std::cerr << "scalecache: --probe and --check-config are alternatives (try --help)\n";
+    std::exit(kExitConfig);
   }
   return cmd;
 }

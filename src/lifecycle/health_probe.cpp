@@ -15,7 +15,7 @@ namespace {
 size_t discard_body(char*, size_t size, size_t count, void*) { return size * count; }
 
 bool listens_on_every_address(const std::string& host) {
-  return host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]";
+  return host.empty() || host == "0.0.0.0" || host == "*" || host == "::" || host == "[::]";
 }
 
 }  // namespace
@@ -34,6 +34,9 @@ int run_health_probe(const std::string& url, std::chrono::milliseconds timeout) 
   }
   curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl.get(), CURLOPT_PROTOCOLS_STR, "http,https");
+  // Always straight to the instance: Docker hands containers the daemon's
+  // http_proxy settings, and a proxy would turn a healthy service unhealthy.
+  curl_easy_setopt(curl.get(), CURLOPT_NOPROXY, "*");
   curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, discard_body);

@@ -57,10 +57,11 @@ def test_port_in_use_fails_clearly(redis):
             second.stop()
 
 
-def probe(sc: Scalecache, *args: str) -> subprocess.CompletedProcess:
+def probe(sc: Scalecache, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """`scalecache --probe` run with the same settings as the server `sc`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCALECACHE_")}
     env.update(sc.env)
+    env.update(extra_env or {})
     return subprocess.run([SCALECACHE_BIN, "--probe", *args], env=env, capture_output=True,
                           text=True, timeout=10)
 
@@ -89,3 +90,18 @@ def test_probe_rejects_a_url_it_cannot_use():
         run = probe(sc, url)
         assert run.returncode == 2, (url, run.stderr)
         assert run.stderr.startswith("probe: ") and url in run.stderr
+
+
+def test_probe_ignores_proxy_settings_and_finds_a_wildcard_listener():
+    # Docker passes its daemon's proxy settings into containers; a health
+    # probe of the instance itself must never go through them.
+    dead_proxy = "http://127.0.0.1:9"
+    sc = Scalecache(env={"SCALECACHE_SERVER_HOST": "*"})  # Pistache reads "*" as every address
+    with sc:
+        run = probe(sc, extra_env={"http_proxy": dead_proxy, "ALL_PROXY": dead_proxy})
+        assert run.returncode == 0, run.stderr
+
+
+def test_probe_and_check_config_are_alternatives():
+    run = subprocess.run([SCALECACHE_BIN, "--probe", "--check-config"], capture_output=True, text=True, timeout=10)
+    assert run.returncode == 2 and "alternatives" in run.stderr
