@@ -14,10 +14,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <vector>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cache/entry.hpp"
 #include "cache/fill_waiter.hpp"

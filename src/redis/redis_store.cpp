@@ -192,16 +192,7 @@ void RedisStore::set_up(bool up) {
 }
 
 RedisStore::Reply RedisStore::run(std::initializer_list<std::string_view> args) {
-  Lease lease(*this);
-  if (lease.get() == nullptr) return {};
-  auto reply = command_argv(lease.get(), args);
-  if (connection_failed(lease.get(), reply)) {
-    lease.mark_broken();
-    record(false);
-    return {};
-  }
-  record(true);
-  return to_reply(*reply);
+  return pipeline({Command(args.begin(), args.end())})[0];
 }
 
 std::vector<RedisStore::Reply> RedisStore::pipeline(const std::vector<Command>& commands) {

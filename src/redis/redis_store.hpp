@@ -65,13 +65,14 @@ class RedisStore {
   // GET of many keys in one round trip (pipelined on one connection).
   std::vector<GetResult> get_many(const std::vector<std::string>& keys);
 
-  // Any command, arguments binary-safe and used as given (no prefixing).
-  Reply run(std::initializer_list<std::string_view> args);
   // Several commands in one round trip on one connection, run by Redis in
   // order; one reply per command. If the connection fails, the replies not
   // read by then are Unavailable (their commands may or may not have run).
+  // Arguments are binary-safe and used as given (no prefixing).
   using Command = std::vector<std::string>;
   std::vector<Reply> pipeline(const std::vector<Command>& commands);
+  // One command: a pipeline of one.
+  Reply run(std::initializer_list<std::string_view> args);
   // `key` under the configured prefix, for building commands for run().
   std::string namespaced(std::string_view key) const;
 
