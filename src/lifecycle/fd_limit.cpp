@@ -48,27 +48,19 @@ uint64_t open_fd_count() {
   return count;
 }
 
-FdWatch::FdWatch(int interval_ms) : interval_ms_(interval_ms), fd_dir_(opendir("/proc/self/fd")) {
-  thread_ = std::thread([this] { loop(); });
-}
+FdWatch::FdWatch(int interval_ms)
+    : interval_ms_(interval_ms),
+      fd_dir_(opendir("/proc/self/fd"), closedir),
+      thread_([this](std::stop_token stop) { loop(stop); }) {}
 
-FdWatch::~FdWatch() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
-  if (fd_dir_ != nullptr) closedir(fd_dir_);
-}
-
-void FdWatch::loop() {
+void FdWatch::loop(std::stop_token stop) {
   bool warned = false;
+  const std::chrono::milliseconds interval(interval_ms_);
   std::unique_lock lock(mutex_);
-  while (!wake_.wait_for(lock, std::chrono::milliseconds(interval_ms_), [this] { return stopping_; })) {
+  while (!wake_.wait_for(lock, stop, interval, [&stop] { return stop.stop_requested(); })) {
     const uint64_t limit = open_file_limit();
     if (fd_dir_ == nullptr || limit == UINT64_MAX) continue;
-    const uint64_t open = count_entries(fd_dir_);
+    const uint64_t open = count_entries(fd_dir_.get());
     if (!warned && open * 10 >= limit * 9) {
       warned = true;
       log::error("open files near the limit: new connections will be refused",

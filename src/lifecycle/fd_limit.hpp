@@ -9,7 +9,9 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
+#include <stop_token>
 #include <thread>
 
 namespace scalecache {
@@ -22,20 +24,17 @@ uint64_t open_file_limit();
 class FdWatch {
  public:
   explicit FdWatch(int interval_ms = 1000);
-  ~FdWatch();
-  FdWatch(const FdWatch&) = delete;
-  FdWatch& operator=(const FdWatch&) = delete;
 
  private:
-  void loop();
+  void loop(std::stop_token stop);
 
   const int interval_ms_;
   // Opened once and rewound each time: at the limit, opening it would fail.
-  DIR* fd_dir_;
+  // Declared before the thread, so it is closed only after the thread ends.
+  std::unique_ptr<DIR, int (*)(DIR*)> fd_dir_;
   std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  std::condition_variable_any wake_;
+  std::jthread thread_;  // its destructor asks the loop to stop and joins it
 };
 
 // Descriptors open in this process (0 if /proc/self/fd can't be read).
