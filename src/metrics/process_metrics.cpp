@@ -1,7 +1,5 @@
 #include "metrics/process_metrics.hpp"
 
-#include "lifecycle/fd_limit.hpp"
-
 #include <unistd.h>
 
 #include <fstream>
@@ -9,6 +7,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "lifecycle/fd_limit.hpp"
 
 #include <prometheus/client_metric.h>
 #include <prometheus/collectable.h>
@@ -53,7 +53,6 @@ double boot_time_seconds() {
   }
   return 0;
 }
-
 
 // Builds the families from /proc on each scrape, so the counter is a real
 // counter (a prometheus::Counter can only be incremented, not set).
