@@ -20,8 +20,7 @@
 #include "metrics/metrics.hpp"
 #include "metrics/process_metrics.hpp"
 #include "origin/origin_factory.hpp"
-#include "redis/redis_store.hpp"
-#include "redis/redis_url.hpp"
+#include "redis/redis_shared_tier.hpp"
 #include "util/log.hpp"
 
 extern char** environ;
@@ -81,46 +80,13 @@ CommandLine parse_command_line(int argc, char** argv) {
   return cmd;
 }
 
-std::unique_ptr<RedisStore> make_redis(const RedisConfig& config, Metrics& metrics) {
-  if (config.url.empty()) {
+std::unique_ptr<RedisSharedTier> make_shared_tier(const Config& config, Metrics& metrics) {
+  if (config.redis.url.empty()) {
     log::warn("redis.url is empty: running with L1 only, no cache shared between replicas");
     return nullptr;
   }
-  RedisStore::Options options;
-  options.address = parse_redis_url(config.url);
-  options.password = config.password;
-  options.timeout_ms = config.timeout_ms;
-  options.connect_timeout_ms = config.connect_timeout_ms;
-  options.pool_size = static_cast<std::size_t>(config.pool_size);
-  options.key_prefix = config.key_prefix;
-  options.breaker_failures = static_cast<int>(config.breaker_failures);
-  options.backoff_min_ms = config.backoff_min_ms;
-  options.backoff_max_ms = config.backoff_max_ms;
-  return std::make_unique<RedisStore>(options, [&metrics](bool up) { metrics.set_redis_up(up); });
-}
-
-TieredCache::Options tiered_options(const Config& config) {
-  const CacheConfig& cache = config.cache;
-  TieredCache::Options options;
-  options.ttl_ms = cache.ttl_seconds * 1000;
-  options.ttl_jitter = cache.ttl_jitter;
-  options.stale_while_revalidate_s = cache.stale_while_revalidate;
-  options.stale_if_error_s = cache.stale_if_error;
-  options.early_refresh_beta = cache.early_refresh_beta;
-  options.negative_ttl_ms = cache.negative_ttl * 1000;
-  options.respect_origin_headers = cache.respect_origin_headers;
-  options.lease_ttl_ms = cache.lease_ttl_ms;
-  options.lease_wait_ms = cache.lease_wait_ms;
-  options.lease_poll_ms = cache.lease_poll_ms;
-  options.max_object_bytes = static_cast<std::size_t>(cache.max_object_bytes);
-  options.events_channel = config.redis.key_prefix + "events";
-  if (!config.redis.url.empty()) options.redis_address = parse_redis_url(config.redis.url);
-  options.redis_password = config.redis.password;
-  options.redis_connect_timeout_ms = config.redis.connect_timeout_ms;
-  options.l2_threads = static_cast<std::size_t>(config.redis.pool_size);
-  options.origin_threads = static_cast<std::size_t>(config.origin.concurrency);
-  options.origin_max_queue = static_cast<std::size_t>(config.origin.max_queue);
-  return options;
+  return std::make_unique<RedisSharedTier>(RedisSharedTier::Options::from(config),
+                                           [&metrics](bool up) { metrics.set_redis_up(up); });
 }
 
 // Waits `seconds` unless another termination signal arrives first.
@@ -142,18 +108,13 @@ int run(const Config& config) {
   const uint64_t fd_limit = raise_open_file_limit();
   FdWatch fd_watch;
 
-  // L1 re-reads Redis after l1_ttl_seconds: that bounds how long a replica
-  // that missed a purge message can serve the purged value.
-  L1Cache l1({static_cast<std::size_t>(config.cache.l1_max_entries),
-              static_cast<std::size_t>(config.cache.l1_max_bytes),
-              static_cast<std::size_t>(config.cache.l1_shards),
-              std::min(config.cache.l1_ttl_seconds, config.cache.ttl_seconds) * 1000});
+  L1Cache l1(L1Cache::Limits::from(config.cache));
   metrics.on_scrape([&l1](Metrics& m) { m.set_l1(l1.entries(), l1.bytes()); });
 
-  std::unique_ptr<RedisStore> redis = make_redis(config.redis, metrics);
-  metrics.set_redis_configured(redis != nullptr);
+  std::unique_ptr<RedisSharedTier> shared_tier = make_shared_tier(config, metrics);
+  metrics.set_redis_configured(shared_tier != nullptr);
   std::unique_ptr<Origin> origin = make_origin(config.origin, config.cache.tag_header);
-  TieredCache cache(tiered_options(config), l1, redis.get(), *origin, metrics);
+  TieredCache cache(TieredCache::Options::from(config), l1, shared_tier.get(), *origin, metrics);
 
   auto context = std::make_shared<RouterContext>(RouterContext{
       cache, metrics, lifecycle, static_cast<std::size_t>(config.cache.max_key_bytes), config.admin.token});
@@ -175,7 +136,7 @@ int run(const Config& config) {
                         {"threads", std::to_string(threads)},
                         {"open_file_limit", std::to_string(fd_limit)},
                         {"origin", config.origin.kind},
-                        {"l2", redis ? redis->endpoint() : std::string("none")}});
+                        {"l2", shared_tier ? shared_tier->endpoint() : std::string("none")}});
 
   const int sig = Lifecycle::wait_for_signal(signals);
   lifecycle.begin_drain();

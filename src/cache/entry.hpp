@@ -23,6 +23,4 @@ struct Entry {
   std::string data;
 };
 
-int64_t wall_clock_ms();
-
 }  // namespace scalecache

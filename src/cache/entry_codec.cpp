@@ -1,6 +1,5 @@
 #include "cache/entry_codec.hpp"
 
-#include <chrono>
 #include <cstring>
 
 namespace scalecache {
@@ -31,11 +30,6 @@ T get_le(const char* in) {
 }
 
 }  // namespace
-
-int64_t wall_clock_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 uint64_t content_hash(std::string_view data) {
   uint64_t hash = 14695981039346656037ull;

@@ -2,13 +2,12 @@
 
 #include <chrono>
 
-#include "cache/entry_codec.hpp"
 #include "cache/freshness.hpp"
 
 namespace scalecache {
 
-FillWaiter::FillWaiter(RedisStore& store, FleetLease& lease, int64_t poll_ms)
-    : store_(store), lease_(lease), poll_ms_(poll_ms) {
+FillWaiter::FillWaiter(SharedTier& tier, int64_t poll_ms, const TimeSource& time)
+    : tier_(tier), poll_ms_(poll_ms), time_(time) {
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -41,14 +40,13 @@ void FillWaiter::notify_filled(const std::string& key) {
 
 std::optional<FillWaiter::Outcome> FillWaiter::check(const std::string& key, int64_t deadline_ms,
                                                      std::optional<Entry>& entry) {
-  const auto got = store_.get("v:" + key);
-  if (got.status == RedisStore::Status::Ok) {
-    entry = decode_entry(got.value);
-    if (entry && classify(entry->meta, wall_clock_ms()) == Freshness::Fresh) return Outcome::Filled;
-    entry.reset();
+  SharedTier::Read got = tier_.read_one(key);
+  if (got.entry && classify(got.entry->meta, time_.now_ms()) == Freshness::Fresh) {
+    entry = std::move(got.entry);
+    return Outcome::Filled;
   }
-  if (got.status == RedisStore::Status::Unavailable || !lease_.held(key)) return Outcome::LeaseGone;
-  if (wall_clock_ms() >= deadline_ms) return Outcome::TimedOut;
+  if (got.status == SharedTier::ReadStatus::Unavailable || !tier_.lease_held(key)) return Outcome::LeaseGone;
+  if (time_.now_ms() >= deadline_ms) return Outcome::TimedOut;
   return std::nullopt;
 }
 

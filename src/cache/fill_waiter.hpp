@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "cache/entry.hpp"
-#include "cache/fleet_lease.hpp"
-#include "redis/redis_store.hpp"
+#include "cache/shared_tier.hpp"
+#include "util/clock.hpp"
 
 namespace scalecache {
 
@@ -28,7 +28,7 @@ class FillWaiter {
   enum class Outcome { Filled, LeaseGone, TimedOut };
   using Callback = std::function<void(Outcome, std::optional<Entry>)>;
 
-  FillWaiter(RedisStore& store, FleetLease& lease, int64_t poll_ms);
+  FillWaiter(SharedTier& tier, int64_t poll_ms, const TimeSource& time);
   ~FillWaiter();  // answers every remaining wait with TimedOut
   FillWaiter(const FillWaiter&) = delete;
   FillWaiter& operator=(const FillWaiter&) = delete;
@@ -42,12 +42,12 @@ class FillWaiter {
     Callback callback;
   };
   void loop();
-  // Looks at Redis for one key; returns the outcome if the wait is over.
+  // Looks at the shared tier for one key; returns the outcome if the wait is over.
   std::optional<Outcome> check(const std::string& key, int64_t deadline_ms, std::optional<Entry>& entry);
 
-  RedisStore& store_;
-  FleetLease& lease_;
+  SharedTier& tier_;
   const int64_t poll_ms_;
+  const TimeSource& time_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::unordered_map<std::string, std::vector<Waiting>> waiting_;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 
 #include "cache/entry_codec.hpp"
 
@@ -36,10 +35,9 @@ int64_t jittered_ttl_ms(std::string_view key, int64_t ttl_ms, double jitter) {
   return std::max<int64_t>(1, ttl_ms - static_cast<int64_t>(static_cast<double>(ttl_ms) * jitter * fraction));
 }
 
-double uniform_open_closed() {
-  thread_local std::mt19937_64 generator{std::random_device{}()};
-  // generate_canonical gives [0,1); 1 - that is (0,1], as ln() needs.
-  return 1.0 - std::generate_canonical<double, 53>(generator);
+void mark_stale(EntryMeta& meta, int64_t now_ms) {
+  meta.fresh_until_ms = std::min(meta.fresh_until_ms, now_ms);
+  meta.stored_at_ms = std::min(meta.stored_at_ms, meta.fresh_until_ms);
 }
 
 }  // namespace scalecache

@@ -34,7 +34,8 @@ bool should_refresh_early(const EntryMeta& meta, int64_t now_ms, double beta, do
 // burst of fills expires spread out, and every replica computes the same value.
 int64_t jittered_ttl_ms(std::string_view key, int64_t ttl_ms, double jitter);
 
-// A uniform draw in (0,1] from a per-thread generator.
-double uniform_open_closed();
+// Soft purge: the entry stops being fresh now but keeps its stale windows,
+// so it can still stand in for an origin error. The one rule for L1 and L2.
+void mark_stale(EntryMeta& meta, int64_t now_ms);
 
 }  // namespace scalecache

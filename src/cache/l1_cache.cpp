@@ -17,6 +17,11 @@ constexpr std::size_t kAllocAlign = 16;
 
 }  // namespace
 
+L1Cache::Limits L1Cache::Limits::from(const CacheConfig& config) {
+  return {static_cast<std::size_t>(config.l1_max_entries), static_cast<std::size_t>(config.l1_max_bytes),
+          static_cast<std::size_t>(config.l1_shards), std::min(config.l1_ttl_seconds, config.ttl_seconds) * 1000};
+}
+
 EntryMeta L1Cache::Node::meta() const {
   EntryMeta m;
   m.stored_at_ms = stored_at_ms;
@@ -144,8 +149,10 @@ bool L1Cache::erase_if_older(std::string_view key, int64_t stored_at_ms) {
 
 bool L1Cache::mark_stale(std::string_view key, int64_t now_ms) {
   return with_node(key, [now_ms](Shard&, Node* node) {
-    node->fresh_until_ms = std::min(node->fresh_until_ms, now_ms);
-    node->stored_at_ms = std::min(node->stored_at_ms, node->fresh_until_ms);
+    EntryMeta meta = node->meta();
+    scalecache::mark_stale(meta, now_ms);
+    node->fresh_until_ms = meta.fresh_until_ms;
+    node->stored_at_ms = meta.stored_at_ms;
     node->recheck_at_ms = std::min(node->recheck_at_ms, now_ms);
     return true;
   });

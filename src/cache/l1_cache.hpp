@@ -20,6 +20,7 @@
 #include <absl/container/flat_hash_set.h>
 
 #include "cache/entry.hpp"
+#include "config/config.hpp"
 
 namespace scalecache {
 
@@ -33,10 +34,14 @@ struct L1EntryView {
 class L1Cache {
  public:
   struct Limits {
-    std::size_t max_entries = 100000;  // 0 disables the cache
-    std::size_t max_bytes = 256u << 20;
-    std::size_t shards = 16;           // power of two
-    int64_t recheck_after_ms = 60000;  // cache.l1_ttl_seconds
+    std::size_t max_entries;  // 0 disables the cache
+    std::size_t max_bytes;
+    std::size_t shards;        // power of two
+    int64_t recheck_after_ms;  // cache.l1_ttl_seconds, capped by the TTL
+
+    // L1 re-reads Redis after l1_ttl_seconds: that bounds how long a replica
+    // that missed a purge message can serve the purged value.
+    static Limits from(const CacheConfig& config);
   };
 
   explicit L1Cache(Limits limits);

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "cache/entry.hpp"
-#include "metrics/metrics.hpp"
+#include "cache/vocabulary.hpp"
 
 namespace scalecache {
 

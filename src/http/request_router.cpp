@@ -8,6 +8,7 @@
 #include "http/key_decoder.hpp"
 #include "http/reply.hpp"
 #include "http/response_body.hpp"
+#include "util/clock.hpp"
 #include "util/log.hpp"
 
 namespace scalecache {
@@ -178,7 +179,7 @@ void get_data(std::unique_ptr<Reply> reply, const std::string& key, const std::o
 
 void purge_data(std::unique_ptr<Reply> reply, const std::string& key, bool soft, RouterContext& ctx) {
   std::shared_ptr<Reply> pending(std::move(reply));
-  ctx.cache.purge(key, soft, [pending, key](bool l2_done) {
+  ctx.cache.invalidation().purge(key, soft, [pending, key](bool l2_done) {
     if (l2_done) {
       pending->json(Http::Code::Ok, purge_body("key", key, 1));
     } else {
@@ -190,7 +191,7 @@ void purge_data(std::unique_ptr<Reply> reply, const std::string& key, bool soft,
 
 void purge_tag(std::unique_ptr<Reply> reply, const std::string& tag, bool soft, RouterContext& ctx) {
   std::shared_ptr<Reply> pending(std::move(reply));
-  ctx.cache.purge_tag(tag, soft, [pending, tag](bool ok, std::size_t purged) {
+  ctx.cache.invalidation().purge_tag(tag, soft, [pending, tag](bool ok, std::size_t purged) {
     if (ok) {
       pending->json(Http::Code::Ok, purge_body("tag", tag, purged));
     } else {

@@ -6,18 +6,6 @@
 
 namespace scalecache {
 
-const char* route_name(Route route) {
-  switch (route) {
-    case Route::Data: return "data";
-    case Route::Purge: return "purge";
-    case Route::Healthz: return "healthz";
-    case Route::Readyz: return "readyz";
-    case Route::Metrics: return "metrics";
-    case Route::Other: return "other";
-  }
-  return "other";
-}
-
 Metrics::Metrics()
     : registry_(std::make_shared<prometheus::Registry>()), requests_(kRoutes) {
   using namespace prometheus;
@@ -112,6 +100,15 @@ prometheus::Counter& Metrics::request_counter(Route route, int code) {
 void Metrics::request_done(Route route, int status_code, double seconds) {
   request_counter(route, status_code).Increment();
   durations_[static_cast<int>(route)]->Observe(seconds);
+}
+
+void Metrics::lease(LeaseOutcome outcome) {
+  switch (outcome) {
+    case LeaseOutcome::Acquired: leases_[0]->Increment(); return;
+    case LeaseOutcome::HeldElsewhere: leases_[1]->Increment(); return;  // "waited"
+    case LeaseOutcome::TimedOut: leases_[2]->Increment(); return;
+    case LeaseOutcome::Unavailable: return;  // no lease to count: redis_up says why
+  }
 }
 
 void Metrics::set_l1(std::size_t entries, std::size_t bytes) {

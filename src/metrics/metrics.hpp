@@ -17,14 +17,11 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
-namespace scalecache {
+#include "cache/vocabulary.hpp"
+#include "http/route.hpp"
+#include "origin/origin.hpp"
 
-enum class Route { Data, Purge, Healthz, Readyz, Metrics, Other };
-enum class CacheSource { L1, L2, Origin, Stale, Negative };
-enum class StaleReason { Revalidate, Error };
-enum class LeaseOutcome { Acquired, Waited, TimedOut };
-enum class PurgeKind { Key, Tag, Soft };
-enum class OriginResult { Ok, NotFound, Error, Timeout };
+namespace scalecache {
 
 class Metrics {
  public:
@@ -32,11 +29,11 @@ class Metrics {
 
   void request_done(Route route, int status_code, double seconds);
   void cache_result(CacheSource source) { cache_results_[static_cast<int>(source)]->Increment(); }
-  void origin_result(OriginResult result) { origin_results_[static_cast<int>(result)]->Increment(); }
+  void origin_result(OriginStatus result) { origin_results_[static_cast<int>(result)]->Increment(); }
   void coalesced() { coalesced_->Increment(); }
   void stale_served(StaleReason reason) { stale_served_[static_cast<int>(reason)]->Increment(); }
   void early_refresh() { early_refreshes_->Increment(); }
-  void lease(LeaseOutcome outcome) { leases_[static_cast<int>(outcome)]->Increment(); }
+  void lease(LeaseOutcome outcome);
   void purge(PurgeKind kind) { purges_[static_cast<int>(kind)]->Increment(); }
   void invalidation_sent() { invalidations_[0]->Increment(); }
   void invalidation_received() { invalidations_[1]->Increment(); }
@@ -84,7 +81,5 @@ class Metrics {
   std::vector<std::function<void(Metrics&)>> scrape_refreshers_;
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
 };
-
-const char* route_name(Route route);
 
 }  // namespace scalecache

@@ -7,8 +7,10 @@
 
 namespace scalecache {
 
+enum class OriginStatus { Ok, NotFound, Error, Timeout };
+
 struct OriginResponse {
-  enum class Status { Ok, NotFound, Error, Timeout };
+  using Status = OriginStatus;
   Status status = Status::Error;
   std::string body;
   std::string detail;  // why it failed, for the error body and the log

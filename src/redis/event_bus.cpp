@@ -6,10 +6,10 @@
 #include <charconv>
 #include <cstdio>
 #include <memory>
-#include <random>
 
 #include "redis/redis_connection.hpp"
 #include "util/log.hpp"
+#include "util/random_token.hpp"
 
 namespace scalecache {
 namespace {
@@ -21,26 +21,19 @@ constexpr std::size_t kHeaderLength = 1 + kIdLength + 1 + kStampLength + 1;
 
 }  // namespace
 
-std::string random_token() {
-  thread_local std::mt19937_64 generator{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (int word = 0; word < 2; ++word) {
-    uint64_t v = generator();
-    for (int i = 0; i < 16; ++i, v >>= 4) out.push_back(kHex[v & 0xf]);
-  }
-  return out;
-}
+EventBus::EventBus(Options options, RedisStore& publisher)
+    : options_(std::move(options)), publisher_(publisher), instance_id_(random_token()) {}
 
-EventBus::EventBus(Options options, RedisStore& publisher, Handlers handlers)
-    : options_(std::move(options)),
-      publisher_(publisher),
-      handlers_(std::move(handlers)),
-      instance_id_(random_token()) {
+EventBus::~EventBus() { stop(); }
+
+void EventBus::start(SharedTier::EventHandlers handlers) {
+  handlers_ = std::move(handlers);
+  stopping_.store(false);
   listener_ = std::thread([this] { listen_loop(); });
 }
 
-EventBus::~EventBus() {
+void EventBus::stop() {
+  if (!listener_.joinable()) return;
   stopping_.store(true);
   stop_cv_.notify_all();
   listener_.join();

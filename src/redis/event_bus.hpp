@@ -1,7 +1,8 @@
 #pragma once
 // Cache events broadcast to every replica over Redis pub/sub: a key was
 // filled, purged or marked stale. Each replica publishes through the shared
-// pool and listens on a connection of its own.
+// pool (alone, or inside a fill's pipeline) and listens on a connection of
+// its own.
 //
 // Pub/sub delivers at most once. A replica whose subscription broke may have
 // missed messages, so `on_resubscribed` runs after every reconnect (the cache
@@ -9,37 +10,36 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 
+#include "cache/shared_tier.hpp"
+#include "cache/vocabulary.hpp"
 #include "redis/redis_store.hpp"
 #include "redis/redis_url.hpp"
 
 namespace scalecache {
 
-enum class CacheEvent : char { Filled = 'F', Purged = 'P', MarkedStale = 'S' };
-
 class EventBus {
  public:
-  struct Handlers {
-    // Other replicas' events only. `stamp` is the filled entry's stored_at_ms (0 for the others).
-    std::function<void(CacheEvent, const std::string& key, int64_t stamp)> on_event;
-    std::function<void()> on_resubscribed;                            // after a broken subscription
-  };
   struct Options {
     RedisAddress address;
     std::string password;
-    int64_t connect_timeout_ms = 200;
+    int64_t connect_timeout_ms;
     std::string channel;
   };
 
-  EventBus(Options options, RedisStore& publisher, Handlers handlers);
-  ~EventBus();
+  EventBus(Options options, RedisStore& publisher);
+  ~EventBus();  // stop()
   EventBus(const EventBus&) = delete;
   EventBus& operator=(const EventBus&) = delete;
+
+  // Starts listening; other replicas' events go to `handlers` on the listener thread.
+  void start(SharedTier::EventHandlers handlers);
+  // Stops listening and joins the listener; no handler runs after it returns.
+  void stop();
 
   // False when Redis could not be reached.
   bool publish(CacheEvent event, std::string_view key, int64_t stamp = 0);
@@ -54,7 +54,7 @@ class EventBus {
 
   const Options options_;
   RedisStore& publisher_;
-  const Handlers handlers_;
+  SharedTier::EventHandlers handlers_;
   const std::string instance_id_;  // tags our own messages so we can skip them
   std::atomic<bool> subscribed_{false};
   std::atomic<bool> stopping_{false};
@@ -62,8 +62,5 @@ class EventBus {
   std::condition_variable stop_cv_;
   std::thread listener_;
 };
-
-// A random 128-bit value in hex: lease tokens and instance ids.
-std::string random_token();
 
 }  // namespace scalecache

@@ -80,6 +80,19 @@ class RedisStore::Lease {
   bool healthy_ = true;
 };
 
+RedisStore::Options RedisStore::Options::from(const RedisConfig& config) {
+  constexpr int64_t kHealthIntervalMs = 1000;
+  return {parse_redis_url(config.url),
+          config.password,
+          config.timeout_ms,
+          config.connect_timeout_ms,
+          static_cast<std::size_t>(config.pool_size),
+          static_cast<int>(config.breaker_failures),
+          config.backoff_min_ms,
+          config.backoff_max_ms,
+          kHealthIntervalMs};
+}
+
 RedisStore::RedisStore(Options options, std::function<void(bool)> on_health)
     : options_(std::move(options)), on_health_(std::move(on_health)) {
   // The first health check runs now, so /metrics and the log say at start-up
@@ -101,13 +114,6 @@ RedisStore::~RedisStore() {
 
 std::string RedisStore::endpoint() const {
   return options_.address.host + ":" + std::to_string(options_.address.port);
-}
-
-std::string RedisStore::namespaced(std::string_view key) const {
-  std::string out;
-  out.reserve(options_.key_prefix.size() + key.size());
-  out.append(options_.key_prefix).append(key);
-  return out;
 }
 
 redisContext* RedisStore::connect() {
@@ -226,32 +232,6 @@ std::vector<RedisStore::Reply> RedisStore::pipeline(const std::vector<Command>& 
   lease.mark_healthy();
   record(true);
   return replies;
-}
-
-std::vector<RedisStore::GetResult> RedisStore::get_many(const std::vector<std::string>& keys) {
-  std::vector<Command> gets;
-  gets.reserve(keys.size());
-  for (const auto& key : keys) gets.push_back({"GET", namespaced(key)});
-  std::vector<Reply> replies = pipeline(gets);
-  std::vector<GetResult> results;
-  results.reserve(replies.size());
-  for (Reply& reply : replies) results.push_back({reply.status, std::move(reply.text)});
-  return results;
-}
-
-RedisStore::GetResult RedisStore::get(std::string_view key) {
-  Reply reply = run({"GET", namespaced(key)});
-  return {reply.status, std::move(reply.text)};
-}
-
-RedisStore::Status RedisStore::set(std::string_view key, std::string_view value, int64_t ttl_ms) {
-  return run({"SET", namespaced(key), value, "PX", std::to_string(std::max<int64_t>(1, ttl_ms))}).status;
-}
-
-RedisStore::Status RedisStore::del(std::string_view key) {
-  Reply reply = run({"DEL", namespaced(key)});
-  if (reply.status != Status::Ok) return Status::Unavailable;
-  return reply.integer > 0 ? Status::Ok : Status::Miss;
 }
 
 void RedisStore::health_loop() {

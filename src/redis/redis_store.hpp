@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "config/config.hpp"
 #include "redis/redis_url.hpp"
 
 struct redisContext;
@@ -26,21 +27,18 @@ class RedisStore {
   struct Options {
     RedisAddress address;
     std::string password;  // used when the address has none
-    int64_t timeout_ms = 50;
-    int64_t connect_timeout_ms = 200;
-    std::size_t pool_size = 4;
-    std::string key_prefix = "scalecache:";
-    int breaker_failures = 3;
-    int64_t backoff_min_ms = 100;
-    int64_t backoff_max_ms = 5000;
-    int64_t health_interval_ms = 1000;
+    int64_t timeout_ms;
+    int64_t connect_timeout_ms;
+    std::size_t pool_size;
+    int breaker_failures;
+    int64_t backoff_min_ms;
+    int64_t backoff_max_ms;
+    int64_t health_interval_ms;
+
+    static Options from(const RedisConfig& config);  // config.url must not be empty
   };
 
   enum class Status { Ok, Miss, Unavailable };
-  struct GetResult {
-    Status status;
-    std::string value;
-  };
   // A reply reduced to what scalecache uses. status is Unavailable when the
   // command could not be run or Redis answered with an error.
   struct Reply {
@@ -57,24 +55,14 @@ class RedisStore {
   RedisStore(const RedisStore&) = delete;
   RedisStore& operator=(const RedisStore&) = delete;
 
-  // Keys are namespaced with the configured prefix by these calls.
-  GetResult get(std::string_view key);
-  Status set(std::string_view key, std::string_view value, int64_t ttl_ms);
-  Status del(std::string_view key);
-
-  // GET of many keys in one round trip (pipelined on one connection).
-  std::vector<GetResult> get_many(const std::vector<std::string>& keys);
-
   // Several commands in one round trip on one connection, run by Redis in
   // order; one reply per command. If the connection fails, the replies not
   // read by then are Unavailable (their commands may or may not have run).
-  // Arguments are binary-safe and used as given (no prefixing).
+  // Arguments are binary-safe.
   using Command = std::vector<std::string>;
   std::vector<Reply> pipeline(const std::vector<Command>& commands);
   // One command: a pipeline of one.
   Reply run(std::initializer_list<std::string_view> args);
-  // `key` under the configured prefix, for building commands for run().
-  std::string namespaced(std::string_view key) const;
 
   bool up() const { return up_.load(std::memory_order_relaxed); }
   std::string endpoint() const;  // host:port, never the password

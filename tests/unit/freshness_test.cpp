@@ -1,4 +1,5 @@
 #include "cache/freshness.hpp"
+#include "util/clock.hpp"
 
 #include <gtest/gtest.h>
 

@@ -18,7 +18,7 @@ TEST(Metrics, RendersContractNamesAndLabels) {
   m.request_done(Route::Purge, 401, 0.001);
   m.cache_result(CacheSource::L1);
   m.cache_result(CacheSource::L2);
-  m.origin_result(OriginResult::Timeout);
+  m.origin_result(OriginStatus::Timeout);
   m.coalesced();
   m.set_redis_up(true);
   m.on_scrape([](Metrics& self) { self.set_l1(3, 300); });

@@ -1,0 +1,47 @@
+#include "cache/origin_fill.hpp"
+
+#include <chrono>
+
+namespace scalecache {
+
+OriginFill::OriginFill(const EntryPolicy& policy, L1Cache& l1, SharedTier* tier, Origin& origin, Metrics& metrics,
+                       const TimeSource& time)
+    : policy_(policy), l1_(l1), tier_(tier), origin_(origin), metrics_(metrics), time_(time) {}
+
+OriginFill::Result OriginFill::run(const std::string& key, std::string& lease_token) {
+  const auto started = std::chrono::steady_clock::now();
+  OriginResponse response = origin_.fetch(key);
+  const int64_t took_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  metrics_.origin_result(response.status);
+
+  Result result;
+  result.status = response.status;
+  result.detail = std::move(response.detail);
+  if (response.status != OriginStatus::Ok && response.status != OriginStatus::NotFound) return result;
+
+  const int64_t now = time_.now_ms();
+  if (std::optional<Entry> entry = cacheable_entry(key, response, took_ms, policy_, now)) {
+    // The shared tier first, so a replica asked right after this answer finds it there.
+    if (tier_ != nullptr) {
+      const SharedTier::FillResult filled = tier_->store_fill(key, *entry, response.tags, lease_token);
+      if (filled.notice_sent) metrics_.invalidation_sent();
+      // Otherwise the caller releases it again on another connection (only
+      // our own lease is ever deleted, so that is safe), rather than leaving
+      // other replicas waiting out the lease TTL.
+      if (filled.lease_released) lease_token.clear();
+    }
+    fill_l1(key, *entry);
+    result.entry = std::make_shared<const Entry>(std::move(*entry));
+    result.stored = true;
+  } else if (response.status == OriginStatus::Ok) {
+    result.entry = std::make_shared<const Entry>(uncached_entry(response, now));
+  }
+  return result;
+}
+
+void OriginFill::fill_l1(const std::string& key, const Entry& entry) {
+  l1_.put(key, entry.meta, entry.data, time_.now_ms());
+}
+
+}  // namespace scalecache

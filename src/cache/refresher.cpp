@@ -1,0 +1,64 @@
+#include "cache/refresher.hpp"
+
+#include "cache/fleet_lease.hpp"
+#include "cache/freshness.hpp"
+#include "util/log.hpp"
+
+namespace scalecache {
+
+Refresher::Refresher(SharedTier* tier, OriginFill& fill, WorkerPool& l2_pool, WorkerPool& origin_pool,
+                     Metrics& metrics, const TimeSource& time)
+    : tier_(tier), fill_(fill), l2_pool_(l2_pool), origin_pool_(origin_pool), metrics_(metrics), time_(time) {}
+
+template <typename Step>
+bool Refresher::submit(WorkerPool& pool, const std::string& key, Step step) {
+  return pool.submit([this, key, step = std::move(step)]() mutable {
+    try {
+      if (step()) return;
+    } catch (const std::exception& e) {
+      log::error("refresh failed", {{"error", e.what()}});
+    }
+    running_.complete(key, true);
+  });
+}
+
+void Refresher::refresh(const std::string& key, int64_t known_stored_at_ms, Trigger trigger) {
+  if (!running_.join(key, [](const bool&) {})) return;  // already refreshing here
+  if (trigger == Trigger::Early) metrics_.early_refresh();
+  const bool queued =
+      tier_ != nullptr
+          ? submit(l2_pool_, key, [this, key, known_stored_at_ms] { return lease_step(key, known_stored_at_ms); })
+          : submit(origin_pool_, key, [this, key] { return origin_step(key, {}); });
+  if (!queued) running_.complete(key, false);
+}
+
+bool Refresher::lease_step(const std::string& key, int64_t known_stored_at_ms) {
+  if (refreshed_elsewhere(key, known_stored_at_ms)) return false;
+  std::string token;
+  if (take_fleet_lease(*tier_, key, token, metrics_) == LeaseOutcome::HeldElsewhere) {
+    return false;  // that replica refreshes for everyone
+  }
+  if (submit(origin_pool_, key, [this, key, token] { return origin_step(key, token); })) return true;
+  tier_->release_lease(key, token);
+  return false;
+}
+
+bool Refresher::origin_step(const std::string& key, std::string lease_token) {
+  // A failed refresh leaves the current entry alone: it keeps being served
+  // stale until its windows end.
+  fill_.run(key, lease_token);
+  if (tier_ != nullptr) tier_->release_lease(key, lease_token);  // still set if the fill did not release it
+  return false;
+}
+
+bool Refresher::refreshed_elsewhere(const std::string& key, int64_t known_stored_at_ms) {
+  SharedTier::Read got = tier_->read_one(key);
+  if (!got.entry || got.entry->meta.stored_at_ms <= known_stored_at_ms ||
+      classify(got.entry->meta, time_.now_ms()) != Freshness::Fresh) {
+    return false;
+  }
+  fill_.fill_l1(key, *got.entry);
+  return true;
+}
+
+}  // namespace scalecache

@@ -1,0 +1,83 @@
+#pragma once
+// The port to L2: the store every replica shares, in the cache's words.
+// The cache reads entries, holds the fleet lease while it calls the origin,
+// stores fills, purges, and hears what other replicas did; how that maps
+// onto a store (commands, key layout, scripts, pub/sub) belongs to the
+// implementation: redis/redis_shared_tier for Redis, an in-memory fake in
+// the unit tests.
+//
+// Every call blocks for at most the store's own timeout and never throws for
+// a store that is down or slow: it answers Unavailable or false instead, and
+// the cache carries on with L1 and the origin.
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cache/entry.hpp"
+#include "cache/vocabulary.hpp"
+
+namespace scalecache {
+
+class SharedTier {
+ public:
+  enum class ReadStatus { Found, Missing, Unavailable };
+  struct Read {
+    ReadStatus status = ReadStatus::Unavailable;
+    std::optional<Entry> entry;  // set when Found; an unreadable entry counts as Missing
+  };
+
+  struct FillResult {
+    bool notice_sent = false;     // other replicas were told (and their waiters woken)
+    bool lease_released = false;  // the lease named in the fill is gone, or there was none
+  };
+
+  struct TagPurge {
+    std::vector<std::string> keys;  // the keys the tag named; each was purged in L2
+    std::size_t notices_sent = 0;
+  };
+
+  struct EventHandlers {
+    // Other replicas' events only. `stamp` is the filled entry's stored_at_ms (0 for the others).
+    std::function<void(CacheEvent, const std::string& key, int64_t stamp)> on_event;
+    // After a broken subscription came back: events may have been missed.
+    std::function<void()> on_resubscribed;
+  };
+
+  virtual ~SharedTier() = default;
+
+  // Entries for several keys in one round trip, in the order asked.
+  virtual std::vector<Read> read(const std::vector<std::string>& keys) = 0;
+  Read read_one(const std::string& key) { return std::move(read(std::vector<std::string>{key}).front()); }
+
+  // The fleet lease: while one replica holds it for a key, only that replica
+  // calls the origin for it. On Acquired, `token` is what release_lease()
+  // and store_fill() need; otherwise it is left empty.
+  virtual LeaseOutcome take_lease(const std::string& key, std::string& token) = 0;
+  virtual void release_lease(const std::string& key, const std::string& token) = 0;
+  // Whether any replica holds the lease (false too when the store is unreachable).
+  virtual bool lease_held(const std::string& key) = 0;
+
+  // Stores a fill as one ordered step: the entry, its tags, the notice that
+  // wakes other replicas' waiters, then the release of `lease_token` (empty:
+  // none held). Waiters therefore see the value before the notice.
+  virtual FillResult store_fill(const std::string& key, const Entry& entry, const std::vector<std::string>& tags,
+                                const std::string& lease_token) = 0;
+
+  // Removes `key`, or with `soft` only makes it stale (it keeps its stale
+  // windows), and tells every replica. False when the store was unreachable.
+  virtual bool purge(const std::string& key, bool soft) = 0;
+  // The same for every key tagged `tag`; nullopt when the store was unreachable.
+  virtual std::optional<TagPurge> purge_tag(const std::string& tag, bool soft) = 0;
+
+  // Starts delivering other replicas' events to `handlers`, on a thread of
+  // the implementation's; unsubscribe() stops it and returns once no handler
+  // runs any more.
+  virtual void subscribe(EventHandlers handlers) = 0;
+  virtual void unsubscribe() = 0;
+};
+
+}  // namespace scalecache

@@ -1,0 +1,37 @@
+#pragma once
+// Where scalecache keeps things in Redis. Every name starts with the
+// configured prefix (redis.key_prefix), so deployments can share a Redis:
+//
+//   <prefix>v:<key>   the entry, in the entry_codec layout; PX = its retention
+//   <prefix>l:<key>   the fleet lease: a random token; PX = cache.lease_ttl_ms
+//   <prefix>t:<tag>   the set of keys whose origin answers carried <tag>
+//   <prefix>events    the pub/sub channel of cache events
+//
+// Nothing outside src/redis/ builds these names.
+
+#include <string>
+#include <string_view>
+
+namespace scalecache {
+
+class KeyScheme {
+ public:
+  explicit KeyScheme(std::string prefix) : prefix_(std::move(prefix)) {}
+
+  std::string value(std::string_view key) const { return join("v:", key); }
+  std::string lease(std::string_view key) const { return join("l:", key); }
+  std::string tag(std::string_view tag) const { return join("t:", tag); }
+  std::string events_channel() const { return join("events", {}); }
+
+ private:
+  std::string join(std::string_view kind, std::string_view name) const {
+    std::string out;
+    out.reserve(prefix_.size() + kind.size() + name.size());
+    out.append(prefix_).append(kind).append(name);
+    return out;
+  }
+
+  const std::string prefix_;
+};
+
+}  // namespace scalecache

@@ -1,0 +1,191 @@
+#pragma once
+// An in-memory shared tier for unit tests: one FakeSharedStore plays the
+// Redis every replica shares; each replica gets its own FakeSharedTier
+// handle, so events reach the other replicas and not the sender, as with
+// pub/sub. Events are delivered at once on the sender's thread. Time is the
+// test's clock; leases never expire unless the test expires them.
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cache/freshness.hpp"
+#include "cache/shared_tier.hpp"
+
+namespace scalecache::testing {
+
+class FakeSharedTier;
+
+class FakeSharedStore {
+ public:
+  explicit FakeSharedStore(std::function<int64_t()> now_ms) : now_ms_(std::move(now_ms)) {}
+
+  std::atomic<bool> available{true};
+  std::atomic<int> leases_refused{0};  // take_lease answered HeldElsewhere
+  std::atomic<int> fills{0};
+
+  std::optional<Entry> entry(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    return live_entry(key);
+  }
+  void put(const std::string& key, const Entry& entry) {
+    std::lock_guard lock(mutex_);
+    entries_[key] = entry;
+  }
+  bool lease_held(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    return leases_.contains(key);
+  }
+  // Another replica (or one that died) holds the lease.
+  void hold_lease(const std::string& key, const std::string& token) {
+    std::lock_guard lock(mutex_);
+    leases_[key] = token;
+  }
+  void expire_lease(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    leases_.erase(key);
+  }
+  std::set<std::string> tag_members(const std::string& tag) {
+    std::lock_guard lock(mutex_);
+    return tags_[tag];
+  }
+
+ private:
+  friend class FakeSharedTier;
+
+  std::optional<Entry> live_entry(const std::string& key) {  // mutex_ held
+    auto it = entries_.find(key);
+    if (it == entries_.end() || keep_until_ms(it->second.meta) <= now_ms_()) return std::nullopt;
+    return it->second;
+  }
+  void broadcast(const FakeSharedTier* sender, CacheEvent event, const std::string& key, int64_t stamp);
+
+  std::function<int64_t()> now_ms_;
+  std::mutex mutex_;
+  std::map<std::string, Entry> entries_;
+  std::map<std::string, std::string> leases_;
+  std::map<std::string, std::set<std::string>> tags_;
+  std::vector<FakeSharedTier*> replicas_;
+  int next_token_ = 0;
+};
+
+class FakeSharedTier final : public SharedTier {
+ public:
+  explicit FakeSharedTier(FakeSharedStore& store) : store_(store) {
+    std::lock_guard lock(store_.mutex_);
+    store_.replicas_.push_back(this);
+  }
+  ~FakeSharedTier() override {
+    std::lock_guard lock(store_.mutex_);
+    std::erase(store_.replicas_, this);
+  }
+
+  std::vector<Read> read(const std::vector<std::string>& keys) override {
+    std::vector<Read> reads(keys.size());
+    if (!store_.available) return reads;
+    std::lock_guard lock(store_.mutex_);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      reads[i].entry = store_.live_entry(keys[i]);
+      reads[i].status = reads[i].entry ? ReadStatus::Found : ReadStatus::Missing;
+    }
+    return reads;
+  }
+
+  LeaseOutcome take_lease(const std::string& key, std::string& token) override {
+    token.clear();
+    if (!store_.available) return LeaseOutcome::Unavailable;
+    std::lock_guard lock(store_.mutex_);
+    auto [it, inserted] = store_.leases_.try_emplace(key, "token-" + std::to_string(++store_.next_token_));
+    if (!inserted) {
+      ++store_.leases_refused;
+      return LeaseOutcome::HeldElsewhere;
+    }
+    token = it->second;
+    return LeaseOutcome::Acquired;
+  }
+
+  void release_lease(const std::string& key, const std::string& token) override {
+    if (token.empty() || !store_.available) return;
+    std::lock_guard lock(store_.mutex_);
+    if (auto it = store_.leases_.find(key); it != store_.leases_.end() && it->second == token) store_.leases_.erase(it);
+  }
+
+  bool lease_held(const std::string& key) override { return store_.available && store_.lease_held(key); }
+
+  FillResult store_fill(const std::string& key, const Entry& entry, const std::vector<std::string>& tags,
+                        const std::string& lease_token) override {
+    if (!store_.available) return {};
+    {
+      std::lock_guard lock(store_.mutex_);
+      store_.entries_[key] = entry;
+      for (const auto& tag : tags) store_.tags_[tag].insert(key);
+      ++store_.fills;
+    }
+    store_.broadcast(this, CacheEvent::Filled, key, entry.meta.stored_at_ms);
+    release_lease(key, lease_token);
+    return {true, true};
+  }
+
+  bool purge(const std::string& key, bool soft) override {
+    if (!store_.available) return false;
+    {
+      std::lock_guard lock(store_.mutex_);
+      if (!soft) {
+        store_.entries_.erase(key);
+      } else if (auto it = store_.entries_.find(key); it != store_.entries_.end()) {
+        mark_stale(it->second.meta, store_.now_ms_());
+      }
+    }
+    store_.broadcast(this, soft ? CacheEvent::MarkedStale : CacheEvent::Purged, key, 0);
+    return true;
+  }
+
+  std::optional<TagPurge> purge_tag(const std::string& tag, bool soft) override {
+    if (!store_.available) return std::nullopt;
+    TagPurge purged;
+    for (const auto& key : store_.tag_members(tag)) {
+      purge(key, soft);
+      purged.keys.push_back(key);
+      ++purged.notices_sent;
+    }
+    return purged;
+  }
+
+  void subscribe(EventHandlers handlers) override {
+    std::lock_guard lock(mutex_);
+    handlers_ = std::move(handlers);
+  }
+  void unsubscribe() override {
+    std::lock_guard lock(mutex_);
+    handlers_ = {};
+  }
+
+  void deliver(CacheEvent event, const std::string& key, int64_t stamp) {
+    std::lock_guard lock(mutex_);  // unsubscribe() waits for a handler that runs
+    if (handlers_.on_event) handlers_.on_event(event, key, stamp);
+  }
+
+ private:
+  FakeSharedStore& store_;
+  std::mutex mutex_;
+  EventHandlers handlers_;
+};
+
+inline void FakeSharedStore::broadcast(const FakeSharedTier* sender, CacheEvent event, const std::string& key,
+                                       int64_t stamp) {
+  std::vector<FakeSharedTier*> others;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto* replica : replicas_) {
+      if (replica != sender) others.push_back(replica);
+    }
+  }
+  for (auto* replica : others) replica->deliver(event, key, stamp);
+}
+
+}  // namespace scalecache::testing

@@ -1,0 +1,369 @@
+// TieredCache's orchestration against an in-memory shared tier and a fake
+// origin, with the test's own clock: hits, misses, single-flight in one
+// replica and across replicas, lease takeover and timeout, stale-while-
+// revalidate, stale-if-error, early refresh, negative caching, purges and
+// other replicas' events. Waits are on conditions (the origin's gate, the
+// fake's counters), never on time.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <memory>
+#include <sstream>
+#include <thread>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "cache/tiered_cache.hpp"
+#include "config/config.hpp"
+#include "fakes/fake_origin.hpp"
+#include "fakes/fake_shared_tier.hpp"
+#include "metrics/metrics.hpp"
+
+namespace scalecache {
+namespace {
+
+using testing::FakeOrigin;
+using testing::FakeSharedStore;
+using testing::FakeSharedTier;
+
+constexpr int64_t kStart = 1'700'000'000'000;
+
+struct Clock {
+  std::atomic<int64_t> now{kStart};
+  std::atomic<double> draw{1.0};  // uniform draw in (0,1]: 1 never refreshes early
+  TimeSource source() {
+    return {[this] { return now.load(); }, [this] { return draw.load(); }};
+  }
+};
+
+Config test_config() {
+  Config config;
+  config.cache.ttl_seconds = 60;
+  config.cache.ttl_jitter = 0;
+  config.cache.stale_while_revalidate = 30;
+  config.cache.stale_if_error = 300;
+  config.cache.lease_wait_ms = 5000;
+  config.cache.lease_poll_ms = 2;  // how often a waiter looks again (real time)
+  config.redis.pool_size = 2;
+  config.origin.concurrency = 4;
+  return config;
+}
+
+// Waits for a condition another thread brings about; false after 30 s, so a
+// broken cache fails the test instead of hanging it.
+template <typename Predicate>
+bool eventually(Predicate predicate) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!predicate()) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+double metric(Metrics& metrics, const std::string& series) {
+  std::istringstream text(metrics.render());
+  std::string line;
+  while (std::getline(text, line)) {
+    if (line.starts_with(series + " ")) return std::stod(line.substr(series.size() + 1));
+  }
+  return -1;
+}
+
+// One scalecache process: its own L1, metrics and shared-tier handle.
+struct Replica {
+  Replica(FakeSharedStore* store, FakeOrigin& origin, Clock& clock, const Config& config = test_config())
+      : l1(L1Cache::Limits::from(config.cache)),
+        tier(store != nullptr ? std::make_unique<FakeSharedTier>(*store) : nullptr),
+        cache(options(config, clock), l1, tier.get(), origin, metrics) {}
+
+  static TieredCache::Options options(const Config& config, Clock& clock) {
+    TieredCache::Options o = TieredCache::Options::from(config);
+    o.time = clock.source();
+    return o;
+  }
+
+  std::future<Answer> fetch(const std::string& key) {
+    auto promise = std::make_shared<std::promise<Answer>>();
+    cache.fetch(key, [promise](const Answer& a) { promise->set_value(a); });
+    return promise->get_future();
+  }
+
+  // What L1 alone answers now: nullopt when the request would go through fetch().
+  std::optional<std::pair<std::string, std::optional<StaleReason>>> from_l1(const std::string& key) {
+    std::optional<std::pair<std::string, std::optional<StaleReason>>> out;
+    cache.answer_from_l1(key, [&](const L1EntryView& v, std::optional<StaleReason> why) {
+      out.emplace(std::string(v.data), why);
+    });
+    return out;
+  }
+
+  Metrics metrics;
+  L1Cache l1;
+  std::unique_ptr<FakeSharedTier> tier;
+  TieredCache cache;
+};
+
+class TieredCacheTest : public ::testing::Test {
+ protected:
+  Clock clock;
+  FakeSharedStore store{[this] { return clock.now.load(); }};
+  FakeOrigin origin;
+};
+
+TEST_F(TieredCacheTest, MissGoesToTheOriginThenL1AndTheSharedTierAnswer) {
+  Replica a(&store, origin, clock);
+  Answer first = a.fetch("k").get();
+  ASSERT_EQ(first.kind, Answer::Kind::Data);
+  EXPECT_EQ(first.source, CacheSource::Origin);
+  EXPECT_TRUE(first.stored);
+  EXPECT_EQ(first.entry->data, "value-of-k#1");
+  ASSERT_TRUE(store.entry("k"));
+  EXPECT_FALSE(store.lease_held("k"));  // released by the fill
+
+  auto hit = a.from_l1("k");
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->first, "value-of-k#1");
+
+  Replica b(&store, origin, clock);
+  Answer from_l2 = b.fetch("k").get();
+  EXPECT_EQ(from_l2.source, CacheSource::L2);
+  EXPECT_EQ(from_l2.entry->data, "value-of-k#1");
+  EXPECT_EQ(origin.calls("k"), 1);
+}
+
+TEST_F(TieredCacheTest, ConcurrentMissesInOneReplicaShareOneOriginCall) {
+  Replica a(&store, origin, clock);
+  origin.hold();
+  std::vector<std::future<Answer>> answers;
+  answers.push_back(a.fetch("k"));
+  origin.wait_for_held_calls(1);  // the leader is at the origin
+  for (int i = 0; i < 9; ++i) answers.push_back(a.fetch("k"));
+  EXPECT_EQ(metric(a.metrics, "scalecache_coalesced_requests_total"), 9);
+  origin.open();
+  int collapsed = 0;
+  for (auto& f : answers) {
+    Answer answer = f.get();
+    EXPECT_EQ(answer.entry->data, "value-of-k#1");
+    collapsed += answer.collapsed ? 1 : 0;
+  }
+  EXPECT_EQ(collapsed, 9);
+  EXPECT_EQ(origin.calls("k"), 1);
+}
+
+TEST_F(TieredCacheTest, AnotherReplicaWaitsForTheLeaseHoldersFill) {
+  Replica a(&store, origin, clock);
+  Replica b(&store, origin, clock);
+  origin.hold();
+  auto from_a = a.fetch("k");
+  origin.wait_for_held_calls(1);  // a holds the lease and is at the origin
+  auto from_b = b.fetch("k");
+  ASSERT_TRUE(eventually([&] { return store.leases_refused.load() >= 1; }));  // b found the lease taken
+  origin.open();
+  EXPECT_EQ(from_a.get().source, CacheSource::Origin);
+  Answer waited = from_b.get();
+  EXPECT_EQ(waited.source, CacheSource::L2);
+  EXPECT_TRUE(waited.collapsed);
+  EXPECT_EQ(waited.entry->data, "value-of-k#1");
+  EXPECT_EQ(origin.calls("k"), 1);
+  EXPECT_EQ(metric(b.metrics, "scalecache_lease_total{outcome=\"waited\"}"), 1);
+}
+
+TEST_F(TieredCacheTest, WaiterTakesOverWhenTheLeaseHolderDies) {
+  Replica b(&store, origin, clock);
+  store.hold_lease("k", "dead-replica");
+  auto answer = b.fetch("k");
+  ASSERT_TRUE(eventually([&] { return store.leases_refused.load() >= 1; }));
+  EXPECT_EQ(origin.total_calls(), 0);  // nobody calls the origin while the lease stands
+  store.expire_lease("k");             // its TTL ran out
+  Answer got = answer.get();
+  EXPECT_EQ(got.source, CacheSource::Origin);
+  EXPECT_EQ(origin.calls("k"), 1);
+  EXPECT_EQ(metric(b.metrics, "scalecache_lease_total{outcome=\"acquired\"}"), 1);
+}
+
+TEST_F(TieredCacheTest, WaiterCallsTheOriginItselfAtTheWaitDeadline) {
+  Replica b(&store, origin, clock);
+  store.hold_lease("k", "stuck-replica");
+  auto answer = b.fetch("k");
+  ASSERT_TRUE(eventually([&] { return store.leases_refused.load() >= 1; }));
+  // The deadline is set just after the refusal: move time on until it has passed.
+  ASSERT_TRUE(eventually([&] {
+    clock.now += test_config().cache.lease_wait_ms;
+    return answer.wait_for(std::chrono::milliseconds(1)) == std::future_status::ready;
+  }));
+  Answer got = answer.get();
+  EXPECT_EQ(got.source, CacheSource::Origin);
+  EXPECT_EQ(metric(b.metrics, "scalecache_lease_total{outcome=\"timed_out\"}"), 1);
+}
+
+TEST_F(TieredCacheTest, StaleWhileRevalidateServesTheOldCopyAndRefreshesOnce) {
+  Replica a(&store, origin, clock);
+  a.fetch("k").get();
+  clock.now += 61'000;  // past the 60 s TTL, inside the 30 s window
+  origin.hold();
+  auto stale = a.from_l1("k");
+  ASSERT_TRUE(stale);
+  EXPECT_EQ(stale->first, "value-of-k#1");
+  EXPECT_EQ(stale->second, StaleReason::Revalidate);
+  origin.wait_for_held_calls(1);
+  a.from_l1("k");  // a second stale hit starts no second refresh
+  origin.open();
+  origin.wait_for_calls(2);
+  ASSERT_TRUE(eventually([&] { return store.entry("k") && store.entry("k")->data == "value-of-k#2"; }));
+  a.cache.stop();  // every refresh step has finished
+  EXPECT_EQ(origin.calls("k"), 2);
+  auto fresh = a.from_l1("k");
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->first, "value-of-k#2");
+  EXPECT_FALSE(fresh->second);
+}
+
+TEST_F(TieredCacheTest, StaleIfErrorStandsInForAFailingOrigin) {
+  Replica a(&store, origin, clock);
+  a.fetch("k").get();
+  clock.now += 60'000 + 31'000;  // past TTL and stale-while-revalidate, inside stale-if-error
+  EXPECT_FALSE(a.from_l1("k"));
+  origin.fail(true);
+  Answer got = a.fetch("k").get();
+  ASSERT_EQ(got.kind, Answer::Kind::Data);
+  EXPECT_EQ(got.source, CacheSource::Stale);
+  EXPECT_EQ(got.stale, StaleReason::Error);
+  EXPECT_EQ(got.entry->data, "value-of-k#1");
+  // An error never replaces the good entry.
+  EXPECT_EQ(store.entry("k")->data, "value-of-k#1");
+
+  clock.now += 300'000;  // past every window: the error shows
+  Answer gone = a.fetch("k").get();
+  EXPECT_EQ(gone.kind, Answer::Kind::OriginError);
+}
+
+TEST_F(TieredCacheTest, EarlyRefreshFollowsTheDrawNearExpiry) {
+  Replica a(&store, origin, clock);
+  origin.take_at_least_ms(5);  // a compute time XFetch can weigh
+  a.fetch("k").get();
+  clock.now += 60'000 - 1;  // 1 ms before expiry
+  clock.draw = 1.0;         // -ln(1) = 0: no lead, no early refresh
+  ASSERT_TRUE(a.from_l1("k"));
+  EXPECT_EQ(metric(a.metrics, "scalecache_early_refreshes_total"), 0);
+  clock.draw = 0.5;  // lead = compute * ln 2 >= 3 ms: refresh now
+  ASSERT_TRUE(a.from_l1("k"));
+  EXPECT_EQ(metric(a.metrics, "scalecache_early_refreshes_total"), 1);
+  origin.wait_for_calls(2);
+  a.cache.stop();
+  EXPECT_EQ(origin.calls("k"), 2);
+}
+
+TEST_F(TieredCacheTest, NotFoundIsCachedForTheNegativeTtl) {
+  Replica a(&store, origin, clock);
+  origin.script("gone", OriginResponse::failed(OriginStatus::NotFound, "no such key"));
+  Answer first = a.fetch("gone").get();
+  EXPECT_EQ(first.kind, Answer::Kind::NotFound);
+  ASSERT_TRUE(first.entry);
+  EXPECT_TRUE(first.entry->meta.negative);
+  ASSERT_TRUE(a.from_l1("gone"));
+  Replica b(&store, origin, clock);
+  EXPECT_EQ(b.fetch("gone").get().source, CacheSource::Negative);  // from the shared tier
+  EXPECT_EQ(origin.calls("gone"), 1);
+  clock.now += test_config().cache.negative_ttl * 1000;
+  EXPECT_FALSE(a.from_l1("gone"));
+}
+
+TEST_F(TieredCacheTest, TooLargeAnswersAreServedButNotCached) {
+  Config config = test_config();
+  config.cache.max_object_bytes = 4;
+  Replica a(&store, origin, clock, config);
+  Answer got = a.fetch("k").get();
+  EXPECT_EQ(got.kind, Answer::Kind::Data);
+  EXPECT_FALSE(got.stored);
+  EXPECT_EQ(got.entry->data, "value-of-k#1");
+  EXPECT_FALSE(store.entry("k"));
+  EXPECT_FALSE(a.from_l1("k"));
+}
+
+TEST_F(TieredCacheTest, PurgeRemovesTheKeyEverywhere) {
+  Replica a(&store, origin, clock);
+  Replica b(&store, origin, clock);
+  a.fetch("k").get();
+  b.fetch("k").get();
+  ASSERT_TRUE(b.from_l1("k"));
+  std::promise<bool> done;
+  a.cache.invalidation().purge("k", false, [&](bool ok) { done.set_value(ok); });
+  EXPECT_TRUE(done.get_future().get());
+  EXPECT_FALSE(store.entry("k"));
+  EXPECT_FALSE(a.from_l1("k"));
+  EXPECT_FALSE(b.from_l1("k"));  // told through the shared tier
+  EXPECT_EQ(a.fetch("k").get().entry->data, "value-of-k#2");
+}
+
+TEST_F(TieredCacheTest, SoftPurgeKeepsAStaleCopy) {
+  Replica a(&store, origin, clock);
+  Replica b(&store, origin, clock);
+  a.fetch("k").get();
+  b.fetch("k").get();
+  std::promise<bool> done;
+  a.cache.invalidation().purge("k", true, [&](bool ok) { done.set_value(ok); });
+  EXPECT_TRUE(done.get_future().get());
+  ASSERT_TRUE(store.entry("k"));
+  EXPECT_EQ(classify(store.entry("k")->meta, clock.now), Freshness::Revalidate);
+  origin.hold();  // keep the refresh the stale hit starts from finishing
+  auto stale = b.from_l1("k");
+  ASSERT_TRUE(stale);
+  EXPECT_EQ(stale->second, StaleReason::Revalidate);
+  origin.open();
+}
+
+TEST_F(TieredCacheTest, TagPurgeRemovesEveryTaggedKey) {
+  Replica a(&store, origin, clock);
+  for (const char* key : {"x", "y"}) {
+    OriginResponse tagged = OriginResponse::ok(std::string("body-") + key);
+    tagged.tags = {"team"};
+    origin.script(key, tagged);
+    a.fetch(key).get();
+  }
+  a.fetch("other").get();
+  std::promise<std::size_t> done;
+  a.cache.invalidation().purge_tag("team", false, [&](bool ok, std::size_t n) { done.set_value(ok ? n : 999); });
+  EXPECT_EQ(done.get_future().get(), 2u);
+  EXPECT_FALSE(a.from_l1("x"));
+  EXPECT_FALSE(a.from_l1("y"));
+  EXPECT_TRUE(a.from_l1("other"));
+}
+
+TEST_F(TieredCacheTest, AnotherReplicasNewerFillDropsTheOlderL1Copy) {
+  Replica a(&store, origin, clock);
+  Replica b(&store, origin, clock);
+  a.fetch("k").get();
+  auto in_l1 = [&](Replica& r) { return r.l1.visit("k", clock.now, [](const L1EntryView&) {}); };
+  clock.now += 60'000 + 31'000;  // only stale-if-error left: a keeps its copy, b fetches anew
+  ASSERT_TRUE(in_l1(a));
+  EXPECT_EQ(b.fetch("k").get().entry->data, "value-of-k#2");
+  EXPECT_FALSE(in_l1(a));  // the fill notice said a newer entry exists
+  EXPECT_EQ(metric(a.metrics, "scalecache_invalidation_messages_total{direction=\"received\"}"), 1);
+}
+
+TEST_F(TieredCacheTest, WithTheSharedTierDownTheOriginStillAnswers) {
+  Replica a(&store, origin, clock);
+  store.available = false;
+  Answer got = a.fetch("k").get();
+  EXPECT_EQ(got.source, CacheSource::Origin);
+  EXPECT_TRUE(a.from_l1("k"));
+  std::promise<bool> done;
+  a.cache.invalidation().purge("k", false, [&](bool ok) { done.set_value(ok); });
+  EXPECT_FALSE(done.get_future().get());  // L1 only: the caller is told
+}
+
+TEST_F(TieredCacheTest, WithoutASharedTierL1AndTheOriginServe) {
+  Replica a(nullptr, origin, clock);
+  EXPECT_EQ(a.fetch("k").get().source, CacheSource::Origin);
+  EXPECT_TRUE(a.from_l1("k"));
+  std::promise<bool> tag_done;
+  a.cache.invalidation().purge_tag("t", false, [&](bool ok, std::size_t) { tag_done.set_value(ok); });
+  EXPECT_FALSE(tag_done.get_future().get());  // tags live in the shared tier
+}
+
+}  // namespace
+}  // namespace scalecache
