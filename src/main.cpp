@@ -118,12 +118,8 @@ int run(const Config& config) {
 
   auto context = std::make_shared<RouterContext>(RouterContext{
       cache, metrics, lifecycle, static_cast<std::size_t>(config.cache.max_key_bytes), config.admin.token});
-  const int threads = effective_threads(config);
-  HttpServer server({config.server.host, static_cast<uint16_t>(config.server.port), threads,
-                     static_cast<std::size_t>(config.server.max_request_bytes),
-                     std::chrono::milliseconds(config.server.header_timeout_ms),
-                     std::chrono::seconds(config.server.keepalive_timeout_seconds)},
-                    context);
+  const HttpServer::Options server_options = HttpServer::Options::from(config);
+  HttpServer server(server_options, context);
   try {
     server.start();
   } catch (const std::exception& e) {
@@ -133,7 +129,7 @@ int run(const Config& config) {
   }
   lifecycle.set_serving();
   log::info("serving", {{"address", config.server.host + ":" + std::to_string(config.server.port)},
-                        {"threads", std::to_string(threads)},
+                        {"threads", std::to_string(server_options.threads)},
                         {"open_file_limit", std::to_string(fd_limit)},
                         {"origin", config.origin.kind},
                         {"l2", shared_tier ? shared_tier->endpoint() : std::string("none")}});

@@ -4,6 +4,16 @@
 
 namespace scalecache {
 
+HttpServer::Options HttpServer::Options::from(const Config& config) {
+  const ServerConfig& server = config.server;
+  return {server.host,
+          static_cast<uint16_t>(server.port),
+          effective_threads(config),
+          static_cast<std::size_t>(server.max_request_bytes),
+          std::chrono::milliseconds(server.header_timeout_ms),
+          std::chrono::seconds(server.keepalive_timeout_seconds)};
+}
+
 HttpServer::HttpServer(Options options, std::shared_ptr<RouterContext> context)
     : options_(std::move(options)), context_(std::move(context)) {}
 

@@ -9,6 +9,7 @@
 
 #include <pistache/endpoint.h>
 
+#include "config/config.hpp"
 #include "http/request_router.hpp"
 
 namespace scalecache {
@@ -16,12 +17,14 @@ namespace scalecache {
 class HttpServer {
  public:
   struct Options {
-    std::string host = "0.0.0.0";
-    uint16_t port = 8080;
-    int threads = 1;
-    std::size_t max_request_bytes = 16384;
-    std::chrono::milliseconds header_timeout{10000};
-    std::chrono::seconds keepalive_timeout{60};
+    std::string host;
+    uint16_t port;
+    int threads;
+    std::size_t max_request_bytes;
+    std::chrono::milliseconds header_timeout;
+    std::chrono::seconds keepalive_timeout;
+
+    static Options from(const Config& config);  // threads: effective_threads(config)
   };
 
   HttpServer(Options options, std::shared_ptr<RouterContext> context);
