@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Observability suite (make test-observability):
 #   1. promtool check rules + promtool test rules on deploy/prometheus/
-#   2. pytest tests/observability: static dashboard checks, then a real Prometheus
+#   2. the dashboard against Grafana's dashboard model (@grafana/schema) and the
+#      compose stack's Grafana provisioning files against the documented format,
+#      type-checked with TypeScript (schema/check.sh; npm ci on first use, cached)
+#   3. pytest tests/observability: the schema check bites (test_schema.py), static
+#      dashboard checks, then a real Prometheus
 #      scraping 3 scalecache replicas + Redis, every dashboard panel query checked
 #      through the HTTP API, and the main panels rendered to a PNG.
-# Installs what is missing (Debian prometheus, matplotlib). Everything runs on
+# Installs what is missing (Debian prometheus, nodejs/npm, python3-yaml, matplotlib). Everything runs on
 # 127.0.0.1 with free ports and temp dirs; pytest stops what it started.
 #
 #   OBS_OUT=DIR     where dashboard.png and summary.json go (default $TMPDIR/scalecache-observability)
@@ -48,9 +52,24 @@ promtool check rules deploy/prometheus/scalecache-rules.yaml
 echo "== promtool test rules"
 promtool test rules deploy/prometheus/tests/*.yaml
 
+# The schema check: npm for the pinned packages, PyYAML for the provisioning files.
+if ! command -v npm >/dev/null; then
+  echo "installing Debian packages nodejs npm"
+  apt_install nodejs npm
+fi
+if ! python3 -c 'import yaml' 2>/dev/null; then
+  echo "installing PyYAML"
+  python3 -m pip install --quiet --disable-pip-version-check pyyaml 2>/dev/null || apt_install python3-yaml
+fi
+
+echo "== Grafana schema: dashboard and provisioning files"
+schema_rc=0
+tests/observability/schema/check.sh || schema_rc=$?
+
 echo "== pytest tests/observability"
 rc=0
 timeout 600 python3 -m pytest -q -p no:cacheprovider tests/observability || rc=$?
+[ "$rc" -ne 0 ] || rc=$schema_rc
 
 if [ -f "$OBS_OUT/summary.json" ]; then
   python3 - "$OBS_OUT/summary.json" <<'PY'
