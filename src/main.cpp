@@ -85,8 +85,10 @@ std::unique_ptr<RedisSharedTier> make_shared_tier(const Config& config, Metrics&
     log::warn("redis.url is empty: running with L1 only, no cache shared between replicas");
     return nullptr;
   }
-  return std::make_unique<RedisSharedTier>(RedisSharedTier::Options::from(config),
-                                           [&metrics](bool up) { metrics.set_redis_up(up); });
+  return std::make_unique<RedisSharedTier>(
+      RedisSharedTier::Options::from(config),
+      RedisSharedTier::Hooks{[&metrics](bool up) { metrics.set_redis_up(up); },
+                             [&metrics] { metrics.subscribe_error(); }});
 }
 
 // Waits `seconds` unless another termination signal arrives first.

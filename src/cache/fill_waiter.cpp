@@ -1,8 +1,10 @@
 #include "cache/fill_waiter.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "cache/freshness.hpp"
+#include "util/log.hpp"
 
 namespace scalecache {
 
@@ -38,52 +40,86 @@ void FillWaiter::notify_filled(const std::string& key) {
   wake_.notify_all();
 }
 
-std::optional<FillWaiter::Outcome> FillWaiter::check(const std::string& key, int64_t deadline_ms,
-                                                     std::optional<Entry>& entry) {
-  SharedTier::Read got = tier_.read_one(key);
-  if (got.entry && classify(got.entry->meta, time_.now_ms()) == Freshness::Fresh) {
-    entry = std::move(got.entry);
-    return Outcome::Filled;
+std::vector<FillWaiter::Looked> FillWaiter::look(const std::vector<std::pair<std::string, int64_t>>& keys) {
+  constexpr std::size_t kBatch = 512;  // keys per round trip
+  std::vector<Looked> over;
+  for (std::size_t from = 0; from < keys.size(); from += kBatch) {
+    const std::size_t to = std::min(keys.size(), from + kBatch);
+    std::vector<std::string> batch;
+    for (std::size_t i = from; i < to; ++i) batch.push_back(keys[i].first);
+    const std::vector<SharedTier::WaitState> states = tier_.wait_states(batch);
+    std::vector<std::string> present;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (states[i].entry_present) present.push_back(batch[i]);
+    }
+    std::vector<SharedTier::Read> reads = tier_.read(present);
+    const int64_t now = time_.now_ms();
+    std::size_t next_read = 0;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const SharedTier::WaitState& state = states[i];
+      if (state.entry_present) {
+        std::optional<Entry>& entry = reads[next_read++].entry;
+        if (entry && classify(entry->meta, now) == Freshness::Fresh) {
+          over.push_back({batch[i], Outcome::Filled, std::move(entry)});
+          continue;
+        }
+      }
+      if (state.unavailable || !state.lease_held) {
+        over.push_back({batch[i], Outcome::LeaseGone, std::nullopt});
+      } else if (now >= keys[from + i].second) {
+        over.push_back({batch[i], Outcome::TimedOut, std::nullopt});
+      }
+    }
   }
-  if (got.status == SharedTier::ReadStatus::Unavailable || !tier_.lease_held(key)) return Outcome::LeaseGone;
-  if (time_.now_ms() >= deadline_ms) return Outcome::TimedOut;
-  return std::nullopt;
+  return over;
+}
+
+void FillWaiter::answer(std::vector<Looked> over, std::unique_lock<std::mutex>& lock) {
+  for (Looked& looked : over) {
+    auto it = waiting_.find(looked.key);
+    if (it == waiting_.end()) continue;
+    auto waits = std::move(it->second);
+    waiting_.erase(it);
+    lock.unlock();
+    for (auto& w : waits) {
+      try {
+        w.callback(looked.outcome, looked.entry);
+      } catch (const std::exception& e) {
+        log::error("fill wait callback failed", {{"error", e.what()}});
+      }
+    }
+    lock.lock();
+  }
 }
 
 void FillWaiter::loop() {
   std::unique_lock lock(mutex_);
-  for (;;) {
-    // The first pass after a wait() registers runs at once: the fill may
-    // have landed between the lease refusal and now.
-    if (stopping_) break;
+  auto next_poll = std::chrono::steady_clock::now();
+  while (!stopping_) {
+    // Keys whose fill was announced (or whose wait just began: the fill may
+    // have landed between the lease refusal and now) are looked at at once;
+    // every waiting key when the poll interval is up.
+    const bool poll = std::chrono::steady_clock::now() >= next_poll;
     std::vector<std::pair<std::string, int64_t>> keys;
     for (const auto& [key, waits] : waiting_) {
+      if (!poll && !notified_.contains(key)) continue;
       int64_t deadline = 0;
       for (const auto& w : waits) deadline = std::max(deadline, w.deadline_ms);
       keys.emplace_back(key, deadline);
     }
     notified_.clear();
+    if (poll) next_poll = std::chrono::steady_clock::now() + std::chrono::milliseconds(poll_ms_);
     lock.unlock();
-
-    std::vector<std::pair<std::string, std::pair<Outcome, std::optional<Entry>>>> done;
-    for (const auto& [key, deadline] : keys) {
-      std::optional<Entry> entry;
-      if (auto outcome = check(key, deadline, entry)) done.push_back({key, {*outcome, std::move(entry)}});
+    std::vector<Looked> over;
+    try {
+      over = look(keys);
+    } catch (const std::exception& e) {
+      // The waits stay; the next pass looks again. Only the deadline ends them now.
+      log::error("fill waiter pass failed", {{"error", e.what()}});
     }
-
     lock.lock();
-    for (auto& [key, result] : done) {
-      auto it = waiting_.find(key);
-      if (it == waiting_.end()) continue;
-      auto waits = std::move(it->second);
-      waiting_.erase(it);
-      lock.unlock();
-      for (auto& w : waits) w.callback(result.first, result.second);
-      lock.lock();
-    }
-    if (stopping_) break;
-    wake_.wait_for(lock, std::chrono::milliseconds(poll_ms_),
-                   [this] { return stopping_ || !notified_.empty(); });
+    answer(std::move(over), lock);
+    wake_.wait_until(lock, next_poll, [this] { return stopping_ || !notified_.empty(); });
   }
   auto remaining = std::move(waiting_);
   waiting_.clear();

@@ -1,10 +1,11 @@
 #pragma once
 // Waits, on behalf of requests on this replica, for another replica's fill
-// of a key whose lease it holds. One thread checks every waiting key each
-// poll interval, and at once when an event says the key was filled. A wait
-// ends when the value appears, when the lease disappears without a value
-// (its holder died or failed: the lease TTL bounds that), or at the deadline.
-// Callbacks run on the waiter thread and must only hand work on.
+// of a key whose lease it holds. One thread looks at the keys whose fill
+// notice arrived at once, and at every waiting key each poll interval, in
+// batches of one round trip (cheap existence checks, then reads of the keys
+// filled). A wait ends when the value appears, when the lease disappears
+// without a value (its holder died or failed: the lease TTL bounds that), or
+// at the deadline. Callbacks run on the waiter thread and must only hand work on.
 
 #include <condition_variable>
 #include <cstdint>
@@ -41,9 +42,16 @@ class FillWaiter {
     int64_t deadline_ms;
     Callback callback;
   };
+  struct Looked {
+    std::string key;
+    Outcome outcome;
+    std::optional<Entry> entry;
+  };
   void loop();
-  // Looks at the shared tier for one key; returns the outcome if the wait is over.
-  std::optional<Outcome> check(const std::string& key, int64_t deadline_ms, std::optional<Entry>& entry);
+  // Looks at the shared tier for `keys` (with each key's latest deadline);
+  // returns the waits that are over.
+  std::vector<Looked> look(const std::vector<std::pair<std::string, int64_t>>& keys);
+  void answer(std::vector<Looked> over, std::unique_lock<std::mutex>& lock);
 
   SharedTier& tier_;
   const int64_t poll_ms_;

@@ -2,8 +2,8 @@
 
 namespace scalecache {
 
-LeaseOutcome take_fleet_lease(SharedTier& tier, const std::string& key, std::string& token, Metrics& metrics) {
-  const LeaseOutcome outcome = tier.take_lease(key, token);
+LeaseOutcome take_fleet_lease(SharedTier& tier, const std::string& key, SharedTier::Lease& lease, Metrics& metrics) {
+  const LeaseOutcome outcome = tier.take_lease(key, lease);
   if (outcome == LeaseOutcome::Acquired) metrics.lease(LeaseOutcome::Acquired);
   return outcome;
 }

@@ -12,10 +12,10 @@
 
 namespace scalecache {
 
-// Takes the lease for `key`, counting an acquired one. On Acquired `token`
-// holds it; on Unavailable this replica calls the origin without a lease
-// (the in-process single-flight is all there is); on HeldElsewhere another
-// replica is fetching.
-LeaseOutcome take_fleet_lease(SharedTier& tier, const std::string& key, std::string& token, Metrics& metrics);
+// Takes the lease for `key`, counting an acquired one. On Acquired
+// lease.token holds it; on Unavailable this replica calls the origin without
+// a lease (the in-process single-flight is all there is); on HeldElsewhere
+// another replica is fetching.
+LeaseOutcome take_fleet_lease(SharedTier& tier, const std::string& key, SharedTier::Lease& lease, Metrics& metrics);
 
 }  // namespace scalecache

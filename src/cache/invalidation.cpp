@@ -40,15 +40,11 @@ void Invalidation::purge_tag(const std::string& tag, bool soft, std::function<vo
   }
   auto shared_done = std::make_shared<std::function<void(bool, std::size_t)>>(std::move(done));
   const bool queued = l2_pool_.submit([this, tag, soft, shared_done] {
-    const std::optional<SharedTier::TagPurge> purged = tier_->purge_tag(tag, soft);
-    if (!purged) {
-      (*shared_done)(false, 0);
-      return;
-    }
+    const SharedTier::TagPurge purged = tier_->purge_tag(tag, soft);
     const int64_t now = time_.now_ms();
-    for (const std::string& key : purged->keys) drop_here(key, soft, now);
-    for (std::size_t i = 0; i < purged->notices_sent; ++i) metrics_.invalidation_sent();
-    (*shared_done)(true, purged->keys.size());
+    for (const std::string& key : purged.keys) drop_here(key, soft, now);
+    for (std::size_t i = 0; i < purged.notices_sent; ++i) metrics_.invalidation_sent();
+    (*shared_done)(purged.complete, purged.keys.size());
   });
   if (!queued) (*shared_done)(false, 0);
 }

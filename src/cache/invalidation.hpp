@@ -30,7 +30,9 @@ class Invalidation {
   // the shared tier confirmed, or at once without one; done(false) if it
   // could not be reached.
   void purge(const std::string& key, bool soft, std::function<void(bool)> done);
-  // The same for every key the origin tagged with `tag`; done(ok, keys purged).
+  // The same for every key the origin tagged with `tag`; done(complete, keys
+  // purged): not complete when the shared tier failed part-way (or was not
+  // reached), so some tagged keys may still be there.
   void purge_tag(const std::string& tag, bool soft, std::function<void(bool, std::size_t)> done);
 
   // Another replica's event.

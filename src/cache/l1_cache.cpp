@@ -93,8 +93,9 @@ void L1Cache::put(std::string_view key, const EntryMeta& meta, std::string_view 
   void* memory = ::operator new(sizeof(Node) + key.size() + data.size());
   Node* node = new (memory) Node{};
   // Counted from now, not from when the origin answered: an entry read again
-  // from Redis gets a full L1 period.
-  node->recheck_at_ms = std::min(now_ms + limits_.recheck_after_ms, meta.fresh_until_ms);
+  // from Redis gets a full L1 period, and past it L1 serves it no more, fresh
+  // or stale (the bound on serving a purge this replica missed).
+  node->recheck_at_ms = now_ms + limits_.recheck_after_ms;
   node->stored_at_ms = meta.stored_at_ms;
   node->fresh_until_ms = meta.fresh_until_ms;
   node->etag = meta.etag;

@@ -8,7 +8,7 @@ OriginFill::OriginFill(const EntryPolicy& policy, L1Cache& l1, SharedTier* tier,
                        const TimeSource& time)
     : policy_(policy), l1_(l1), tier_(tier), origin_(origin), metrics_(metrics), time_(time) {}
 
-OriginFill::Result OriginFill::run(const std::string& key, std::string& lease_token) {
+OriginFill::Result OriginFill::run(const std::string& key, SharedTier::Lease& lease) {
   const auto started = std::chrono::steady_clock::now();
   OriginResponse response = origin_.fetch(key);
   const int64_t took_ms =
@@ -23,17 +23,20 @@ OriginFill::Result OriginFill::run(const std::string& key, std::string& lease_to
   const int64_t now = time_.now_ms();
   if (std::optional<Entry> entry = cacheable_entry(key, response, took_ms, policy_, now)) {
     // The shared tier first, so a replica asked right after this answer finds it there.
+    SharedTier::FillOutcome outcome = SharedTier::FillOutcome::Failed;
     if (tier_ != nullptr) {
-      const SharedTier::FillResult filled = tier_->store_fill(key, *entry, response.tags, lease_token);
-      if (filled.notice_sent) metrics_.invalidation_sent();
-      // Otherwise the caller releases it again on another connection (only
-      // our own lease is ever deleted, so that is safe), rather than leaving
-      // other replicas waiting out the lease TTL.
-      if (filled.lease_released) lease_token.clear();
+      const SharedTier::FillResult filled = tier_->store_fill(key, *entry, response.tags, lease);
+      outcome = filled.outcome;
+      if (outcome == SharedTier::FillOutcome::Stored) metrics_.invalidation_sent();
+      // Otherwise the caller releases it again (only our own lease is ever
+      // deleted, so that is safe), rather than leaving other replicas
+      // waiting out the lease TTL.
+      if (filled.lease_released) lease.token.clear();
     }
-    fill_l1(key, *entry);
+    // A purge since the fetch began wins: the answer is served once, kept nowhere.
+    result.stored = outcome != SharedTier::FillOutcome::Superseded;
+    if (result.stored) fill_l1(key, *entry);
     result.entry = std::make_shared<const Entry>(std::move(*entry));
-    result.stored = true;
   } else if (response.status == OriginStatus::Ok) {
     result.entry = std::make_shared<const Entry>(uncached_entry(response, now));
   }

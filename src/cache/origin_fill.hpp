@@ -31,10 +31,11 @@ class OriginFill {
   OriginFill(const EntryPolicy& policy, L1Cache& l1, SharedTier* tier, Origin& origin, Metrics& metrics,
              const TimeSource& time);
 
-  // Calls the origin for `key` and caches what may be cached. When the fill
-  // reached the shared tier it released `lease_token` there too, and the
-  // token is cleared; a token still set is the caller's to release.
-  Result run(const std::string& key, std::string& lease_token);
+  // Calls the origin for `key` and caches what may be cached, unless a purge
+  // came after `lease` was taken (the purge wins). When the fill released the
+  // lease in the shared tier, lease.token is cleared; a token still set is the
+  // caller's to release.
+  Result run(const std::string& key, SharedTier::Lease& lease);
 
   void fill_l1(const std::string& key, const Entry& entry);
 

@@ -34,20 +34,20 @@ void Refresher::refresh(const std::string& key, int64_t known_stored_at_ms, Trig
 
 bool Refresher::lease_step(const std::string& key, int64_t known_stored_at_ms) {
   if (refreshed_elsewhere(key, known_stored_at_ms)) return false;
-  std::string token;
-  if (take_fleet_lease(*tier_, key, token, metrics_) == LeaseOutcome::HeldElsewhere) {
+  SharedTier::Lease lease;
+  if (take_fleet_lease(*tier_, key, lease, metrics_) == LeaseOutcome::HeldElsewhere) {
     return false;  // that replica refreshes for everyone
   }
-  if (submit(origin_pool_, key, [this, key, token] { return origin_step(key, token); })) return true;
-  tier_->release_lease(key, token);
+  if (submit(origin_pool_, key, [this, key, lease] { return origin_step(key, lease); })) return true;
+  tier_->release_lease(key, lease.token);
   return false;
 }
 
-bool Refresher::origin_step(const std::string& key, std::string lease_token) {
+bool Refresher::origin_step(const std::string& key, SharedTier::Lease lease) {
   // A failed refresh leaves the current entry alone: it keeps being served
   // stale until its windows end.
-  fill_.run(key, lease_token);
-  if (tier_ != nullptr) tier_->release_lease(key, lease_token);  // still set if the fill did not release it
+  fill_.run(key, lease);
+  if (tier_ != nullptr) tier_->release_lease(key, lease.token);  // still set if the fill did not release it
   return false;
 }
 

@@ -37,7 +37,7 @@ class Refresher {
  private:
   // Each step returns true when it handed the refresh on to the next step.
   bool lease_step(const std::string& key, int64_t known_stored_at_ms);
-  bool origin_step(const std::string& key, std::string lease_token);
+  bool origin_step(const std::string& key, SharedTier::Lease lease);
   // True (and L1 updated) when the shared tier already holds a newer fresh entry.
   bool refreshed_elsewhere(const std::string& key, int64_t known_stored_at_ms);
   // Runs `step` on `pool`; ends the refresh unless the step handed it on.

@@ -30,14 +30,29 @@ class SharedTier {
     std::optional<Entry> entry;  // set when Found; an unreadable entry counts as Missing
   };
 
+  // A replica's hold on a key while it fetches: the fleet lease (token set
+  // while this replica holds it) and the key's purge generation as it was
+  // when the fetch began. A fill carrying an older generation than the
+  // store's is refused: a purge always wins over a fetch that was in flight.
+  struct Lease {
+    std::string token;
+    std::optional<int64_t> generation;  // unknown when the store could not be asked
+  };
+
+  enum class FillOutcome {
+    Stored,      // the entry is in the shared tier and every replica was told
+    Superseded,  // a purge came after the fetch began: nothing was stored
+    Failed,      // the store could not be reached, or the fetch had no generation
+  };
   struct FillResult {
-    bool notice_sent = false;     // other replicas were told (and their waiters woken)
+    FillOutcome outcome = FillOutcome::Failed;
     bool lease_released = false;  // the lease named in the fill is gone, or there was none
   };
 
   struct TagPurge {
-    std::vector<std::string> keys;  // the keys the tag named; each was purged in L2
+    std::vector<std::string> keys;  // the keys purged in the shared tier
     std::size_t notices_sent = 0;
+    bool complete = false;          // false: the store failed part-way; some tagged keys may remain
   };
 
   struct EventHandlers {
@@ -54,24 +69,33 @@ class SharedTier {
   Read read_one(const std::string& key) { return std::move(read(std::vector<std::string>{key}).front()); }
 
   // The fleet lease: while one replica holds it for a key, only that replica
-  // calls the origin for it. On Acquired, `token` is what release_lease()
-  // and store_fill() need; otherwise it is left empty.
-  virtual LeaseOutcome take_lease(const std::string& key, std::string& token) = 0;
+  // calls the origin for it. Sets lease.token on Acquired (empty otherwise),
+  // and lease.generation whenever the store answered.
+  virtual LeaseOutcome take_lease(const std::string& key, Lease& lease) = 0;
   virtual void release_lease(const std::string& key, const std::string& token) = 0;
-  // Whether any replica holds the lease (false too when the store is unreachable).
-  virtual bool lease_held(const std::string& key) = 0;
 
-  // Stores a fill as one ordered step: the entry, its tags, the notice that
-  // wakes other replicas' waiters, then the release of `lease_token` (empty:
-  // none held). Waiters therefore see the value before the notice.
+  // For each key a replica waits on: whether an entry is there now, and
+  // whether some replica still holds the lease. One round trip for all.
+  struct WaitState {
+    bool unavailable = true;
+    bool entry_present = false;
+    bool lease_held = false;
+  };
+  virtual std::vector<WaitState> wait_states(const std::vector<std::string>& keys) = 0;
+
+  // Stores a fill as one ordered step: the entry (unless a purge came after
+  // lease.generation), its tags, the notice that wakes other replicas'
+  // waiters, and the release of lease.token. Waiters see the value before the
+  // notice.
   virtual FillResult store_fill(const std::string& key, const Entry& entry, const std::vector<std::string>& tags,
-                                const std::string& lease_token) = 0;
+                                const Lease& lease) = 0;
 
   // Removes `key`, or with `soft` only makes it stale (it keeps its stale
   // windows), and tells every replica. False when the store was unreachable.
   virtual bool purge(const std::string& key, bool soft) = 0;
-  // The same for every key tagged `tag`; nullopt when the store was unreachable.
-  virtual std::optional<TagPurge> purge_tag(const std::string& tag, bool soft) = 0;
+  // The same for every key tagged `tag`, in batches; TagPurge::complete
+  // says whether every tagged key was reached.
+  virtual TagPurge purge_tag(const std::string& tag, bool soft) = 0;
 
   // Starts delivering other replicas' events to `handlers`, on a thread of
   // the implementation's; unsubscribe() stops it and returns once no handler

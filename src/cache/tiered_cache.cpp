@@ -8,7 +8,7 @@ namespace scalecache {
 struct TieredCache::Fetch {
   std::string key;
   std::optional<Entry> stale;  // a past-TTL copy from L2 that may stand in for an origin error
-  std::string lease_token;     // set while this replica holds the fleet lease
+  SharedTier::Lease lease;     // lease.token is set while this replica holds the fleet lease
 };
 
 namespace {
@@ -119,9 +119,9 @@ void TieredCache::fetch(const std::string& key, Done done) {
 }
 
 void TieredCache::finish(const std::shared_ptr<Fetch>& fetch, Answer answer) {
-  if (!fetch->lease_token.empty()) {
-    tier_->release_lease(fetch->key, fetch->lease_token);
-    fetch->lease_token.clear();
+  if (!fetch->lease.token.empty()) {
+    tier_->release_lease(fetch->key, fetch->lease.token);
+    fetch->lease.token.clear();
   }
   flights_.complete(fetch->key, answer);
 }
@@ -179,7 +179,7 @@ void TieredCache::on_l2_read(const std::shared_ptr<Fetch>& fetch, SharedTier::Re
 }
 
 void TieredCache::lease_then_origin(const std::shared_ptr<Fetch>& fetch) {
-  if (take_fleet_lease(*tier_, fetch->key, fetch->lease_token, metrics_) != LeaseOutcome::HeldElsewhere) {
+  if (take_fleet_lease(*tier_, fetch->key, fetch->lease, metrics_) != LeaseOutcome::HeldElsewhere) {
     submit_origin(fetch);
     return;
   }
@@ -212,7 +212,7 @@ void TieredCache::on_fill_wait(const std::shared_ptr<Fetch>& fetch, FillWaiter::
 }
 
 void TieredCache::call_origin(const std::shared_ptr<Fetch>& fetch) {
-  OriginFill::Result result = fill_.run(fetch->key, fetch->lease_token);
+  OriginFill::Result result = fill_.run(fetch->key, fetch->lease);
   switch (result.status) {
     case OriginStatus::Ok:
     case OriginStatus::NotFound: {

@@ -112,8 +112,11 @@ bool TieredCache::answer_from_l1(std::string_view key, Render&& render) {
   int64_t stored_at = 0;
   bool answered = false;
   l1_.visit(key, now, [&](const L1EntryView& view) {
+    // Past its recheck time L1 answers nothing, stale or fresh: that bounds
+    // how long a replica that missed a purge notice serves the purged copy.
+    if (now >= view.recheck_at_ms) return;
     const Freshness freshness = classify(view.meta, now);
-    if (freshness == Freshness::Fresh && now < view.recheck_at_ms) {
+    if (freshness == Freshness::Fresh) {
       render(view, std::optional<StaleReason>{});
       answered = true;
       if (!view.meta.negative && refresh_early(view.meta, now)) trigger = Refresher::Trigger::Early;

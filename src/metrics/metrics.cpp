@@ -73,6 +73,11 @@ Metrics::Metrics()
                     .Help("Requests that waited for a fetch already in flight instead of starting one")
                     .Register(*registry_)
                     .Add({});
+  subscribe_errors_ = &BuildCounter()
+                           .Name("scalecache_invalidation_subscribe_errors_total")
+                           .Help("Times Redis refused the cache-events subscription (it is retried with backoff)")
+                           .Register(*registry_)
+                           .Add({});
   l1_entries_ = &BuildGauge().Name("scalecache_l1_entries").Help("Entries held in L1").Register(*registry_).Add({});
   l1_bytes_ = &BuildGauge()
                    .Name("scalecache_l1_bytes")

@@ -37,6 +37,7 @@ class Metrics {
   void purge(PurgeKind kind) { purges_[static_cast<int>(kind)]->Increment(); }
   void invalidation_sent() { invalidations_[0]->Increment(); }
   void invalidation_received() { invalidations_[1]->Increment(); }
+  void subscribe_error() { subscribe_errors_->Increment(); }
   void set_redis_configured(bool configured) { redis_configured_->Set(configured ? 1 : 0); }
   void set_redis_up(bool up) { redis_up_->Set(up ? 1 : 0); }
   void set_l1(std::size_t entries, std::size_t bytes);
@@ -74,6 +75,7 @@ class Metrics {
   prometheus::Gauge* redis_configured_;
   std::array<prometheus::Counter*, 4> origin_results_{};
   prometheus::Counter* coalesced_;
+  prometheus::Counter* subscribe_errors_;
   prometheus::Gauge* l1_entries_;
   prometheus::Gauge* l1_bytes_;
   prometheus::Gauge* redis_up_;

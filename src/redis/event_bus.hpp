@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -20,6 +21,8 @@
 #include "redis/redis_store.hpp"
 #include "redis/redis_url.hpp"
 
+struct redisContext;
+
 namespace scalecache {
 
 class EventBus {
@@ -29,6 +32,7 @@ class EventBus {
     std::string password;
     int64_t connect_timeout_ms;
     std::string channel;
+    std::function<void()> on_subscribe_error;  // Redis refused the subscription (it is retried)
   };
 
   EventBus(Options options, RedisStore& publisher);
@@ -50,6 +54,10 @@ class EventBus {
 
  private:
   void listen_loop();
+  // Connects, subscribes and delivers messages until the connection breaks
+  // or stop(); false when it could not connect or subscribe.
+  bool listen_once(bool& subscribed_before);
+  bool subscribe(redisContext* c);
   void handle_message(std::string_view payload);
 
   const Options options_;

@@ -4,6 +4,8 @@
 //
 //   <prefix>v:<key>   the entry, in the entry_codec layout; PX = its retention
 //   <prefix>l:<key>   the fleet lease: a random token; PX = cache.lease_ttl_ms
+//   <prefix>g:<key>   the key's purge generation: INCR by every purge, read when a
+//                     fetch takes the lease, checked by its fill; PX = kGenerationKeepMs
 //   <prefix>t:<tag>   the set of keys whose origin answers carried <tag>
 //   <prefix>events    the pub/sub channel of cache events
 //
@@ -20,6 +22,7 @@ class KeyScheme {
 
   std::string value(std::string_view key) const { return join("v:", key); }
   std::string lease(std::string_view key) const { return join("l:", key); }
+  std::string generation(std::string_view key) const { return join("g:", key); }
   std::string tag(std::string_view tag) const { return join("t:", tag); }
   std::string events_channel() const { return join("events", {}); }
 

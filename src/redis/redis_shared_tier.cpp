@@ -1,19 +1,82 @@
 #include "redis/redis_shared_tier.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <random>
 
 #include "cache/entry_codec.hpp"
 #include "cache/freshness.hpp"
 #include "util/clock.hpp"
+#include "util/log.hpp"
 #include "util/random_token.hpp"
 
 namespace scalecache {
 namespace {
 
+using Status = RedisStore::Status;
+using Command = RedisStore::Command;
+
+// Deletes the lease only if it is still ours: one that expired and was
+// taken by another replica is never deleted by mistake.
 constexpr const char* kReleaseScript =
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
-using Status = RedisStore::Status;
+// The fill. KEYS: value, generation, lease. ARGV: the generation seen when
+// the fetch began, the entry, its retention (ms), the lease token ('' for
+// none), the events channel, the fill notice. Returns {stored, released}.
+// The value, its notice and the release happen at once; a purge since the
+// fetch began (generation moved on) means nothing is stored or announced.
+constexpr const char* kFillScript = R"lua(
+local released = 0
+if ARGV[4] ~= '' and redis.call('get', KEYS[3]) == ARGV[4] then
+  redis.call('del', KEYS[3])
+  released = 1
+end
+if (redis.call('get', KEYS[2]) or '0') ~= ARGV[1] then return {0, released} end
+redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('publish', ARGV[5], ARGV[6])
+return {1, released}
+)lua";
+
+// A tag set lives at least as long as its longest-kept member. (PEXPIRE's GT
+// and NX flags would say this in one command, but need Redis 7.)
+constexpr const char* kExtendScript = R"lua(
+local ttl = redis.call('pttl', KEYS[1])
+if ttl >= 0 and ttl >= tonumber(ARGV[1]) then return 0 end
+return redis.call('pexpire', KEYS[1], ARGV[1])
+)lua";
+
+// Soft purge: rewrite the entry as stale only if it is still the bytes that
+// were read, so a concurrent hard purge (or a newer fill) is never undone.
+constexpr const char* kMarkStaleScript = R"lua(
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[3] == '0' then return redis.call('del', KEYS[1]) end
+redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+)lua";
+
+// Generations must outlive any fetch that could still be in flight (its
+// lease TTL plus its origin call); an hour is far beyond that.
+constexpr int64_t kGenerationKeepMs = 3'600'000;
+// Members of a tag set read and purged per round trip.
+constexpr const char* kTagBatch = "256";
+// One fill in this many also drops tag-set members whose entries are gone,
+// so sets of popular tags don't grow for ever.
+constexpr int kPruneOneIn = 16;
+
+std::optional<int64_t> parse_generation(const RedisStore::Reply& reply) {
+  if (reply.status == Status::Miss) return 0;  // never purged
+  if (reply.status != Status::Ok) return std::nullopt;
+  int64_t value = 0;
+  const auto [end, ec] = std::from_chars(reply.text.data(), reply.text.data() + reply.text.size(), value);
+  if (ec != std::errc() || end != reply.text.data() + reply.text.size()) return std::nullopt;
+  return value;
+}
+
+bool should_prune() {
+  thread_local std::minstd_rand generator{std::random_device{}()};
+  return generator() % kPruneOneIn == 0;
+}
 
 }  // namespace
 
@@ -21,18 +84,18 @@ RedisSharedTier::Options RedisSharedTier::Options::from(const Config& config) {
   return {RedisStore::Options::from(config.redis), config.redis.key_prefix, config.cache.lease_ttl_ms};
 }
 
-RedisSharedTier::RedisSharedTier(Options options, std::function<void(bool)> on_health)
+RedisSharedTier::RedisSharedTier(Options options, Hooks hooks)
     : options_(std::move(options)),
       keys_(options_.key_prefix),
-      store_(options_.store, std::move(on_health)),
+      store_(options_.store, std::move(hooks.on_health)),
       events_({options_.store.address, options_.store.password, options_.store.connect_timeout_ms,
-               keys_.events_channel()},
+               keys_.events_channel(), std::move(hooks.on_subscribe_error)},
               store_) {}
 
 RedisSharedTier::~RedisSharedTier() { unsubscribe(); }
 
 std::vector<SharedTier::Read> RedisSharedTier::read(const std::vector<std::string>& keys) {
-  std::vector<RedisStore::Command> gets;
+  std::vector<Command> gets;
   gets.reserve(keys.size());
   for (const std::string& key : keys) gets.push_back({"GET", keys_.value(key)});
   std::vector<RedisStore::Reply> replies = store_.pipeline(gets);
@@ -45,88 +108,183 @@ std::vector<SharedTier::Read> RedisSharedTier::read(const std::vector<std::strin
   return reads;
 }
 
-LeaseOutcome RedisSharedTier::take_lease(const std::string& key, std::string& token) {
+LeaseOutcome RedisSharedTier::take_lease(const std::string& key, Lease& lease) {
   std::string candidate = random_token();
-  const auto reply =
-      store_.run({"SET", keys_.lease(key), candidate, "NX", "PX", std::to_string(options_.lease_ttl_ms)});
-  token.clear();
-  if (reply.status == Status::Miss) return LeaseOutcome::HeldElsewhere;  // NX refused: nil reply
-  if (reply.status != Status::Ok) return LeaseOutcome::Unavailable;
-  token = std::move(candidate);
+  const auto replies = store_.pipeline(
+      {{"SET", keys_.lease(key), candidate, "NX", "PX", std::to_string(options_.lease_ttl_ms)},
+       {"GET", keys_.generation(key)}});
+  lease.token.clear();
+  lease.generation = parse_generation(replies[1]);
+  if (replies[0].status == Status::Miss) return LeaseOutcome::HeldElsewhere;  // NX refused: nil reply
+  if (replies[0].status != Status::Ok || !lease.generation) return LeaseOutcome::Unavailable;
+  lease.token = std::move(candidate);
   return LeaseOutcome::Acquired;
 }
 
-RedisStore::Command RedisSharedTier::release_command(const std::string& key, const std::string& token) const {
+Command RedisSharedTier::release_command(const std::string& key, const std::string& token) const {
   return {"EVAL", kReleaseScript, "1", keys_.lease(key), token};
 }
 
 void RedisSharedTier::release_lease(const std::string& key, const std::string& token) {
   if (token.empty()) return;
-  store_.pipeline({release_command(key, token)});
+  if (store_.pipeline({release_command(key, token)})[0].status != Status::Unavailable) return;
+  // No pooled connection (or it broke): try once on a connection of its own,
+  // rather than leave every other replica waiting out the lease TTL.
+  if (store_.run_once_fresh(release_command(key, token)).status == Status::Unavailable) {
+    log::warn("could not release a fleet lease; other replicas wait for its TTL", {{"key", key}});
+  }
 }
 
-bool RedisSharedTier::lease_held(const std::string& key) {
-  const auto reply = store_.run({"EXISTS", keys_.lease(key)});
-  return reply.status == Status::Ok && reply.integer > 0;
+std::vector<SharedTier::WaitState> RedisSharedTier::wait_states(const std::vector<std::string>& keys) {
+  std::vector<Command> checks;
+  checks.reserve(keys.size() * 2);
+  for (const std::string& key : keys) {
+    checks.push_back({"EXISTS", keys_.value(key)});
+    checks.push_back({"EXISTS", keys_.lease(key)});
+  }
+  const std::vector<RedisStore::Reply> replies = store_.pipeline(checks);
+  std::vector<WaitState> states(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const RedisStore::Reply& value = replies[2 * i];
+    const RedisStore::Reply& lease = replies[2 * i + 1];
+    if (value.status != Status::Ok || lease.status != Status::Ok) continue;  // unavailable
+    states[i] = {false, value.integer > 0, lease.integer > 0};
+  }
+  return states;
 }
 
 SharedTier::FillResult RedisSharedTier::store_fill(const std::string& key, const Entry& entry,
-                                                   const std::vector<std::string>& tags,
-                                                   const std::string& lease_token) {
-  // One pipeline, run by Redis in this order: the value, its tags, the
-  // notice that wakes other replicas' waiters, then the lease release.
-  const std::string keep = std::to_string(std::max<int64_t>(1, retention_ms(entry.meta, entry.meta.stored_at_ms)));
-  std::vector<RedisStore::Command> fill;
-  fill.push_back({"SET", keys_.value(key), encode_entry(entry), "PX", keep});
-  for (const std::string& tag : tags) {
-    const std::string set = keys_.tag(tag);
-    fill.push_back({"SADD", set, key});
-    // The tag set lives at least as long as its longest-kept member.
-    fill.push_back({"PEXPIRE", set, keep, "GT"});
-    fill.push_back({"PEXPIRE", set, keep, "NX"});
-  }
-  const std::size_t notice = fill.size();
-  fill.push_back(events_.publish_command(CacheEvent::Filled, key, entry.meta.stored_at_ms));
-  if (!lease_token.empty()) fill.push_back(release_command(key, lease_token));
-  const std::vector<RedisStore::Reply> replies = store_.pipeline(fill);
+                                                   const std::vector<std::string>& tags, const Lease& lease) {
   FillResult result;
-  result.notice_sent = replies[notice].status == Status::Ok;
-  result.lease_released = lease_token.empty() || replies.back().status == Status::Ok;
+  if (!lease.generation) {
+    // The store did not answer when the fetch began: whether a purge came
+    // since cannot be told, so the answer is not shared.
+    release_lease(key, lease.token);
+    result.lease_released = true;
+    return result;
+  }
+  const std::string keep = std::to_string(std::max<int64_t>(1, retention_ms(entry.meta, entry.meta.stored_at_ms)));
+  const Command notice = events_.publish_command(CacheEvent::Filled, key, entry.meta.stored_at_ms);
+  std::vector<Command> fill;
+  fill.push_back({"EVAL", kFillScript, "3", keys_.value(key), keys_.generation(key), keys_.lease(key),
+                  std::to_string(*lease.generation), encode_entry(entry), keep, lease.token, notice[1], notice[2]});
+  // Tags of an answer that turns out superseded are harmless: purging a
+  // member whose entry is gone does nothing, and pruning drops it.
+  for (const std::string& tag : tags) {
+    fill.push_back({"SADD", keys_.tag(tag), key});
+    fill.push_back({"EVAL", kExtendScript, "1", keys_.tag(tag), keep});
+  }
+  const std::vector<RedisStore::Reply> replies = store_.pipeline(fill);
+  const RedisStore::Reply& filled = replies[0];
+  if (filled.status == Status::Ok && filled.elements_int.size() == 2) {
+    result.outcome = filled.elements_int[0] == 1 ? FillOutcome::Stored : FillOutcome::Superseded;
+    result.lease_released = lease.token.empty() || filled.elements_int[1] == 1;
+  }
+  if (!tags.empty() && should_prune()) prune_tag_sets(tags);
   return result;
 }
 
-void RedisSharedTier::mark_stale(const std::string& key) {
-  Read got = read_one(key);
-  if (!got.entry) return;
-  const int64_t now = wall_clock_ms();
-  scalecache::mark_stale(got.entry->meta, now);
-  const int64_t keep_ms = retention_ms(got.entry->meta, now);
-  if (keep_ms <= 0) {
-    store_.run({"DEL", keys_.value(key)});
-  } else {
-    store_.run({"SET", keys_.value(key), encode_entry(*got.entry), "PX", std::to_string(keep_ms)});
+void RedisSharedTier::prune_tag_sets(const std::vector<std::string>& tags) {
+  for (const std::string& tag : tags) {
+    const auto sample = store_.run({"SRANDMEMBER", keys_.tag(tag), "4"});
+    if (sample.status != Status::Ok || sample.elements.empty()) continue;
+    std::vector<Command> exists;
+    for (const std::string& member : sample.elements) exists.push_back({"EXISTS", keys_.value(member)});
+    const auto replies = store_.pipeline(exists);
+    Command remove{"SREM", keys_.tag(tag)};
+    for (std::size_t i = 0; i < replies.size(); ++i) {
+      if (replies[i].status == Status::Ok && replies[i].integer == 0) remove.push_back(sample.elements[i]);
+    }
+    if (remove.size() > 2) store_.pipeline({remove});
   }
+}
+
+std::vector<Command> RedisSharedTier::bump_generation(const std::string& key) const {
+  return {{"INCR", keys_.generation(key)}, {"PEXPIRE", keys_.generation(key), std::to_string(kGenerationKeepMs)}};
 }
 
 bool RedisSharedTier::purge(const std::string& key, bool soft) {
-  if (soft) {
-    mark_stale(key);
-    return events_.publish(CacheEvent::MarkedStale, key);
-  }
-  const auto deleted = store_.run({"DEL", keys_.value(key)});
-  return deleted.status != Status::Unavailable && events_.publish(CacheEvent::Purged, key);
+  return purge_batch({key}, soft).reached == 1;
 }
 
-std::optional<SharedTier::TagPurge> RedisSharedTier::purge_tag(const std::string& tag, bool soft) {
-  const std::string set = keys_.tag(tag);
-  auto members = store_.run({"SMEMBERS", set});
-  if (members.status != Status::Ok) return std::nullopt;
-  TagPurge purged;
-  for (const std::string& key : members.elements) {
-    if (purge(key, soft)) ++purged.notices_sent;
+RedisSharedTier::BatchPurge RedisSharedTier::purge_batch(const std::vector<std::string>& keys, bool soft) {
+  // The generation moves first: from then on no fill that began earlier can
+  // store its answer, whatever this purge finds.
+  std::vector<Command> first;
+  for (const std::string& key : keys) {
+    for (Command& c : bump_generation(key)) first.push_back(std::move(c));
+    first.push_back(soft ? Command{"GET", keys_.value(key)} : Command{"DEL", keys_.value(key)});
+    if (!soft) first.push_back(events_.publish_command(CacheEvent::Purged, key));
   }
-  if (!soft) store_.run({"DEL", set});
-  purged.keys = std::move(members.elements);
+  const std::vector<RedisStore::Reply> replies = store_.pipeline(first);
+  const std::size_t stride = soft ? 3 : 4;
+  BatchPurge result;
+  std::vector<Command> second;
+  struct Marked {
+    std::size_t index;
+    bool had_entry;  // a mark-stale script precedes its notice in `second`
+  };
+  std::vector<Marked> marked;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const RedisStore::Reply* r = &replies[i * stride];
+    const bool ok = r[0].status == Status::Ok && r[2].status != Status::Unavailable &&
+                    (soft || r[3].status == Status::Ok);
+    if (!ok) continue;
+    if (!soft) {
+      ++result.reached;
+      ++result.notices_sent;
+      result.purged.push_back(keys[i]);
+      continue;
+    }
+    std::optional<Entry> entry = r[2].status == Status::Ok ? decode_entry(r[2].text) : std::nullopt;
+    if (entry) {
+      const int64_t now = wall_clock_ms();
+      mark_stale(entry->meta, now);
+      second.push_back({"EVAL", kMarkStaleScript, "1", keys_.value(keys[i]), r[2].text, encode_entry(*entry),
+                        std::to_string(retention_ms(entry->meta, now))});
+    } else {
+      result.gone.push_back(keys[i]);
+    }
+    second.push_back(events_.publish_command(CacheEvent::MarkedStale, keys[i]));
+    marked.push_back({i, entry.has_value()});
+  }
+  if (second.empty()) return result;
+  const std::vector<RedisStore::Reply> written = store_.pipeline(second);
+  std::size_t at = 0;
+  for (const Marked& m : marked) {
+    const bool script_ok = !m.had_entry || written[at++].status == Status::Ok;
+    const bool notice_ok = written[at++].status == Status::Ok;
+    if (!script_ok || !notice_ok) continue;
+    ++result.reached;
+    ++result.notices_sent;
+    result.purged.push_back(keys[m.index]);
+  }
+  return result;
+}
+
+SharedTier::TagPurge RedisSharedTier::purge_tag(const std::string& tag, bool soft) {
+  const std::string set = keys_.tag(tag);
+  TagPurge purged;
+  std::string cursor = "0";
+  do {
+    auto page = store_.run({"SSCAN", set, cursor, "COUNT", kTagBatch});
+    if (page.status != Status::Ok || page.elements.empty()) return purged;  // incomplete
+    // SSCAN answers [cursor, [members...]], read here flattened: cursor first.
+    cursor = page.elements.front();
+    const std::vector<std::string> members(page.elements.begin() + 1, page.elements.end());
+    BatchPurge batch = purge_batch(members, soft);
+    purged.notices_sent += batch.notices_sent;
+    for (auto& key : batch.purged) purged.keys.push_back(std::move(key));
+    if (batch.reached != members.size()) return purged;  // incomplete: the caller is told
+    if (soft && !batch.gone.empty()) {
+      // Members whose entries are gone only make the set bigger.
+      Command remove{"SREM", set};
+      remove.insert(remove.end(), batch.gone.begin(), batch.gone.end());
+      store_.pipeline({remove});
+    }
+  } while (cursor != "0");
+  if (!soft && store_.run({"DEL", set}).status == Status::Unavailable) return purged;
+  purged.complete = true;
   return purged;
 }
 

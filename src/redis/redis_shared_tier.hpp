@@ -30,27 +30,41 @@ class RedisSharedTier final : public SharedTier {
     static Options from(const Config& config);  // config.redis.url must not be empty
   };
 
-  // `on_health` is called with true/false whenever Redis is seen up or down.
-  RedisSharedTier(Options options, std::function<void(bool)> on_health);
+  struct Hooks {
+    std::function<void(bool)> on_health;     // Redis seen up (true) or down (false)
+    std::function<void()> on_subscribe_error;  // Redis refused the events subscription
+  };
+
+  RedisSharedTier(Options options, Hooks hooks);
   ~RedisSharedTier() override;
 
   std::vector<Read> read(const std::vector<std::string>& keys) override;
-  LeaseOutcome take_lease(const std::string& key, std::string& token) override;
+  LeaseOutcome take_lease(const std::string& key, Lease& lease) override;
   void release_lease(const std::string& key, const std::string& token) override;
-  bool lease_held(const std::string& key) override;
+  std::vector<WaitState> wait_states(const std::vector<std::string>& keys) override;
   FillResult store_fill(const std::string& key, const Entry& entry, const std::vector<std::string>& tags,
-                        const std::string& lease_token) override;
+                        const Lease& lease) override;
   bool purge(const std::string& key, bool soft) override;
-  std::optional<TagPurge> purge_tag(const std::string& tag, bool soft) override;
+  TagPurge purge_tag(const std::string& tag, bool soft) override;
   void subscribe(EventHandlers handlers) override;
   void unsubscribe() override;
 
   std::string endpoint() const { return store_.endpoint(); }  // host:port, never the password
 
  private:
+  struct BatchPurge {
+    std::size_t reached = 0;          // keys whose purge Redis confirmed
+    std::size_t notices_sent = 0;
+    std::vector<std::string> purged;  // those keys
+    std::vector<std::string> gone;    // soft purges that found no entry
+  };
+
   RedisStore::Command release_command(const std::string& key, const std::string& token) const;
-  // Soft purge in L2: read, make stale, write back (or delete when nothing is left to keep).
-  void mark_stale(const std::string& key);
+  std::vector<RedisStore::Command> bump_generation(const std::string& key) const;
+  // Purges `keys` in two round trips at most: generations, deletes (or reads
+  // for a soft purge) and notices; then the soft purges' conditional rewrites.
+  BatchPurge purge_batch(const std::vector<std::string>& keys, bool soft);
+  void prune_tag_sets(const std::vector<std::string>& tags);
 
   const Options options_;
   const KeyScheme keys_;

@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <memory>
 
@@ -14,16 +15,25 @@ namespace {
 
 using ReplyPtr = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
 
-ReplyPtr command_argv(redisContext* c, std::initializer_list<std::string_view> args) {
-  std::vector<const char*> argv;
+// A command as hiredis takes it: two parallel arrays of word pointers and lengths.
+struct Argv {
+  std::vector<const char*> words;
   std::vector<size_t> lens;
-  for (auto a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
+  template <typename Words>
+  explicit Argv(const Words& command) {
+    for (const auto& word : command) {
+      words.push_back(word.data());
+      lens.push_back(word.size());
+    }
   }
-  auto* raw = static_cast<redisReply*>(
-      redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
-  return ReplyPtr(raw, &freeReplyObject);
+  int count() const { return static_cast<int>(words.size()); }
+};
+
+template <typename Words>
+ReplyPtr command_argv(redisContext* c, const Words& command) {
+  Argv argv(command);
+  return ReplyPtr(static_cast<redisReply*>(redisCommandArgv(c, argv.count(), argv.words.data(), argv.lens.data())),
+                  &freeReplyObject);
 }
 
 // A reply that means the connection can no longer be trusted.
@@ -51,6 +61,11 @@ RedisStore::Reply to_reply(const redisReply& reply) {
       for (size_t i = 0; i < reply.elements; ++i) {
         const redisReply* e = reply.element[i];
         if (e->type == REDIS_REPLY_STRING) out.elements.emplace_back(e->str, e->len);
+        if (e->type == REDIS_REPLY_INTEGER) out.elements_int.push_back(e->integer);
+        if (e->type != REDIS_REPLY_ARRAY) continue;
+        for (size_t j = 0; j < e->elements; ++j) {
+          if (e->element[j]->type == REDIS_REPLY_STRING) out.elements.emplace_back(e->element[j]->str, e->element[j]->len);
+        }
       }
       break;
     default:  // an error reply (OOM, LOADING, NOSCRIPT, ...)
@@ -201,6 +216,15 @@ RedisStore::Reply RedisStore::run(std::initializer_list<std::string_view> args) 
   return pipeline({Command(args.begin(), args.end())})[0];
 }
 
+RedisStore::Reply RedisStore::run_once_fresh(const Command& command) {
+  redisContext* c = connect();
+  if (c == nullptr) return {};
+  const ReplyPtr reply = command_argv(c, command);
+  Reply out = connection_failed(c, reply) ? Reply{} : to_reply(*reply);
+  redisFree(c);
+  return out;
+}
+
 std::vector<RedisStore::Reply> RedisStore::pipeline(const std::vector<Command>& commands) {
   std::vector<Reply> replies(commands.size());
   if (commands.empty()) return replies;
@@ -210,16 +234,9 @@ std::vector<RedisStore::Reply> RedisStore::pipeline(const std::vector<Command>& 
   // Until every reply is read, the connection must not go back to the pool:
   // if anything throws on the way, the next user would read our replies.
   lease.mark_broken();
-  std::vector<const char*> argv;
-  std::vector<size_t> lens;
   for (const Command& command : commands) {
-    argv.clear();
-    lens.clear();
-    for (const std::string& word : command) {
-      argv.push_back(word.data());
-      lens.push_back(word.size());
-    }
-    redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
+    Argv argv(command);
+    redisAppendCommandArgv(c, argv.count(), argv.words.data(), argv.lens.data());
   }
   for (Reply& out : replies) {
     void* raw = nullptr;
@@ -241,7 +258,7 @@ void RedisStore::health_loop() {
     redisContext* c = connect();
     bool ok = false;
     if (c != nullptr) {
-      ReplyPtr reply = command_argv(c, {"PING"});
+      ReplyPtr reply = command_argv(c, std::array<std::string_view, 1>{"PING"});
       ok = !connection_failed(c, reply) && reply->type != REDIS_REPLY_ERROR;
       redisFree(c);
     }

@@ -45,7 +45,8 @@ class RedisStore {
     Status status = Status::Unavailable;
     std::string text;                   // string or status reply
     long long integer = 0;              // integer reply
-    std::vector<std::string> elements;  // array of strings
+    std::vector<std::string> elements;  // an array's strings, a nested array's flattened into it
+    std::vector<long long> elements_int;  // an array's integers (a script's {a, b})
     bool nil = false;
   };
 
@@ -63,6 +64,9 @@ class RedisStore {
   std::vector<Reply> pipeline(const std::vector<Command>& commands);
   // One command: a pipeline of one.
   Reply run(std::initializer_list<std::string_view> args);
+  // One command on a connection of its own, opened and closed for it: for
+  // what must get through when every pooled connection is busy or broken.
+  Reply run_once_fresh(const Command& command);
 
   bool up() const { return up_.load(std::memory_order_relaxed); }
   std::string endpoint() const;  // host:port, never the password

@@ -51,7 +51,7 @@ TEST(L1Cache, StoresAndReturnsValuesWithMeta) {
     EXPECT_EQ(v.meta.stale_if_error_s, 9);
     EXPECT_EQ(v.meta.etag, 0xabcdefu);
     EXPECT_FALSE(v.meta.negative);
-    EXPECT_EQ(v.recheck_at_ms, kNow + 100) << "recheck is capped at the TTL";
+    EXPECT_EQ(v.recheck_at_ms, kNow + 60000) << "one L1 period from the put, stale or fresh";
   });
   EXPECT_TRUE(seen);
   EXPECT_EQ(cache.entries(), 1u);

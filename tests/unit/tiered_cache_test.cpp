@@ -76,9 +76,14 @@ double metric(Metrics& metrics, const std::string& series) {
 // One scalecache process: its own L1, metrics and shared-tier handle.
 struct Replica {
   Replica(FakeSharedStore* store, FakeOrigin& origin, Clock& clock, const Config& config = test_config())
-      : l1(L1Cache::Limits::from(config.cache)),
+      : origin(origin),
+        l1(L1Cache::Limits::from(config.cache)),
         tier(store != nullptr ? std::make_unique<FakeSharedTier>(*store) : nullptr),
         cache(options(config, clock), l1, tier.get(), origin, metrics) {}
+
+  // A test that failed while the origin was held must not hang here: the
+  // cache's pools finish their tasks when it stops.
+  ~Replica() { origin.open(); }
 
   static TieredCache::Options options(const Config& config, Clock& clock) {
     TieredCache::Options o = TieredCache::Options::from(config);
@@ -101,6 +106,7 @@ struct Replica {
     return out;
   }
 
+  FakeOrigin& origin;
   Metrics metrics;
   L1Cache l1;
   std::unique_ptr<FakeSharedTier> tier;
@@ -200,17 +206,61 @@ TEST_F(TieredCacheTest, WaiterCallsTheOriginItselfAtTheWaitDeadline) {
   EXPECT_EQ(metric(b.metrics, "scalecache_lease_total{outcome=\"timed_out\"}"), 1);
 }
 
+TEST_F(TieredCacheTest, WaiterSurvivesAFailingPass) {
+  Replica a(&store, origin, clock);
+  Replica b(&store, origin, clock);
+  store.wait_state_failures = 3;  // bad_alloc in the waiter's first passes
+  origin.hold();
+  auto from_a = a.fetch("k");
+  origin.wait_for_held_calls(1);
+  auto from_b = b.fetch("k");
+  ASSERT_TRUE(eventually([&] { return store.wait_state_failures.load() == 0; }));
+  origin.open();
+  from_a.get();
+  Answer waited = from_b.get();
+  EXPECT_EQ(waited.source, CacheSource::L2);
+  EXPECT_EQ(origin.calls("k"), 1);
+}
+
+TEST_F(TieredCacheTest, APurgeWinsOverAFetchInFlight) {
+  Replica a(&store, origin, clock);
+  Replica b(&store, origin, clock);
+  origin.hold();
+  auto in_flight = a.fetch("k");
+  origin.wait_for_held_calls(1);  // a read the origin's answer before the purge
+  std::promise<bool> purged;
+  b.cache.invalidation().purge("k", false, [&](bool ok) { purged.set_value(ok); });
+  ASSERT_TRUE(purged.get_future().get());
+  origin.open();
+  Answer answered = in_flight.get();
+  EXPECT_EQ(answered.entry->data, "value-of-k#1");  // served once to whoever asked
+  EXPECT_FALSE(answered.stored);
+  EXPECT_FALSE(store.entry("k"));  // but kept nowhere
+  EXPECT_FALSE(a.from_l1("k"));
+  EXPECT_EQ(b.fetch("k").get().entry->data, "value-of-k#2");
+}
+
 TEST_F(TieredCacheTest, StaleWhileRevalidateServesTheOldCopyAndRefreshesOnce) {
   Replica a(&store, origin, clock);
   a.fetch("k").get();
   clock.now += 61'000;  // past the 60 s TTL, inside the 30 s window
   origin.hold();
-  auto stale = a.from_l1("k");
-  ASSERT_TRUE(stale);
-  EXPECT_EQ(stale->first, "value-of-k#1");
-  EXPECT_EQ(stale->second, StaleReason::Revalidate);
+  // L1's copy is past its recheck time too (l1_ttl_seconds is capped by the
+  // TTL), so the first stale answer comes from the shared tier...
+  EXPECT_FALSE(a.from_l1("k"));
+  Answer stale = a.fetch("k").get();
+  EXPECT_EQ(stale.source, CacheSource::Stale);
+  EXPECT_EQ(stale.stale, StaleReason::Revalidate);
+  EXPECT_EQ(stale.entry->data, "value-of-k#1");
   origin.wait_for_held_calls(1);
-  a.from_l1("k");  // a second stale hit starts no second refresh
+  // ...and the next ones from L1, which stored it again, with no second refresh.
+  auto again = a.from_l1("k");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->first, "value-of-k#1");
+  EXPECT_EQ(again->second, StaleReason::Revalidate);
+  clock.now += 60'000;  // an L1 period later, L1 serves that copy no more, stale or not
+  EXPECT_FALSE(a.from_l1("k"));
+  clock.now -= 60'000;
   origin.open();
   origin.wait_for_calls(2);
   ASSERT_TRUE(eventually([&] { return store.entry("k") && store.entry("k")->data == "value-of-k#2"; }));
@@ -309,10 +359,12 @@ TEST_F(TieredCacheTest, SoftPurgeKeepsAStaleCopy) {
   EXPECT_TRUE(done.get_future().get());
   ASSERT_TRUE(store.entry("k"));
   EXPECT_EQ(classify(store.entry("k")->meta, clock.now), Freshness::Revalidate);
-  origin.hold();  // keep the refresh the stale hit starts from finishing
-  auto stale = b.from_l1("k");
-  ASSERT_TRUE(stale);
-  EXPECT_EQ(stale->second, StaleReason::Revalidate);
+  origin.hold();  // keep the refresh the stale answer starts from finishing
+  EXPECT_FALSE(b.from_l1("k"));  // b's L1 was told: it rereads the shared tier
+  Answer stale = b.fetch("k").get();
+  EXPECT_EQ(stale.source, CacheSource::Stale);
+  EXPECT_EQ(stale.stale, StaleReason::Revalidate);
+  EXPECT_EQ(stale.entry->data, "value-of-k#1");
   origin.open();
 }
 

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <set>
 #include <string>
 #include <vector>
@@ -28,6 +29,7 @@ class FakeSharedStore {
   std::atomic<bool> available{true};
   std::atomic<int> leases_refused{0};  // take_lease answered HeldElsewhere
   std::atomic<int> fills{0};
+  std::atomic<int> wait_state_failures{0};  // wait_states() throws this many more times
 
   std::optional<Entry> entry(const std::string& key) {
     std::lock_guard lock(mutex_);
@@ -69,6 +71,7 @@ class FakeSharedStore {
   std::mutex mutex_;
   std::map<std::string, Entry> entries_;
   std::map<std::string, std::string> leases_;
+  std::map<std::string, int64_t> generations_;  // purges per key
   std::map<std::string, std::set<std::string>> tags_;
   std::vector<FakeSharedTier*> replicas_;
   int next_token_ = 0;
@@ -96,16 +99,17 @@ class FakeSharedTier final : public SharedTier {
     return reads;
   }
 
-  LeaseOutcome take_lease(const std::string& key, std::string& token) override {
-    token.clear();
+  LeaseOutcome take_lease(const std::string& key, Lease& lease) override {
+    lease.token.clear();
     if (!store_.available) return LeaseOutcome::Unavailable;
     std::lock_guard lock(store_.mutex_);
+    lease.generation = store_.generations_[key];
     auto [it, inserted] = store_.leases_.try_emplace(key, "token-" + std::to_string(++store_.next_token_));
     if (!inserted) {
       ++store_.leases_refused;
       return LeaseOutcome::HeldElsewhere;
     }
-    token = it->second;
+    lease.token = it->second;
     return LeaseOutcome::Acquired;
   }
 
@@ -115,26 +119,43 @@ class FakeSharedTier final : public SharedTier {
     if (auto it = store_.leases_.find(key); it != store_.leases_.end() && it->second == token) store_.leases_.erase(it);
   }
 
-  bool lease_held(const std::string& key) override { return store_.available && store_.lease_held(key); }
+  std::vector<WaitState> wait_states(const std::vector<std::string>& keys) override {
+    if (store_.wait_state_failures.load() > 0) {
+      --store_.wait_state_failures;
+      throw std::bad_alloc();
+    }
+    std::vector<WaitState> states(keys.size());
+    if (!store_.available) return states;
+    std::lock_guard lock(store_.mutex_);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      states[i] = {false, store_.live_entry(keys[i]).has_value(), store_.leases_.contains(keys[i])};
+    }
+    return states;
+  }
 
   FillResult store_fill(const std::string& key, const Entry& entry, const std::vector<std::string>& tags,
-                        const std::string& lease_token) override {
+                        const Lease& lease) override {
     if (!store_.available) return {};
+    bool stored = false;
     {
       std::lock_guard lock(store_.mutex_);
-      store_.entries_[key] = entry;
+      if (lease.generation && *lease.generation == store_.generations_[key]) {
+        store_.entries_[key] = entry;
+        stored = true;
+        ++store_.fills;
+      }
       for (const auto& tag : tags) store_.tags_[tag].insert(key);
-      ++store_.fills;
     }
-    store_.broadcast(this, CacheEvent::Filled, key, entry.meta.stored_at_ms);
-    release_lease(key, lease_token);
-    return {true, true};
+    if (stored) store_.broadcast(this, CacheEvent::Filled, key, entry.meta.stored_at_ms);
+    release_lease(key, lease.token);
+    return {stored ? FillOutcome::Stored : FillOutcome::Superseded, true};
   }
 
   bool purge(const std::string& key, bool soft) override {
     if (!store_.available) return false;
     {
       std::lock_guard lock(store_.mutex_);
+      ++store_.generations_[key];
       if (!soft) {
         store_.entries_.erase(key);
       } else if (auto it = store_.entries_.find(key); it != store_.entries_.end()) {
@@ -145,14 +166,15 @@ class FakeSharedTier final : public SharedTier {
     return true;
   }
 
-  std::optional<TagPurge> purge_tag(const std::string& tag, bool soft) override {
-    if (!store_.available) return std::nullopt;
+  TagPurge purge_tag(const std::string& tag, bool soft) override {
     TagPurge purged;
+    if (!store_.available) return purged;
     for (const auto& key : store_.tag_members(tag)) {
       purge(key, soft);
       purged.keys.push_back(key);
       ++purged.notices_sent;
     }
+    purged.complete = true;
     return purged;
   }
 
