@@ -59,7 +59,7 @@ s = json.load(open(sys.argv[1]))
 h, r = s.get("hit_ratio", {}), s.get("requests_per_second", {})
 def pct(v): return "n/a" if v is None else f"{v:.2%}"
 def num(v): return "n/a" if v is None else f"{v:.1f}"
-print(f"observability: hit ratio client {pct(h.get('client'))} vs panel {pct(h.get('panel_rate'))}"
+print(f"observability: hit ratio from origin calls {pct(h.get('expected'))} vs panel {pct(h.get('panel_rate'))}"
       f" (increase-based stat {pct(h.get('panel_increase'))});"
       f" req/s client {num(r.get('client'))} vs panel {num(r.get('panel'))}")
 if "png" in s:
