@@ -35,7 +35,7 @@ test-unit: build
 
 test-integration: build
 	@scripts/install-deps.sh test
-	SCALECACHE_BIN=$(abspath $(BIN)) $(PYTEST) tests/integration
+	SCALECACHE_BIN=$(abspath $(BIN)) $(PYTEST) tests/integration tests/benchdoc
 
 # Each script installs and starts what it needs and cleans up after itself.
 # Called directly, without an existence check: a missing script or a lost
