@@ -21,7 +21,7 @@ import threading
 import time
 import urllib.parse
 
-from harness import free_port, wait_until
+from helpers import free_port, wait_until
 
 # A held answer is released at the latest after this long (a test that never
 # lets go fails on its own checks instead of hanging).
