@@ -1,4 +1,4 @@
-"""Shared helpers of the reliability, hostile and soak suites (issue 8).
+"""Shared helpers of the reliability, hostile and soak suites.
 
 Builds on tests/lib/harness.py (RedisServer, Scalecache, free_port, wait_until)
 and adds what fault tests need: a bounded keep-alive load generator, process
