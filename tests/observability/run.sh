@@ -43,14 +43,15 @@ if ! python3 -c 'import matplotlib' 2>/dev/null; then
     || apt_install python3-matplotlib || true
 fi
 
-echo "== promtool check rules"
-promtool check rules deploy/prometheus/scalecache-rules.yaml
-echo "== promtool test rules"
-promtool test rules deploy/prometheus/tests/*.yaml
-
-echo "== pytest tests/observability"
-rc=0
-timeout 600 python3 -m pytest -q -p no:cacheprovider tests/observability || rc=$?
+# The checks: each runs even when one before failed; checks_summary decides the exit code.
+set +e
+# shellcheck source=tests/lib/checks.sh
+. tests/lib/checks.sh
+check "promtool check rules deploy/prometheus/scalecache-rules.yaml" \
+  promtool check rules deploy/prometheus/scalecache-rules.yaml
+check "promtool test rules deploy/prometheus/tests/" promtool test rules deploy/prometheus/tests/*.yaml
+check "pytest tests/observability (dashboard and rules against a real Prometheus)" \
+  timeout 600 python3 -m pytest -q -p no:cacheprovider tests/observability
 
 if [ -f "$OBS_OUT/summary.json" ]; then
   python3 - "$OBS_OUT/summary.json" <<'PY'
@@ -66,5 +67,5 @@ if "png" in s:
     print(f"observability: dashboard rendered to {s['png']}")
 PY
 fi
-echo "observability suite: $(( $(date +%s) - started ))s, exit $rc"
-exit $rc
+echo "observability suite: $(( $(date +%s) - started ))s"
+checks_summary observability

@@ -50,6 +50,7 @@ flow_install() {
   local line
   while read -r line; do record "time to Ready: ${line% *}" "${line##* } s"; done < <(ready_seconds "app.kubernetes.io/instance=$E2E_RELEASE")
   check "2 scalecache pods Ready after install (HPA minReplicas)" [ "$(ready_count)" = 2 ]
+  return 0   # installed: the flow goes on even if that count was off
 }
 
 flow_helm_test() {
@@ -139,13 +140,11 @@ flow_hpa() {
   start=$(date +%s)
   # The step before leaves 3 replicas: without the settled minimum, "scaled out"
   # below could hold before any load. Either wait timing out ends the step.
-  wait_until 180 "HPA reads CPU from the metrics API" hpa_has_metrics ||
-    { fail "HPA reads CPU from the metrics API (within 180 s)"; return 1; }
-  pass "HPA reads CPU from the metrics API ($(( $(date +%s) - start )) s)"
+  check "HPA reads CPU from the metrics API (within 180 s)" \
+    wait_until 180 "HPA reads CPU from the metrics API" hpa_has_metrics || return 1
   record "HPA first CPU reading after re-enable" "$(( $(date +%s) - start )) s"
-  wait_until 240 "HPA settles at minReplicas 2 while idle" hpa_at 2 ||
-    { fail "HPA settles at minReplicas 2 while idle (within 240 s): $(hpa_line)"; return 1; }
-  pass "HPA settles at minReplicas 2 while idle ($(( $(date +%s) - start )) s)"
+  check "HPA settles at minReplicas 2 while idle (within 240 s)" \
+    wait_until 240 "HPA settles at minReplicas 2 while idle" hpa_at 2 || { log "$(hpa_line)"; return 1; }
   record "HPA idle at minReplicas 2 after re-enable" "$(( $(date +%s) - start )) s"
   log "idle: $(hpa_line)"
   kc top pods -n "$E2E_NS" >&2
@@ -156,7 +155,7 @@ flow_hpa() {
   local k fills=()
   for k in $(seq 0 49); do get -o /dev/null "http://$ip/data/e2e-hpa-$k" & fills+=($!); done
   wait "${fills[@]}"   # (a bare `wait` would wait for the node's processes too)
-  hpa_at 2 || { fail "the load starts from minReplicas 2: $(hpa_line)"; return 1; }
+  check "the load starts from minReplicas 2 ($(hpa_line))" hpa_at 2 || return 1
   log "load: wrk -t2 -c32 -d${E2E_HPA_LOAD_SECONDS}s (keep-alive, every 20th request closes) on http://$ip/"
   innetns wrk -t2 -c32 -d"${E2E_HPA_LOAD_SECONDS}s" --timeout 10s -s "$E2E_DIR/hpa-load.lua" "http://$ip/" \
     >"$E2E_STATE/wrk-hpa.log" 2>&1 &
