@@ -25,6 +25,10 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+from helpers import percentile  # noqa: E402
 
 class Worker:
     def __init__(self, host, port, timeout, keepalive=True):
@@ -66,13 +70,6 @@ class Worker:
             self.conn.close()
             self.conn = None
         return resp.status, body
-
-
-def percentile(sorted_values, p):
-    if not sorted_values:
-        return 0.0
-    i = min(len(sorted_values) - 1, int(round(p / 100.0 * (len(sorted_values) - 1))))
-    return sorted_values[i]
 
 
 def load(args):
@@ -145,8 +142,8 @@ def load(args):
         "seconds": round(elapsed, 2),
         "req_per_s": round(len(results) / elapsed, 1) if elapsed > 0 else 0.0,
         "latency_ms": {
-            "p50": round(percentile(lat, 50) * 1000, 1),
-            "p99": round(percentile(lat, 99) * 1000, 1),
+            "p50": round((percentile(lat, 50) or 0.0) * 1000, 1),
+            "p99": round((percentile(lat, 99) or 0.0) * 1000, 1),
             "max": round(lat[-1] * 1000, 1) if lat else 0.0,
         },
         "errors": [r[4] for r in results if r[4]][:10],
