@@ -1,4 +1,4 @@
-# make bench (issue 7): scalecache side by side with nginx, NGINX proxy_cache,
+# make bench: scalecache side by side with nginx, NGINX proxy_cache,
 # Varnish, a Pistache hello server and the original Flask + Redis app, plus the
 # stampede, scale-out, memory and L1 micro-benchmarks. Installs the Debian
 # packages it needs, runs everything on 127.0.0.1 with private ports and

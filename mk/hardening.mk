@@ -1,4 +1,4 @@
-# Reliability, hostile input and hardening (issue 8). docs/RELIABILITY.md
+# Reliability, hostile input and hardening. docs/RELIABILITY.md
 # describes every test and its last result.
 #
 #   make test-reliability     faults, overload, slow clients, NGINX fleet + hostile corpus (build/scalecache)

@@ -1,35 +1,14 @@
 # shellcheck shell=bash
 # Small helpers shared by tests/container/run.sh and tests/compose/run.sh,
 # plus the engine helpers of docker-env.sh. Every request goes to 127.0.0.1 only.
+# Results are counted and printed by tests/lib/checks.sh (sourced by the suites).
 
 # shellcheck source=scripts/docker-env.sh
 . "$(dirname "${BASH_SOURCE[0]}")/docker-env.sh"
 
-TL_PASSED=0
-TL_FAILED=0
-TL_T0=$(date +%s.%N)
-
-tl_log() { printf '[%6ss] %s\n' "$(tl_elapsed "$TL_T0")" "$*"; }
-tl_pass() { TL_PASSED=$((TL_PASSED + 1)); tl_log "ok   - $*"; }
-tl_fail() { TL_FAILED=$((TL_FAILED + 1)); tl_log "FAIL - $*"; }
-# tl_check DESCRIPTION CMD...: pass when CMD succeeds.
-tl_check() {
-  local what=$1; shift
-  if "$@"; then tl_pass "$what"; else tl_fail "$what"; fi
-}
-# tl_eval DESCRIPTION 'EXPRESSION': pass when the shell expression (pipes, &&, ...) succeeds.
-tl_eval() {
-  if eval "$2"; then tl_pass "$1"; else tl_fail "$1"; fi
-}
-# tl_summary NAME: the closing line CI reads; returns non-zero on any failure.
-tl_summary() {
-  echo "$1: $TL_PASSED passed, $TL_FAILED failed"
-  [ "$TL_FAILED" -eq 0 ] && [ "$TL_PASSED" -gt 0 ]
-}
-
-# A TCP port on 127.0.0.1 that nothing listens on right now.
+# A TCP port on 127.0.0.1 that nothing listens on right now (tests/lib/helpers.py).
 tl_free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+  PYTHONPATH="$(dirname "${BASH_SOURCE[0]}")/../tests/lib" python3 -c 'from helpers import free_port; print(free_port())'
 }
 
 # tl_http URL [curl args...]: sets TL_CODE (status, 000 on no answer) and TL_BODY.
@@ -74,6 +53,3 @@ except ValueError:
     v = ""
 print(str(v).lower() if isinstance(v, bool) else v)' "$TL_BODY" "$1"
 }
-
-# tl_elapsed SINCE: seconds (one decimal) since the `date +%s.%N` value SINCE.
-tl_elapsed() { awk -v now="$(date +%s.%N)" -v t0="$1" 'BEGIN { printf "%.1f", now - t0 }'; }

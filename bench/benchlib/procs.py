@@ -7,20 +7,17 @@ from /proc/<pid>/stat; peak memory is VmHWM from /proc/<pid>/status.
 """
 import os
 import signal
-import socket
 import subprocess
+import sys
 import time
 import urllib.request
 
+# free_port comes from the tests' shared helpers (tests/lib/helpers.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "lib"))
+from helpers import free_port  # noqa: E402,F401 (re-exported: procs.free_port)
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _started = []  # Popen objects, newest last
-
-
-def free_port():
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(name, argv, logdir, env=None, cwd=None):

@@ -6,7 +6,9 @@ it as it is, with three substitutions: the upstream's `server scalecache:8080`
 line becomes one line per replica (same parameters), `listen 80` becomes a free
 loopback port and the access log goes to the run directory. Replicas run with
 1 thread each (one CPU per pod, as in the chart), share one Redis, and the
-balancer runs with the bench's worker count.
+balancer runs with the bench's worker count. How the balancer spread the
+measured requests is counted on the replicas themselves (each one's
+scalecache_http_requests_total{route="data"} before and after the run).
 """
 import os
 import re
@@ -34,6 +36,12 @@ def render_snippet(text, replica_ports, lb_port, access_log):
     text = UPSTREAM_SERVER.sub(servers, text, count=1)
     text = LISTEN.sub(lambda m: "%slisten 127.0.0.1:%d;" % (m.group(1), lb_port), text, count=1)
     return ACCESS_LOG.sub("access_log " + access_log, text)
+
+
+def data_requests(replica):
+    """The replica's own count of GET /data requests."""
+    return sum(v for name, v in systems.metrics(replica).items()
+               if name.startswith("scalecache_http_requests_total{") and 'route="data"' in name)
 
 
 def start_balancer(run_dir, workers, replica_ports, name):
@@ -70,9 +78,11 @@ def run(run_dir, args, settings, log):
                 wrk.run(lb.url, "hit_keys.lua", ("k", 1000), args.warmup)
                 member_pids = procs.tree([r.processes[0].pid for r in replicas[:count]] + [redis.processes[0].pid])
                 lb_pids = lb.pids()
+                served_before = [data_requests(r) for r in replicas[:count]]
                 before = procs.cpu_ticks(member_pids + lb_pids)
                 result = wrk.run(lb.url, "hit_keys.lua", ("k", 1000), args.duration)
                 after = procs.cpu_ticks(member_pids + lb_pids)
+                result["per_replica"] = [data_requests(r) - b for r, b in zip(replicas[:count], served_before)]
                 result["cpu_replicas"] = procs.cpu_seconds_between(
                     {p: before.get(p, 0) for p in member_pids}, {p: after[p] for p in member_pids if p in after})
                 result["cpu_lb"] = procs.cpu_seconds_between(
@@ -89,18 +99,19 @@ def run(run_dir, args, settings, log):
                    "cpu_s_per_10k_replicas": sum(r["cpu_replicas"] for r in runs[count]) / requests * 10000,
                    "cpu_s_per_10k_lb": sum(r["cpu_lb"] for r in runs[count]) / requests * 10000}
             row["cpu_s_per_10k"] = row["cpu_s_per_10k_replicas"] + row["cpu_s_per_10k_lb"]
+            # Requests each replica counted over the measured runs, and the smallest share
+            # against an even split (1.0: perfectly even, 0: a replica got nothing).
+            row["per_replica_requests"] = [int(sum(r["per_replica"][i] for r in runs[count])) for i in range(count)]
+            served = sum(row["per_replica_requests"])
+            row["min_share_of_even"] = (min(row["per_replica_requests"]) * count / served) if served else 0.0
             rows.append(row)
-            log("scale-out %d replica(s): %.0f req/s, p99 %.2f ms, CPU s/10k: replicas %.3f + nginx %.3f"
-                % (count, row["rps"], row["p99_ms"], row["cpu_s_per_10k_replicas"], row["cpu_s_per_10k_lb"]))
+            log("scale-out %d replica(s): %.0f req/s, p99 %.2f ms, CPU s/10k: replicas %.3f + nginx %.3f; "
+                "requests per replica %s" % (count, row["rps"], row["p99_ms"], row["cpu_s_per_10k_replicas"],
+                                             row["cpu_s_per_10k_lb"], row["per_replica_requests"]))
     except LookupError as error:
         return {"skipped": str(error)}
     finally:
         for r in replicas:
             r.stop()
         redis.stop()
-    return {"rows": rows, "replica_threads": REPLICA_THREADS,
-            "note": "Replicas run %d thread each and share one Redis; the balancer (the project's config, "
-                    "access log on) runs %d workers. All of it shares this machine's %d CPUs with wrk, so more "
-                    "replicas add no CPU here: the figures show what the balancer hop costs and that "
-                    "spreading over replicas keeps working, not how a cluster scales."
-                    % (REPLICA_THREADS, args.threads, os.cpu_count())}
+    return {"rows": rows, "replica_threads": REPLICA_THREADS}

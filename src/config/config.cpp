@@ -241,8 +241,8 @@ void validate(Config& config, const Origins& origins) {
 }
 
 // CPU quota from cgroup v2 (cpu.max: "<quota> <period>" or "max <period>").
-int cgroup_cpu_quota() {
-  std::ifstream in("/sys/fs/cgroup/cpu.max");
+int cgroup_cpu_quota(const std::string& cpu_max_path) {
+  std::ifstream in(cpu_max_path);
   std::string quota;
   long period = 0;
   if (!(in >> quota >> period) || quota == "max" || period <= 0) return 0;
@@ -285,9 +285,11 @@ std::string describe_config_keys() {
   return out.str();
 }
 
-int effective_threads(const Config& config) {
+int effective_threads(const Config& config) { return effective_threads(config, "/sys/fs/cgroup/cpu.max"); }
+
+int effective_threads(const Config& config, const std::string& cpu_max_path) {
   if (config.server.threads > 0) return static_cast<int>(config.server.threads);
-  if (int quota = cgroup_cpu_quota(); quota > 0) return quota;
+  if (int quota = cgroup_cpu_quota(cpu_max_path); quota > 0) return quota;
   return std::max(1u, std::thread::hardware_concurrency());
 }
 

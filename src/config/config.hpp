@@ -103,5 +103,7 @@ std::string describe_config_keys();
 // Reactor threads to run: server.threads, else the cgroup CPU quota rounded
 // up, else the number of cores.
 int effective_threads(const Config& config);
+// The same with the cgroup v2 cpu.max file at cpu_max_path (tests pass a fixture).
+int effective_threads(const Config& config, const std::string& cpu_max_path);
 
 }  // namespace scalecache

@@ -62,19 +62,13 @@ case "${1:-}" in
 esac
 
 START=$(date +%s)
-PASSED=() FAILED=() SKIPPED=()
 cleanup() { if [ "${KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi; }
 trap cleanup EXIT
 
+# check_quiet, pass, fail, skip, checks_summary: the suites' check library.
+# shellcheck source=tests/lib/checks.sh
+. tests/lib/checks.sh
 say()  { printf '\n== %s\n' "$*"; }
-pass() { PASSED+=("$1"); printf '  ok    %s\n' "$1"; }
-fail() { FAILED+=("$1"); printf '  FAIL  %s\n' "$1"; [ -n "${2:-}" ] && sed 's/^/        /' "$2" | head -40; return 0; }
-skip() { SKIPPED+=("$1"); printf '  SKIP  %s\n' "$1"; }
-# check NAME CMD...: run CMD, record the outcome, show its output on failure.
-check() {
-  local name=$1; shift
-  if "$@" >"$WORK/out.log" 2>&1; then pass "$name"; else fail "$name" "$WORK/out.log"; fi
-}
 # refuse NAME PATTERN CMD...: CMD must fail and its output must match PATTERN.
 refuse() {
   local name=$1 pattern=$2; shift 2
@@ -85,13 +79,8 @@ refuse() {
 }
 
 summary() {
-  local took=$(( $(date +%s) - START ))
-  printf '\n== summary (%ss)\n' "$took"
-  for s in "${SKIPPED[@]}"; do printf '  SKIP  %s\n' "$s"; done
-  for f in "${FAILED[@]}"; do printf '  FAIL  %s\n' "$f"; done
-  printf 'chart: %d passed, %d failed, %d skipped\n' "${#PASSED[@]}" "${#FAILED[@]}" "${#SKIPPED[@]}"
-  printf '%d passed, %d failed\n' "${#PASSED[@]}" "${#FAILED[@]}"
-  [ "${#FAILED[@]}" -eq 0 ]
+  printf '\n== summary (%ss)\n' "$(( $(date +%s) - START ))"
+  checks_summary chart
 }
 abort() { fail "$1" "${2:-/dev/null}"; summary; exit 1; }
 
@@ -209,11 +198,11 @@ fi
 
 # ---- 4. docs and YAML lint --------------------------------------------------
 say "values documentation, yamllint"
-check "values.yaml documented, README table current, schema and config/scalecache.yaml in step" \
+check_quiet "values.yaml documented, README table current, schema and config/scalecache.yaml in step" \
   "$PY" tests/chart/values_doc.py "$CHART" --check --config config/scalecache.yaml
-check "yamllint (values, ci values, Chart.yaml, k8s/)" "$VENV/bin/yamllint" -s -c tests/chart/yamllint.yaml \
+check_quiet "yamllint (values, ci values, Chart.yaml, k8s/)" "$VENV/bin/yamllint" -s -c tests/chart/yamllint.yaml \
   "$CHART/values.yaml" "$CHART/Chart.yaml" "$CHART"/ci/ k8s/
-check "values.schema.json is valid JSON" "$PY" -m json.tool "$CHART/values.schema.json"
+check_quiet "values.schema.json is valid JSON" "$PY" -m json.tool "$CHART/values.schema.json"
 
 # ---- 5-6. lint and render ---------------------------------------------------
 say "helm lint --strict and helm template, per ci values file"
@@ -222,7 +211,7 @@ CI_FILES=("$CHART"/ci/*-values.yaml)
 [ "${#CI_FILES[@]}" -ge 7 ] || fail "at least 7 ci values files (found ${#CI_FILES[@]})"
 for f in "${CI_FILES[@]}"; do
   n=$(basename "$f" -values.yaml)
-  check "lint $n" "$HELM" lint --strict "$CHART" -f "$f" --namespace scalecache
+  check_quiet "lint $n" "$HELM" lint --strict "$CHART" -f "$f" --namespace scalecache
   if "$HELM" template scalecache "$CHART" -f "$f" --namespace scalecache --kube-version 1.37.0 \
        >"$WORK/render/$n.yaml" 2>"$WORK/out.log"; then
     pass "template $n ($(grep -c '^kind:' "$WORK/render/$n.yaml") objects)"
@@ -234,10 +223,10 @@ done
 # chart and render the same objects as Helm 4.
 for f in "${CI_FILES[@]}"; do
   n=$(basename "$f" -values.yaml)
-  check "Helm 3: lint $n" "$HELM3" lint --strict "$CHART" -f "$f" --namespace scalecache
+  check_quiet "Helm 3: lint $n" "$HELM3" lint --strict "$CHART" -f "$f" --namespace scalecache
   if "$HELM3" template scalecache "$CHART" -f "$f" --namespace scalecache --kube-version 1.37.0 \
        >"$WORK/helm3-$n.yaml" 2>"$WORK/out.log"; then
-    check "Helm 3: template $n renders the same objects as Helm 4" \
+    check_quiet "Helm 3: template $n renders the same objects as Helm 4" \
       "$PY" tests/chart/same_manifests.py "$WORK/render/$n.yaml" "$WORK/helm3-$n.yaml"
   else
     fail "Helm 3: template $n" "$WORK/out.log"
@@ -245,8 +234,8 @@ for f in "${CI_FILES[@]}"; do
 done
 refuse "Helm 3: chart refuses Kubernetes < 1.30" "kubeVersion|incompatible" \
   "$HELM3" template scalecache "$CHART" --kube-version 1.29.0
-check "helm package" "$HELM" package "$CHART" -d "$WORK/package"
-check "template from the packaged chart (dashboard and rules files included)" \
+check_quiet "helm package" "$HELM" package "$CHART" -d "$WORK/package"
+check_quiet "template from the packaged chart (dashboard and rules files included)" \
   "$HELM" template scalecache "$WORK"/package/scalecache-*.tgz -f "$CHART/ci/everything-on-values.yaml"
 # Helm's own install-time checks against the chart's kubeVersion.
 refuse "chart refuses Kubernetes < 1.30 (sleep lifecycle action)" "kubeVersion|incompatible" \
@@ -288,7 +277,7 @@ if "$HELM" template scalecache "$CHART" --namespace scalecache --kube-version 1.
 else
   fail "render k8s/base from the chart" "$WORK/out.log"
 fi
-check "k8s/kind/cluster.yaml: ingress-ready node with ports 80 and 443 mapped" "$PY" - k8s/kind/cluster.yaml <<'EOF'
+check_quiet "k8s/kind/cluster.yaml: ingress-ready node with ports 80 and 443 mapped" "$PY" - k8s/kind/cluster.yaml <<'EOF'
 import sys, yaml
 c = yaml.safe_load(open(sys.argv[1]))
 assert c["kind"] == "Cluster" and c["apiVersion"] == "kind.x-k8s.io/v1alpha4", "not a kind v1alpha4 Cluster"
@@ -310,7 +299,7 @@ done
 # ---- 8. kubeconform ---------------------------------------------------------
 say "kubeconform -strict (offline schemas)"
 for f in "$WORK"/render/*.yaml; do
-  check "kubeconform $(basename "$f" .yaml)" kubeconform "$f"
+  check_quiet "kubeconform $(basename "$f" .yaml)" kubeconform "$f"
 done
 # The validator itself must reject unknown fields, or the checks above prove nothing.
 sed 's/^  revisionHistoryLimit:/  revisionHistoryLimitz:/' "$WORK/render/defaults.yaml" >"$WORK/typo.yaml"
@@ -325,11 +314,11 @@ refuse "kubeconform rejects a kind without schema" "could not find schema" kubec
 # ---- 9. policy --------------------------------------------------------------
 say "policy checks"
 for f in "$WORK"/render/*.yaml; do
-  check "policy $(basename "$f" .yaml)" "$PY" tests/chart/policy.py "$f"
+  check_quiet "policy $(basename "$f" .yaml)" "$PY" tests/chart/policy.py "$f"
 done
 
 # The dashboard ConfigMap carries the source dashboard, usable by Grafana's sidecar.
-check "dashboard ConfigMap = dashboards/scalecache.json, datasource picked by a template variable" \
+check_quiet "dashboard ConfigMap = dashboards/scalecache.json, datasource picked by a template variable" \
   "$PY" - "$WORK/render/monitoring.yaml" "$CHART/files/dashboards/scalecache.json" <<'EOF'
 import json, sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
@@ -345,7 +334,7 @@ kinds = [v.get("type") for v in dash.get("templating", {}).get("list", [])]
 assert "datasource" in kinds, "no template variable of type datasource"
 print("dashboard ok:", dash.get("title"))
 EOF
-check "PrometheusRule groups = deploy/prometheus/scalecache-rules.yaml groups" \
+check_quiet "PrometheusRule groups = deploy/prometheus/scalecache-rules.yaml groups" \
   "$PY" - "$WORK/render/monitoring.yaml" "$CHART/files/prometheus/scalecache-rules.yaml" <<'EOF'
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
@@ -368,7 +357,7 @@ if len(cms) != 1:
     sys.exit(f"expected one ConfigMap with scalecache.yaml, found {len(cms)}")
 open(sys.argv[2], "w").write(cms[0]["data"]["scalecache.yaml"])
 EOF
-    check "check-config $n" "$BIN" --check-config --config "$WORK/config-$n.yaml"
+    check_quiet "check-config $n" "$BIN" --check-config --config "$WORK/config-$n.yaml"
   done
   printf 'server:\n  threadz: 2\n' >"$WORK/config-typo.yaml"
   refuse "check-config itself rejects an unknown key" "threadz" "$BIN" --check-config --config "$WORK/config-typo.yaml"

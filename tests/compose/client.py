@@ -4,6 +4,7 @@
   client.py load URL [options]      GET URL/data/<key> over a small key set; prints a JSON summary
   client.py prom URL QUERY          Prometheus instant query; prints "<instance> <value>" lines
   client.py targets URL JOB         number of healthy targets of JOB in Prometheus
+  client.py calls URL [--prefix P]  calls the test origin counted for keys starting with P
 
 load: each worker thread keeps one HTTP/1.1 keep-alive connection (or, with
 --fresh-connections, opens a new one per request and sends
@@ -24,9 +25,10 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
-HITS = ("l1", "l2", "stale")
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+from helpers import percentile  # noqa: E402
 
 class Worker:
     def __init__(self, host, port, timeout, keepalive=True):
@@ -68,13 +70,6 @@ class Worker:
             self.conn.close()
             self.conn = None
         return resp.status, body
-
-
-def percentile(sorted_values, p):
-    if not sorted_values:
-        return 0.0
-    i = min(len(sorted_values) - 1, int(round(p / 100.0 * (len(sorted_values) - 1))))
-    return sorted_values[i]
 
 
 def load(args):
@@ -137,7 +132,6 @@ def load(args):
         statuses[code] = statuses.get(code, 0) + 1
         if r[0] == 200:
             sources[r[1]] = sources.get(r[1], 0) + 1
-    hits = sum(n for s, n in sources.items() if s in HITS)
     summary = {
         "requests": len(results),
         "ok": len(ok),
@@ -145,12 +139,11 @@ def load(args):
         "resent": sum(1 for r in results if r[3]),
         "statuses": statuses,
         "sources": sources,
-        "hit_ratio": round(hits / float(len(ok)), 4) if ok else 0.0,
         "seconds": round(elapsed, 2),
         "req_per_s": round(len(results) / elapsed, 1) if elapsed > 0 else 0.0,
         "latency_ms": {
-            "p50": round(percentile(lat, 50) * 1000, 1),
-            "p99": round(percentile(lat, 99) * 1000, 1),
+            "p50": round((percentile(lat, 50) or 0.0) * 1000, 1),
+            "p99": round((percentile(lat, 99) or 0.0) * 1000, 1),
             "max": round(lat[-1] * 1000, 1) if lat else 0.0,
         },
         "errors": [r[4] for r in results if r[4]][:10],
@@ -181,6 +174,13 @@ def targets(args):
     return 0
 
 
+def calls(args):
+    with urllib.request.urlopen(args.url + "/_calls", timeout=10) as r:
+        counts = json.load(r)
+    print(sum(n for key, n in counts.items() if key.startswith(args.prefix)))
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -203,6 +203,10 @@ def main():
     tp.add_argument("url")
     tp.add_argument("job")
     tp.set_defaults(func=targets)
+    cp = sub.add_parser("calls")
+    cp.add_argument("url")
+    cp.add_argument("--prefix", default="")
+    cp.set_defaults(func=calls)
     args = p.parse_args()
     host = urllib.parse.urlsplit(args.url).hostname
     if host not in ("127.0.0.1", "localhost", "::1"):

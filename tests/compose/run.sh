@@ -11,16 +11,20 @@
 #   - compose.yaml valid for docker-compose 1.29 and for Compose v2 (compose-go,
 #     when Go is available), nginx -t, promtool check config;
 #   - requests through NGINX reach all 3 replicas (per-replica metrics, Prometheus);
-#   - hit ratio > 0.9 after warm-up on a small key set;
+#   - the replicas call a test origin (tests/compose/origin.yaml) that counts its
+#     calls: one per key during the warm-up, none after it (hit ratio 1 by the
+#     origin's count, not by the service's own `source` field);
 #   - stopping one replica under load fails no client request;
 #   - scaling to 4 replicas: NGINX and Prometheus pick the new one up.
 # Tears everything down (containers, network, volumes) on exit.
-# tl_eval takes single-quoted expressions on purpose.
+# check_eval takes single-quoted expressions on purpose.
 # shellcheck disable=SC2016
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root" || exit 1
+# shellcheck source=tests/lib/checks.sh
+. tests/lib/checks.sh
 # shellcheck source=scripts/docker-testlib.sh
 . scripts/docker-testlib.sh
 
@@ -32,7 +36,11 @@ keys=20                         # the small key set
 drain=2 grace=5                 # SCALECACHE_SHUTDOWN_{DRAIN,GRACE}_SECONDS for the replicas
 work=$(mktemp -d)
 
-dc() { docker-compose -p "$project" -f compose.yaml "$@"; }
+# dc_product: compose.yaml alone (the static checks); dc: the stack the test
+# runs, compose.yaml plus the counting test origin.
+dc_product() { docker-compose -p "$project" -f compose.yaml "$@"; }
+dc() { docker-compose -p "$project" -f compose.yaml -f "$here/origin.yaml" "$@"; }
+origin_image=scalecache-test-origin:1
 
 cleanup() {
   if [ -n "${stack_up:-}" ]; then
@@ -44,7 +52,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-abort() { tl_fail "$*"; tl_summary compose; exit 1; }
+abort() { fail "$*"; checks_summary compose; exit 1; }
 
 # json_get FILE FIELD: a top-level field of a JSON file (nested with dots).
 json_get() {
@@ -58,52 +66,56 @@ print(json.dumps(v) if isinstance(v, (dict, list)) else v)' "$1" "$2"
 # --- tools, engine, static checks -------------------------------------------
 docker_env_install docker-compose python3-yaml curl || abort "install test packages"
 docker_env_up || abort "dockerd running"
-tl_pass "dockerd answers; $(docker-compose version --short 2>/dev/null | sed 's/^/docker-compose /')"
+pass "dockerd answers; $(docker-compose version --short 2>/dev/null | sed 's/^/docker-compose /')"
 
-tl_check "compose.yaml valid for docker-compose 1.29 (docker-compose config)" \
-  dc config -q
+check "compose.yaml valid for docker-compose 1.29 (docker-compose config)" \
+  dc_product config -q
 
 # service -> image, as docker-compose resolves them (the single source of the names).
-dc config >"$work/resolved.yaml" || abort "docker-compose config"
+dc_product config >"$work/resolved.yaml" || abort "docker-compose config"
 images=$("$yaml_python" -c 'import sys, yaml
 for name, s in sorted(yaml.safe_load(open(sys.argv[1]))["services"].items()):
     print(name, s["image"])' "$work/resolved.yaml")
 image_of() { awk -v s="$1" '$1 == s { print $2 }' <<<"$images"; }
-tl_eval "no image in compose.yaml is unpinned or :latest" \
+check_eval "no image in compose.yaml is unpinned or :latest" \
   '! awk "{ print \$2 }" <<<"$images" | grep -Eq ":latest$|^[^:]+$"'
 expected=$(make --no-print-directory -s image-name)
-tl_eval "compose's scalecache image $(image_of scalecache) = make image-name ($expected)" \
+check_eval "compose's scalecache image $(image_of scalecache) = make image-name ($expected)" \
   '[ "$(image_of scalecache)" = "$expected" ]'
-# shellcheck disable=SC2034 # used in tl_eval
+# shellcheck disable=SC2034 # used in check_eval
 published=$("$yaml_python" -c 'import sys, yaml
 for s in yaml.safe_load(open(sys.argv[1]))["services"].values():
     for p in s.get("ports", []):
         print(p if isinstance(p, str) else p.get("host_ip", "0.0.0.0"))' "$work/resolved.yaml")
-tl_eval "every published port binds 127.0.0.1 only" \
+check_eval "every published port binds 127.0.0.1 only" \
   '[ -n "$published" ] && ! grep -v "^127\.0\.0\.1:" <<<"$published" | grep -q .'
 
-if command -v go >/dev/null 2>&1 && (cd "$here/composev2" && go build -o "$work/composev2" . >"$work/go.log" 2>&1); then
-  if "$work/composev2" compose.yaml >"$work/v2.txt" 2>&1; then
-    tl_pass "compose.yaml valid for Compose v2 (compose-go $(sed -n 's/^require github.com\/compose-spec\/compose-go\/v2 //p' "$here/composev2/go.mod"))"
-    tl_eval "Compose v2 reads 3 scalecache replicas" \
-      'grep -q "^scalecache .* 3$" "$work/v2.txt"'
-  else
-    cat "$work/v2.txt"
-    tl_fail "compose.yaml valid for Compose v2"
-  fi
+# The Compose v2 check is required: no Go, or a validator that does not build,
+# fails the suite (the chart suite needs the same Go toolchain).
+command -v go >/dev/null 2>&1 || PATH="$PATH:/usr/local/go/bin"
+if ! command -v go >/dev/null 2>&1; then
+  fail "Compose v2 validation: no Go toolchain (go, or /usr/local/go/bin/go)"
+elif ! (cd "$here/composev2" && go build -o "$work/composev2" . >"$work/go.log" 2>&1); then
+  tail -n 20 "$work/go.log"
+  fail "Compose v2 validation: go build of $here/composev2 failed"
+elif "$work/composev2" compose.yaml >"$work/v2.txt" 2>&1; then
+  pass "compose.yaml valid for Compose v2 (compose-go $(sed -n 's/^require github.com\/compose-spec\/compose-go\/v2 //p' "$here/composev2/go.mod"))"
+  check_eval "Compose v2 reads 3 scalecache replicas" \
+    'grep -q "^scalecache .* 3$" "$work/v2.txt"'
 else
-  tl_log "skip - Compose v2 validation: Go or the compose-go module is not available ($(tail -n 1 "$work/go.log" 2>/dev/null))"
+  cat "$work/v2.txt"
+  fail "compose.yaml valid for Compose v2"
 fi
 
-tl_check "Grafana dashboard dashboards/scalecache.json is valid JSON" \
+check "Grafana dashboard dashboards/scalecache.json is valid JSON" \
   python3 -c 'import json, sys; json.load(open(sys.argv[1]))' dashboards/scalecache.json
-tl_check "Grafana provisioning files parse" "$yaml_python" -c 'import sys, yaml
+check "Grafana provisioning files parse" "$yaml_python" -c 'import sys, yaml
 for f in sys.argv[1:]:
     d = yaml.safe_load(open(f))
     assert d["apiVersion"] == 1 and (d.get("datasources") or d.get("providers")), f' \
   deploy/compose/grafana/provisioning/*/*.yaml
 
-tl_check "Grafana mounts the provisioned dashboard where the provider and the home page look" \
+check "Grafana mounts the provisioned dashboard where the provider and the home page look" \
   "$yaml_python" -c 'import os, sys, yaml
 svc = yaml.safe_load(open(sys.argv[1]))["services"]["grafana"]
 mounts = {}
@@ -121,36 +133,44 @@ assert mounts["/etc/grafana/provisioning"].endswith("deploy/compose/grafana/prov
 t=$(date +%s.%N)
 scripts/make-base-image.sh || abort "base image"
 if [ "${SCALECACHE_TEST_REUSE_IMAGE:-0}" = 1 ] && docker image inspect "$(image_of scalecache)" >/dev/null 2>&1; then
-  tl_log "SCALECACHE_TEST_REUSE_IMAGE=1: using the existing $(image_of scalecache) without rebuilding"
+  checks_log "SCALECACHE_TEST_REUSE_IMAGE=1: using the existing $(image_of scalecache) without rebuilding"
 else
   log=$work/image.log
   make --no-print-directory image >"$log" 2>&1 || { tail -n 30 "$log"; abort "make image"; }
 fi
-tl_pass "scalecache image $(image_of scalecache) ready ($(tl_elapsed "$t") s)"
+pass "scalecache image $(image_of scalecache) ready ($(checks_elapsed "$t") s)"
 
 for svc in redis nginx prometheus; do
   img=$(image_of "$svc")
   label=$(docker image inspect -f '{{index .Config.Labels "io.scalecache.standin"}}' "$img" 2>/dev/null)
   if docker image inspect "$img" >/dev/null 2>&1 && [ "$label" != true ]; then
-    tl_pass "$svc: using the existing image $img (not a stand-in)"
+    pass "$svc: using the existing image $img (not a stand-in)"
     continue
   fi
   t=$(date +%s.%N)
   if docker build -q --network host -t "$img" -f "$here/standins/$svc.Dockerfile" "$here/standins" \
        >"$work/standin-$svc.log" 2>&1; then
-    tl_pass "$svc: stand-in $img built from Debian packages ($(tl_elapsed "$t") s)"
+    pass "$svc: stand-in $img built from Debian packages ($(checks_elapsed "$t") s)"
   else
     tail -n 20 "$work/standin-$svc.log"
     abort "$svc: stand-in $img"
   fi
 done
-tl_log "skip - grafana: no registry and no Debian package for $(image_of grafana); its service is validated above but not started"
+t=$(date +%s.%N)
+if docker build -q --network host -t "$origin_image" -f "$here/standins/origin.Dockerfile" tests/lib \
+     >"$work/standin-origin.log" 2>&1; then
+  pass "test origin $origin_image built from tests/lib/origin_server.py ($(checks_elapsed "$t") s)"
+else
+  tail -n 20 "$work/standin-origin.log"
+  abort "test origin $origin_image"
+fi
+checks_log "skip - grafana: no registry and no Debian package for $(image_of grafana); its service is validated above but not started"
 
-tl_check "nginx -t accepts deploy/nginx/scalecache.conf ($(image_of nginx))" \
+check "nginx -t accepts deploy/nginx/scalecache.conf ($(image_of nginx))" \
   docker run --rm --network none --add-host scalecache:127.0.0.1 \
     -v "$root/deploy/nginx/scalecache.conf:/etc/nginx/conf.d/default.conf:ro" \
     "$(image_of nginx)" nginx -t -q
-tl_check "promtool check config: deploy/compose/prometheus.yml and the rules it loads" \
+check "promtool check config: deploy/compose/prometheus.yml and the rules it loads" \
   docker run --rm --network none --entrypoint promtool \
     -v "$root/deploy/compose/prometheus.yml:/etc/prometheus/prometheus.yml:ro" \
     -v "$root/deploy/prometheus:/etc/prometheus/scalecache:ro" \
@@ -160,24 +180,25 @@ tl_check "promtool check config: deploy/compose/prometheus.yml and the rules it 
 LB_HTTP_PORT=$(tl_free_port)
 PROMETHEUS_PORT=$(tl_free_port)
 GRAFANA_PORT=$(tl_free_port)
-export LB_HTTP_PORT PROMETHEUS_PORT GRAFANA_PORT
-export SCALECACHE_ORIGIN_SIMULATED_DELAY_MS=50
+ORIGIN_PORT=$(tl_free_port)
+export LB_HTTP_PORT PROMETHEUS_PORT GRAFANA_PORT ORIGIN_PORT
 export SCALECACHE_SHUTDOWN_DRAIN_SECONDS=$drain SCALECACHE_SHUTDOWN_GRACE_SECONDS=$grace
 lb="http://127.0.0.1:$LB_HTTP_PORT"
 prom="http://127.0.0.1:$PROMETHEUS_PORT"
+origin="http://127.0.0.1:$ORIGIN_PORT"
 
 t=$(date +%s.%N)
 stack_up=1
-if ! dc up -d --no-build redis scalecache nginx prometheus >"$work/up.log" 2>&1; then
+if ! dc up -d --no-build redis origin scalecache nginx prometheus >"$work/up.log" 2>&1; then
   cat "$work/up.log"
   abort "docker-compose up"
 fi
 replicas=$(dc ps -q scalecache | wc -l)
-tl_check "docker-compose up: $replicas scalecache replicas (deploy.replicas: 3)" [ "$replicas" -eq 3 ]
-tl_check "NGINX answers on 127.0.0.1:$LB_HTTP_PORT" tl_wait_http "$lb/lb-health" 200 30
-tl_check "a replica is ready through NGINX (/readyz)" tl_wait_http "$lb/readyz" 200 30
+check "docker-compose up: $replicas scalecache replicas (deploy.replicas: 3)" [ "$replicas" -eq 3 ]
+check "NGINX answers on 127.0.0.1:$LB_HTTP_PORT" tl_wait_http "$lb/lb-health" 200 30
+check "a replica is ready through NGINX (/readyz)" tl_wait_http "$lb/readyz" 200 30
 targets_are() { [ "$("${client[@]}" targets "$prom" scalecache 2>/dev/null)" = "$1" ]; }
-tl_check "Prometheus scrapes 3 healthy scalecache targets (DNS discovery)" tl_until 60 targets_are 3
+check "Prometheus scrapes 3 healthy scalecache targets (DNS discovery)" tl_until 60 targets_are 3
 healthy_replicas() {
   local n=0 id
   for id in $(dc ps -q scalecache); do
@@ -185,22 +206,29 @@ healthy_replicas() {
   done
   [ "$n" -eq "$1" ]
 }
-tl_check "docker reports 3 healthy replicas (the image's HEALTHCHECK: scalecache --probe)" tl_until 60 healthy_replicas 3
-up_s=$(tl_elapsed "$t")
-tl_log "stack up in $up_s s"
-tl_check "NGINX does not serve a random replica's /metrics" \
+check "docker reports 3 healthy replicas (the image's HEALTHCHECK: scalecache --probe)" tl_until 60 healthy_replicas 3
+up_s=$(checks_elapsed "$t")
+checks_log "stack up in $up_s s"
+check "NGINX does not serve a random replica's /metrics" \
   eval 'tl_http "$lb/metrics"; [ "$TL_CODE" = 404 ]'
 
-# --- warm-up, then hit ratio -------------------------------------------------
+# --- warm-up, then hit ratio by the origin's own count -----------------------
+origin_calls() { "${client[@]}" calls "$origin" --prefix compose-key-; }
+calls_before=$(origin_calls) || abort "the test origin answers /_calls on $origin"
 "${client[@]}" load "$lb" --keys "$keys" --requests $((keys * 3)) --concurrency 4 >"$work/warm.json"
-tl_eval "warm-up: $(json_get "$work/warm.json" requests) requests over $keys keys, $(json_get "$work/warm.json" failed) failed" \
+check_eval "warm-up: $(json_get "$work/warm.json" requests) requests over $keys keys, $(json_get "$work/warm.json" failed) failed" \
   '[ "$(json_get "$work/warm.json" failed)" = 0 ]'
+warm_calls=$(( $(origin_calls) - calls_before ))
+check_eval "warm-up: the origin counted one call per key ($warm_calls calls for $keys keys over 3 replicas)" \
+  '[ "$warm_calls" -eq "$keys" ]'
 "${client[@]}" load "$lb" --keys "$keys" --requests 1200 --concurrency 8 >"$work/measure.json"
-hit_ratio=$(json_get "$work/measure.json" hit_ratio)
-tl_log "measured: $(cat "$work/measure.json")"
-tl_eval "hit ratio after warm-up $hit_ratio > 0.9 (1200 requests, sources $(json_get "$work/measure.json" sources))" \
-  'awk -v r="$hit_ratio" "BEGIN { exit !(r > 0.9) }"'
-tl_eval "no failed request while measuring ($(json_get "$work/measure.json" failed))" \
+measure_calls=$(( $(origin_calls) - calls_before - warm_calls ))
+measure_ok=$(json_get "$work/measure.json" ok)
+hit_ratio=$(awk -v c="$measure_calls" -v n="$measure_ok" 'BEGIN { printf "%.4f", (n > 0 ? 1 - c / n : 0) }')
+checks_log "measured: $(cat "$work/measure.json")"
+check_eval "hit ratio after warm-up by the origin's count: $hit_ratio ($measure_calls origin calls for $measure_ok answers; the answers' own sources $(json_get "$work/measure.json" sources))" \
+  '[ "$measure_calls" -eq 0 ] && [ "$measure_ok" -eq 1200 ]'
+check_eval "no failed request while measuring ($(json_get "$work/measure.json" failed))" \
   '[ "$(json_get "$work/measure.json" failed)" = 0 ]'
 
 sent=$(( $(json_get "$work/warm.json" requests) + $(json_get "$work/measure.json" requests) ))
@@ -209,7 +237,7 @@ sent=$(( $(json_get "$work/warm.json" requests) + $(json_get "$work/measure.json
 nginx_pid=$(docker inspect -f '{{.State.Pid}}' "$(dc ps -q nginx)")
 read -r upstream_estab upstream_tw < <(awk '$3 ~ /:1F90$/ { n[$4]++ } END { print n["01"] + 0, n["06"] + 0 }' \
   "/proc/$nginx_pid/net/tcp" "/proc/$nginx_pid/net/tcp6")
-tl_eval "NGINX reuses upstream connections: $upstream_estab open, $upstream_tw closed after $sent requests" \
+check_eval "NGINX reuses upstream connections: $upstream_estab open, $upstream_tw closed after $sent requests" \
   '[ "$upstream_estab" -gt 0 ] && [ "$upstream_tw" -lt 100 ]'
 
 # Per-replica request counters, once Prometheus has scraped all the traffic.
@@ -218,13 +246,13 @@ counted() {  # counted TOTAL: the replicas' data requests add up to TOTAL
   per_replica >"$work/per-replica.txt" 2>/dev/null
   [ "$(awk '{ s += $2 } END { print s + 0 }' "$work/per-replica.txt")" -ge "$1" ]
 }
-tl_check "Prometheus counted all $sent requests on the replicas" tl_until 30 counted "$sent"
-tl_log "data requests per replica: $(awk '{ printf "%s=%d ", $1, $2 }' "$work/per-replica.txt")"
-tl_eval "requests through NGINX reached all 3 replicas" \
+check "Prometheus counted all $sent requests on the replicas" tl_until 30 counted "$sent"
+checks_log "data requests per replica: $(awk '{ printf "%s=%d ", $1, $2 }' "$work/per-replica.txt")"
+check_eval "requests through NGINX reached all 3 replicas" \
   '[ "$(awk "\$2 > 0" "$work/per-replica.txt" | wc -l)" -eq 3 ]'
 prom_ratio=$("${client[@]}" prom "$prom" \
   'sum(scalecache_cache_results_total{source=~"l1|l2|stale"}) / sum(scalecache_cache_results_total)' | awk '{ printf "%.3f", $2 }')
-tl_log "hit ratio by the replicas' own counters (warm-up included): $prom_ratio"
+checks_log "hit ratio by the replicas' own counters (warm-up included): $prom_ratio"
 
 # --- stop one replica under load ----------------------------------------------
 # Two client streams at 100 requests/s each: one on keep-alive connections,
@@ -243,36 +271,36 @@ fresh_pid=$!
 sleep 5
 t=$(date +%s.%N)
 docker stop -t 20 "$victim" >/dev/null
-stop_s=$(tl_elapsed "$t")
+stop_s=$(checks_elapsed "$t")
 victim_exit=$(docker inspect -f '{{.State.ExitCode}}' "$victim")
 wait "$ka_pid" "$fresh_pid"
-tl_eval "replica $victim_name stopped under load in $stop_s s, exit code $victim_exit" \
+check_eval "replica $victim_name stopped under load in $stop_s s, exit code $victim_exit" \
   '[ "$victim_exit" = 0 ]'
 failover_requests=0 failover_failed=0
 for stream in keepalive fresh; do
   f=$work/failover-$stream.json
-  tl_log "failover load, $stream connections: $(cat "$f")"
+  checks_log "failover load, $stream connections: $(cat "$f")"
   failover_requests=$((failover_requests + $(json_get "$f" requests)))
   failover_failed=$((failover_failed + $(json_get "$f" failed)))
-  tl_eval "$stream connections: no request failed while a replica stopped ($(json_get "$f" requests) requests at 100/s, $(json_get "$f" failed) failed, $(json_get "$f" resent) resent, p99 $(json_get "$f" latency_ms.p99) ms, max $(json_get "$f" latency_ms.max) ms)" \
+  check_eval "$stream connections: no request failed while a replica stopped ($(json_get "$f" requests) requests at 100/s, $(json_get "$f" failed) failed, $(json_get "$f" resent) resent, p99 $(json_get "$f" latency_ms.p99) ms, max $(json_get "$f" latency_ms.max) ms)" \
     '[ "$(json_get "$f" failed)" = 0 ] && [ "$(json_get "$f" requests)" -ge 1500 ]'
 done
 resent=$(json_get "$work/failover-keepalive.json" resent)
-tl_check "Prometheus drops the stopped replica (2 targets)" tl_until 30 targets_are 2
+check "Prometheus drops the stopped replica (2 targets)" tl_until 30 targets_are 2
 
 # --- scale out: the balancer and Prometheus follow ---------------------------
 before=$(per_replica)
 t=$(date +%s.%N)
 dc up -d --no-build --no-deps --scale scalecache=4 scalecache >"$work/scale.log" 2>&1 \
-  || { cat "$work/scale.log"; tl_fail "docker-compose up --scale scalecache=4"; }
-tl_check "Prometheus finds 4 healthy replicas after --scale scalecache=4" tl_until 60 targets_are 4
+  || { cat "$work/scale.log"; fail "docker-compose up --scale scalecache=4"; }
+check "Prometheus finds 4 healthy replicas after --scale scalecache=4" tl_until 60 targets_are 4
 # run-nginx.sh re-resolves the replicas every 5 s and logs each reload as
 # "scalecache: [old addresses] -> [new addresses]; reloading nginx".
 nginx_reloaded_with() {  # nginx_reloaded_with N: NGINX's latest reload lists N replica addresses
   [ "$(dc logs --no-color nginx 2>/dev/null | sed -n 's/.*\] -> \[\(.*\)\]; reloading nginx.*/\1/p' \
         | tail -n 1 | wc -w)" -eq "$1" ]
 }
-tl_check "NGINX reloads with 4 replica addresses" tl_until 30 nginx_reloaded_with 4
+check "NGINX reloads with 4 replica addresses" tl_until 30 nginx_reloaded_with 4
 "${client[@]}" load "$lb" --keys "$keys" --requests 800 --concurrency 8 >"$work/scaled.json"
 scaled_sent=$(json_get "$work/scaled.json" requests)
 # grown N: N replicas' data-request counters grew (a new replica has no "before" line).
@@ -284,12 +312,12 @@ grown() {
 tl_until 30 grown 4
 new_share=$(awk 'NR == FNR { b[$1] = $2; next } { printf "%s=+%d ", $1, $2 - b[$1] }' \
   <(echo "$before") "$work/per-replica.txt")
-tl_log "after scaling, new data requests per replica: $new_share"
-tl_eval "after scaling, $scaled_sent requests ($(json_get "$work/scaled.json" failed) failed) reached all 4 replicas ($(tl_elapsed "$t") s)" \
+checks_log "after scaling, new data requests per replica: $new_share"
+check_eval "after scaling, $scaled_sent requests ($(json_get "$work/scaled.json" failed) failed) reached all 4 replicas ($(checks_elapsed "$t") s)" \
   '[ "$(json_get "$work/scaled.json" failed)" = 0 ] && grown 4'
 
-echo "figures: hit ratio $hit_ratio (client, 1200 requests after warm-up; replicas' counters $prom_ratio);" \
+echo "figures: hit ratio $hit_ratio (origin's count, 1200 requests after warm-up; replicas' counters $prom_ratio);" \
   "replica stopped under load: $failover_requests requests, $failover_failed failed," \
   "$resent resent on keep-alive connections closed by NGINX's reload;" \
-  "stack up ${up_s} s, total $(tl_elapsed "$TL_T0") s"
-tl_summary compose
+  "stack up ${up_s} s, total $(checks_elapsed "$CHECKS_T0") s"
+checks_summary compose

@@ -9,12 +9,14 @@
 # Redis, /metrics, the process's uid/gid/capabilities, JSON logs, and that
 # `docker stop` makes it turn /readyz 503, keep serving, and exit 0 within the
 # drain time. Every request goes to 127.0.0.1. Cleans up everything it starts.
-# tl_eval takes single-quoted expressions on purpose.
+# check_eval takes single-quoted expressions on purpose.
 # shellcheck disable=SC2016
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root" || exit 1
+# shellcheck source=tests/lib/checks.sh
+. tests/lib/checks.sh
 # shellcheck source=scripts/docker-testlib.sh
 . scripts/docker-testlib.sh
 
@@ -37,21 +39,21 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-abort() { tl_fail "$*"; tl_summary container; exit 1; }
+abort() { fail "$*"; checks_summary container; exit 1; }
 
 # --- engine, base image, image -------------------------------------------
 docker_env_install redis-server redis-tools curl python3 || abort "install test packages"
 docker_env_up || abort "dockerd running"
-tl_pass "dockerd answers (docker info)"
+pass "dockerd answers (docker info)"
 
 t=$(date +%s.%N)
 scripts/make-base-image.sh || abort "base image debian:bookworm-slim"
-tl_pass "base image debian:bookworm-slim present ($(tl_elapsed "$t") s)"
+pass "base image debian:bookworm-slim present ($(checks_elapsed "$t") s)"
 
 t=$(date +%s.%N)
 image=$(make --no-print-directory -s image-name)
 if [ "${SCALECACHE_TEST_REUSE_IMAGE:-0}" = 1 ] && docker image inspect "$image" >/dev/null 2>&1; then
-  tl_log "SCALECACHE_TEST_REUSE_IMAGE=1: using the existing $image without rebuilding"
+  checks_log "SCALECACHE_TEST_REUSE_IMAGE=1: using the existing $image without rebuilding"
 else
   build_log=$(mktemp)
   if ! make --no-print-directory image >"$build_log" 2>&1; then
@@ -61,24 +63,24 @@ else
   fi
   rm -f "$build_log"
 fi
-build_s=$(tl_elapsed "$t")
-tl_pass "make image built $image ($build_s s)"
+build_s=$(checks_elapsed "$t")
+pass "make image built $image ($build_s s)"
 
 # --- what the image is, before it runs ------------------------------------
 size=$(docker image inspect -f '{{.Size}}' "$image")
 size_mb=$(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1e6 }')
-tl_check "image size $size_mb MB <= 100 MB" [ "$size" -le 100000000 ]
-tl_check "image user is numeric 65532" \
+check "image size $size_mb MB <= 100 MB" [ "$size" -le 100000000 ]
+check "image user is numeric 65532" \
   [ "$(docker image inspect -f '{{.Config.User}}' "$image")" = "65532:65532" ]
-tl_eval "image exposes 8080/tcp" \
+check_eval "image exposes 8080/tcp" \
   'docker image inspect -f "{{json .Config.ExposedPorts}}" "$image" | grep -q "\"8080/tcp\""'
 version=${image##*:}
-tl_check "OCI label org.opencontainers.image.version=$version" [ "$(docker image inspect \
+check "OCI label org.opencontainers.image.version=$version" [ "$(docker image inspect \
   -f '{{index .Config.Labels "org.opencontainers.image.version"}}' "$image")" = "$version" ]
-tl_check "tag is pinned (not latest)" [ "$version" != latest ]
+check "tag is pinned (not latest)" [ "$version" != latest ]
 no_shell() { ! docker run --rm --network none --entrypoint /bin/sh "$image" -c true >/dev/null 2>&1; }
-tl_check "no shell in the image (/bin/sh cannot start)" no_shell
-tl_check "baked config passes --check-config" docker run --rm --network none --read-only \
+check "no shell in the image (/bin/sh cannot start)" no_shell
+check "baked config passes --check-config" docker run --rm --network none --read-only \
   --cap-drop ALL "$image" --check-config --config /etc/scalecache/scalecache.yaml
 
 # --- Redis on loopback, then the container ----------------------------------
@@ -105,55 +107,55 @@ docker run -d --name "$name" \
   -e SCALECACHE_SHUTDOWN_GRACE_SECONDS="$grace" \
   --health-interval 1s --health-start-period 1s \
   "$image" >/dev/null || abort "docker run $image"
-tl_pass "container started (read-only, no capabilities, uid 65532, port $port)"
+pass "container started (read-only, no capabilities, uid 65532, port $port)"
 
 t=$(date +%s.%N)
 if tl_wait_http "$base/healthz" 200 30; then
-  tl_pass "/healthz 200 ($(tl_elapsed "$t") s after start)"
+  pass "/healthz 200 ($(checks_elapsed "$t") s after start)"
 else
   docker logs "$name" 2>&1 | tail -n 20
   abort "/healthz 200 within 30 s (last: $TL_CODE)"
 fi
-tl_check "/readyz 200" tl_wait_http "$base/readyz" 200 30
+check "/readyz 200" tl_wait_http "$base/readyz" 200 30
 healthy() { [ "$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$name")" = healthy ]; }
-tl_check "HEALTHCHECK (scalecache --probe, no shell) reports healthy" tl_until 30 healthy
+check "HEALTHCHECK (scalecache --probe, no shell) reports healthy" tl_until 30 healthy
 
 key="smoke-$$-$RANDOM"
 tl_http "$base/data/$key"
-tl_eval "first GET /data/$key: 200 from the origin (got $TL_CODE, source $(tl_json source))" \
+check_eval "first GET /data/$key: 200 from the origin (got $TL_CODE, source $(tl_json source))" \
   '[ "$TL_CODE" = 200 ] && [ "$(tl_json source)" = origin ]'
-tl_eval "body names the key and carries data" '[ "$(tl_json key)" = "$key" ] && [ -n "$(tl_json data)" ]'
+check_eval "body names the key and carries data" '[ "$(tl_json key)" = "$key" ] && [ -n "$(tl_json data)" ]'
 tl_http "$base/data/$key"
-tl_eval "second GET /data/$key: 200 from l1 (got $TL_CODE, source $(tl_json source))" \
+check_eval "second GET /data/$key: 200 from l1 (got $TL_CODE, source $(tl_json source))" \
   '[ "$TL_CODE" = 200 ] && [ "$(tl_json source)" = l1 ]'
 in_redis() { [ "$(redis-cli -p "$redis_port" --scan --pattern "*$key*" | wc -l)" -ge 1 ]; }
-tl_check "the entry reached Redis (L2)" in_redis
+check "the entry reached Redis (L2)" in_redis
 
 tl_http "$base/metrics"
 metrics=$TL_BODY
-tl_check "/metrics 200" [ "$TL_CODE" = 200 ]
+check "/metrics 200" [ "$TL_CODE" = 200 ]
 has_metric() { grep -Eq "^$1" <<<"$metrics"; }
-tl_check "metric scalecache_cache_results_total{source=\"origin\"}" \
+check "metric scalecache_cache_results_total{source=\"origin\"}" \
   has_metric 'scalecache_cache_results_total\{[^}]*source="origin"[^}]*\} [1-9]'
-tl_check "metric scalecache_cache_results_total{source=\"l1\"}" \
+check "metric scalecache_cache_results_total{source=\"l1\"}" \
   has_metric 'scalecache_cache_results_total\{[^}]*source="l1"[^}]*\} [1-9]'
-tl_check "metric scalecache_http_requests_total{route=\"data\",code=\"200\"}" \
+check "metric scalecache_http_requests_total{route=\"data\",code=\"200\"}" \
   has_metric 'scalecache_http_requests_total\{[^}]*route="data"[^}]*\} [1-9]'
-tl_check "metric scalecache_redis_up 1" has_metric 'scalecache_redis_up(\{\})? 1'
-tl_check "metric process_start_time_seconds" has_metric 'process_start_time_seconds '
+check "metric scalecache_redis_up 1" has_metric 'scalecache_redis_up(\{\})? 1'
+check "metric process_start_time_seconds" has_metric 'process_start_time_seconds '
 
 # --- the process as the kernel sees it --------------------------------------
 pid=$(docker inspect -f '{{.State.Pid}}' "$name")
 status_field() { awk -v f="$1:" '$1 == f { $1 = ""; print substr($0, 2) }' "/proc/$pid/status"; }
 uids=$(status_field Uid)
-tl_check "process runs as uid 65532 (real, effective, saved, fs: $uids)" \
+check "process runs as uid 65532 (real, effective, saved, fs: $uids)" \
   [ "$(tr -s '\t ' '\n' <<<"$uids" | sort -u)" = 65532 ]
 gids=$(status_field Gid)
-tl_check "process runs as gid 65532 ($gids)" [ "$(tr -s '\t ' '\n' <<<"$gids" | sort -u)" = 65532 ]
-tl_eval "no effective or permitted capabilities" \
+check "process runs as gid 65532 ($gids)" [ "$(tr -s '\t ' '\n' <<<"$gids" | sort -u)" = 65532 ]
+check_eval "no effective or permitted capabilities" \
   '[ "$(status_field CapEff)" = 0000000000000000 ] && [ "$(status_field CapPrm)" = 0000000000000000 ]'
-tl_check "no_new_privs set" [ "$(status_field NoNewPrivs)" = 1 ]
-tl_check "root filesystem is read-only" \
+check "no_new_privs set" [ "$(status_field NoNewPrivs)" = 1 ]
+check "root filesystem is read-only" \
   [ "$(docker inspect -f '{{.HostConfig.ReadonlyRootfs}}' "$name")" = true ]
 json_logs() {
   docker logs "$name" 2>&1 >/dev/null | python3 -c '
@@ -163,7 +165,7 @@ for l in lines:
     json.loads(l)
 sys.exit(0 if lines else 1)'
 }
-tl_check "logs on stderr are JSON lines" json_logs
+check "logs on stderr are JSON lines" json_logs
 
 # --- docker stop: drain, keep serving, exit 0 -------------------------------
 t=$(date +%s.%N)
@@ -171,15 +173,15 @@ docker stop -t "$stop_timeout" "$name" >/dev/null &
 stop_pid=$!
 # 503 from the signal until the process exits (the drain at least): the wait also
 # covers docker delivering the signal, and a later 503 cannot come from anything else.
-tl_check "/readyz turns 503 after SIGTERM" tl_wait_http "$base/readyz" 503 "$stop_timeout"
+check "/readyz turns 503 after SIGTERM" tl_wait_http "$base/readyz" 503 "$stop_timeout"
 tl_http "$base/data/$key"
-tl_check "still serves data while draining (got $TL_CODE)" [ "$TL_CODE" = 200 ]
+check "still serves data while draining (got $TL_CODE)" [ "$TL_CODE" = 200 ]
 wait "$stop_pid"
-stop_s=$(tl_elapsed "$t")
+stop_s=$(checks_elapsed "$t")
 exit_code=$(docker inspect -f '{{.State.ExitCode}}' "$name")
-tl_check "exit code 0 after docker stop (got $exit_code)" [ "$exit_code" = 0 ]
-tl_check "stopped in $stop_s s: after the ${drain} s drain, well before the ${stop_timeout} s kill" \
+check "exit code 0 after docker stop (got $exit_code)" [ "$exit_code" = 0 ]
+check "stopped in $stop_s s: after the ${drain} s drain, well before the ${stop_timeout} s kill" \
   awk -v s="$stop_s" -v d="$drain" -v g="$grace" 'BEGIN { exit !(s >= d - 0.2 && s <= d + g) }'
 
-echo "figures: image $image ${size_mb} MB, build ${build_s} s, stop ${stop_s} s (drain ${drain} s), total $(tl_elapsed "$TL_T0") s"
-tl_summary container
+echo "figures: image $image ${size_mb} MB, build ${build_s} s, stop ${stop_s} s (drain ${drain} s), total $(checks_elapsed "$CHECKS_T0") s"
+checks_summary container

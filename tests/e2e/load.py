@@ -21,8 +21,13 @@ import json
 import os
 import random
 import socket
+import sys
 import threading
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+from helpers import percentile  # noqa: E402
 
 
 class Stats:
@@ -124,11 +129,9 @@ def prefill(args):
         t.join()
 
 
-def percentile(sorted_values, p):
-    if not sorted_values:
-        return None
-    i = min(len(sorted_values) - 1, int(round(p / 100.0 * (len(sorted_values) - 1))))
-    return round(sorted_values[i] * 1000, 2)
+def percentile_ms(values, p):
+    value = percentile(values, p)
+    return None if value is None else round(value * 1000, 2)
 
 
 def main():
@@ -180,7 +183,7 @@ def main():
         "sources": stats.sources,
         "keepalive_reconnects_on_close": stats.reconnects,
         "req_per_s": round((stats.ok + stats.failed) / elapsed, 1) if elapsed else 0,
-        "latency_ms": {"p50": percentile(lat, 50), "p99": percentile(lat, 99),
+        "latency_ms": {"p50": percentile_ms(lat, 50), "p99": percentile_ms(lat, 99),
                        "max": round(lat[-1] * 1000, 2) if lat else None},
     }
     text = json.dumps(summary, indent=2, sort_keys=True)

@@ -87,6 +87,7 @@ mkdir -p "$E2E_STATE/logs" "$E2E_STATE/pids"
 echo "$E2E_STATE" >"$E2E_CACHE/current-state"
 E2E_RESULTS="$E2E_STATE/results"
 : >"$E2E_RESULTS"
+CHECKS_RESULTS=$E2E_RESULTS   # every check's line goes there too (tests/lib/checks.sh)
 ls /run/netns 2>/dev/null >"$E2E_STATE/netns-before"
 [ -e /var/lib/kubelet ] || touch "$E2E_STATE/var-lib-kubelet-absent"
 RESULTS_COPY="$E2E_CACHE/last-results.txt"
@@ -96,14 +97,14 @@ finish() {
   trap - EXIT INT TERM
   [ -f "${E2E_RESULTS:-}" ] && cp "$E2E_RESULTS" "$RESULTS_COPY"
   # On any failure keep the component and pod logs for a look afterwards.
-  if [ "$rc" != 0 ] || [ "$E2E_FAILED" != 0 ]; then SCALECACHE_E2E_KEEP_LOGS=1; fi
+  if [ "$rc" != 0 ] || [ "$CHECKS_FAILED" != 0 ]; then SCALECACHE_E2E_KEEP_LOGS=1; fi
   node_down
   step "summary"
   cat "$RESULTS_COPY" 2>/dev/null
   printf '  teardown: %s\n' "$([ "${E2E_TEARDOWN_LEFTOVERS:-1}" = 0 ] && echo clean || echo "LEFT ${E2E_TEARDOWN_LEFTOVERS:-?} THING(S)")" | tee -a "$RESULTS_COPY"
   [ "$rc" = 0 ] || printf '  ABORTED (exit %s) before the flow finished\n' "$rc" | tee -a "$RESULTS_COPY"
-  printf '  %d passed, %d failed, total %d s\n' "$E2E_PASSED" "$E2E_FAILED" "$(( $(date +%s) - E2E_T0 ))" | tee -a "$RESULTS_COPY"
-  [ "$rc" = 0 ] && [ "$E2E_FAILED" = 0 ] && [ "${E2E_TEARDOWN_LEFTOVERS:-1}" = 0 ] && exit 0
+  printf '  %d passed, %d failed, total %d s\n' "$CHECKS_PASSED" "$CHECKS_FAILED" "$(( $(date +%s) - E2E_T0 ))" | tee -a "$RESULTS_COPY"
+  [ "$rc" = 0 ] && [ "$CHECKS_FAILED" = 0 ] && [ "${E2E_TEARDOWN_LEFTOVERS:-1}" = 0 ] && exit 0
   exit 1
 }
 trap finish EXIT

@@ -48,13 +48,24 @@ def test_three_replicas_hundred_requests_each_one_origin_call(redis):
 
 
 def test_dead_lease_holder_blocks_a_key_only_until_the_lease_ttl(redis):
-    env = {"SCALECACHE_CACHE_LEASE_TTL_MS": "800", "SCALECACHE_CACHE_LEASE_WAIT_MS": "10000"}
-    # A lease left by a replica that died mid-fetch:
-    redis.cli("SET", "scalecache:l:orphan", "token-of-a-dead-replica", "PX", "800")
-    with Scalecache(redis_url=redis.url, origin_delay_ms=0, env=env) as sc:
-        status, body, _, took = timed_get(sc, "/data/orphan")
-        assert status == 200 and body["source"] == "origin"
-        assert took < 3, f"waited {took:.2f}s for a lease that expires after 0.8s"
+    lease, dead_token = "scalecache:l:orphan", "token-of-a-dead-replica"
+    with OriginServer() as origin:
+        # The service's own lease and wait outlast the test: only the orphan's expiry ends the wait.
+        with Scalecache(redis_url=redis.url, env=origin.env(**HOLDABLE)) as sc:
+            # A lease left by a replica that died mid-fetch:
+            redis.cli("SET", lease, dead_token, "PX", "1500")
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                with origin.held():
+                    result = pool.submit(sc.get_json, "/data/orphan", timeout=30)
+                    wait_until(lambda: origin.count("orphan") == 1, 20, what="the fill to reach the origin")
+                    holder = redis.cli("GET", lease)
+                status, body = result.result()
+            assert holder != dead_token, "the origin was called while the dead replica's lease was still held"
+            assert status == 200 and body["source"] == "origin" and body["data"] == "v1 of orphan"
+            assert origin.count("orphan") == 1
+            # It took the lease once the orphan's ran out, not at the end of its (120 s) wait.
+            assert sc.metric("scalecache_lease_total", outcome="acquired") == 1
+            assert sc.metric("scalecache_lease_total", outcome="timed_out") == 0
 
 
 # 2. Stale-while-revalidate --------------------------------------------------
@@ -290,14 +301,32 @@ def test_collapsed_requests_are_marked(redis):
 
 def test_origin_cache_control_is_honoured_when_asked(redis):
     with OriginServer() as origin:
-        env = origin.env(SCALECACHE_CACHE_RESPECT_ORIGIN_HEADERS="true")
+        # No stale window of its own: only the origin's stale-while-revalidate gives one.
+        env = origin.env(SCALECACHE_CACHE_RESPECT_ORIGIN_HEADERS="true",
+                         SCALECACHE_CACHE_STALE_WHILE_REVALIDATE="0", **NO_JITTER)
         with Scalecache(redis_url=redis.url, env=env) as sc:
-            sc.get("/data/cc-nostore-1")
-            sc.get("/data/cc-nostore-1")
-            assert origin.count("cc-nostore-1") == 2, "no-store answers are not kept"
-            _, _, h = sc.get("/data/cc-maxage1-1")
-            assert h["cache-control"] == "max-age=1"
-            assert sc.get_json("/data/cc-maxage1-1")[1]["source"] == "l1"
+            for key in ["cc-nostore-1", "cc-private-1"]:
+                sc.get(f"/data/{key}")
+                sc.get(f"/data/{key}")
+                assert origin.count(key) == 2, f"{key}: no-store and private answers are not kept"
+            for key in ["cc-maxage1-1", "cc-swr-1"]:
+                _, _, h = sc.get(f"/data/{key}")
+                assert h["cache-control"] == "max-age=1", f"{key}: the origin's max-age, not the 300 s TTL"
+                assert sc.get_json(f"/data/{key}")[1]["source"] == "l1"
             time.sleep(1.1)  # past the origin's max-age (the configured TTL is 300 s)
-            assert sc.get_json("/data/cc-maxage1-1")[1]["source"] == "stale"
-            wait_until(lambda: origin.count("cc-maxage1-1") == 2, 5, what="the refresh after max-age")
+            # max-age=1 alone: expired and no stale window, so fetched again before answering.
+            body = sc.get_json("/data/cc-maxage1-1")[1]
+            assert body["source"] == "origin" and body["data"] == "v2 of cc-maxage1-1", body
+            # max-age=1, stale-while-revalidate=30: served stale at once, refreshed behind.
+            assert sc.get_json("/data/cc-swr-1")[1]["source"] == "stale"
+            wait_until(lambda: origin.count("cc-swr-1") == 2, 5, what="the refresh in the origin's stale window")
+
+
+def test_origin_cache_control_is_ignored_by_default(redis):
+    with OriginServer() as origin:
+        with Scalecache(redis_url=redis.url, env=origin.env(**NO_JITTER)) as sc:
+            for key in ["cc-nostore-1", "cc-private-1", "cc-maxage1-1"]:
+                _, _, h = sc.get(f"/data/{key}")
+                assert h["cache-control"] == "max-age=300", f"{key}: the configured TTL, not the origin's"
+                assert sc.get_json(f"/data/{key}")[1]["source"] == "l1", key
+                assert origin.count(key) == 1, key

@@ -16,42 +16,14 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
+
+from helpers import free_port, port_open, wait_until  # noqa: F401 (re-exported: tests import them from here)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCALECACHE_BIN = os.environ.get("SCALECACHE_BIN", str(REPO_ROOT / "build" / "scalecache"))
-
-
-_handed_out: set[int] = set()
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on now, never one handed out before in this
-    session: the kernel may offer a port again until whoever got it binds it, and
-    tests take several (a Fleet's replicas, a deliberately closed origin) before
-    anything binds them."""
-    for _ in range(1000):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _handed_out:
-            _handed_out.add(port)
-            return port
-    raise RuntimeError("no loopback port left that this session has not handed out already")
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.02, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
 
 
 def terminate(proc: subprocess.Popen | None, grace: float = 15, sig: int = signal.SIGTERM) -> None:
@@ -63,14 +35,6 @@ def terminate(proc: subprocess.Popen | None, grace: float = 15, sig: int = signa
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
-
-
-def port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 class RedisServer:

@@ -7,6 +7,9 @@ tell a refreshed answer from a cached one. Behaviour per key prefix:
   cc-<name>-*     -> 200 with the Cache-Control named in CACHE_CONTROL
   big-*           -> 200 with BIG_BODY_BYTES of "x" (1.1 MB)
 and for every key: `fail` set -> 500, `delay` seconds before answering.
+GET /_calls answers the calls per key as JSON (for a test in another process,
+such as tests/compose/run.sh, which runs this file as a container's origin:
+    python3 origin_server.py --host 0.0.0.0 --port 8000 --delay 0.05).
 
 hold_while() keeps every answer back until a condition holds, so requests that
 must share one fill are all in flight before the fill can complete, however
@@ -14,14 +17,16 @@ fast or slow the machine.
 """
 from __future__ import annotations
 
+import argparse
 import concurrent.futures
 import contextlib
 import http.server
+import json
 import threading
 import time
 import urllib.parse
 
-from harness import free_port, wait_until
+from helpers import free_port, wait_until
 
 # A held answer is released at the latest after this long (a test that never
 # lets go fails on its own checks instead of hanging).
@@ -39,7 +44,7 @@ CACHE_CONTROL = {"nostore": "no-store", "private": "private", "maxage1": "max-ag
 
 
 class OriginServer:
-    def __init__(self):
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None):
         self.calls: dict[str, int] = {}
         self.fail = False
         self.delay = 0.0
@@ -52,6 +57,10 @@ class OriginServer:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self):
+                if self.path == "/_calls":
+                    with origin._lock:
+                        counts = json.dumps(origin.calls).encode()
+                    return self._send(200, counts, {"Content-Type": "application/json"})
                 key = urllib.parse.unquote(self.path.rsplit("/", 1)[-1])
                 with origin._lock:
                     n = origin.calls[key] = origin.calls.get(key, 0) + 1
@@ -82,9 +91,9 @@ class OriginServer:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.server = http.server.ThreadingHTTPServer((host, port or free_port()), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"http://{host}:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def count(self, key: str) -> int:
@@ -121,3 +130,18 @@ class OriginServer:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Serve the test origin until killed.")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
+    args = ap.parse_args()
+    origin = OriginServer(args.host, args.port)
+    origin.delay = args.delay
+    origin.server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,4 @@
-"""Shared helpers of the reliability, hostile and soak suites (issue 8).
+"""Shared helpers of the reliability, hostile and soak suites.
 
 Builds on tests/lib/harness.py (RedisServer, Scalecache, free_port, wait_until)
 and adds what fault tests need: a bounded keep-alive load generator, process
@@ -32,6 +32,7 @@ from typing import Callable
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 from harness import REPO_ROOT, RedisServer, Scalecache, free_port, port_open, terminate, wait_until  # noqa: E402,F401 (re-exported)
+from helpers import percentile  # noqa: E402
 
 NGINX_SITE = REPO_ROOT / "deploy" / "nginx" / "scalecache.conf"
 
@@ -114,10 +115,7 @@ class LoadStats:
         return len(self.failures)
 
     def percentile(self, p: float) -> float:
-        if not self.latencies:
-            return 0.0
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+        return percentile(self.latencies, p) or 0.0
 
     def rate(self) -> float:
         return self.total / max(1e-9, self.finished - self.started)

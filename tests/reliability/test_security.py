@@ -1,4 +1,4 @@
-"""Security properties of issue 8: the purge route needs the bearer token,
+"""Security properties: the purge route needs the bearer token,
 secrets never show up in logs, errors or /metrics, Redis keys stay under the
 configured prefix, Redis AUTH works from a file and the environment, and
 every answer carries X-Content-Type-Options: nosniff."""

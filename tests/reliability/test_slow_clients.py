@@ -16,6 +16,8 @@ from faultlib import (SANITIZER, Scalecache, assert_clean_exit, assert_no_failur
                       raise_nofile, read_responses, run_load, wait_until)
 
 HEADER_TIMEOUT_MS = 1000
+# src/lifecycle/fd_limit.cpp logs this once the open files reach 90 % of the limit.
+FD_LIMIT_MESSAGE = "open files near the limit: new connections will be refused"
 
 
 @pytest.fixture(scope="module")
@@ -172,10 +174,12 @@ def test_open_file_limit_is_logged_clearly(starved):
         wait_until(lambda: open_fds(starved.proc.pid) >= 250, 5, what="the server to reach its open-file limit")
         # The service looks at its open files once a second: wait for that look, however it is phased.
         try:
-            wait_until(lambda: any("file" in str(l).lower() or "EMFILE" in str(l) for l in log_lines(starved)
-                                   if l.get("level") in ("error", "warn")), 5, what="an error about open files")
+            line = wait_until(lambda: next((l for l in log_lines(starved) if l.get("msg") == FD_LIMIT_MESSAGE), None),
+                              5, what="the open-files error")
         except TimeoutError:
-            pytest.fail(f"no error or warning about open files:\n{starved.log()[-2000:]}")
+            pytest.fail(f"no {FD_LIMIT_MESSAGE!r} in the log:\n{starved.log()[-2000:]}")
+        assert line["level"] == "error", line
+        assert int(line["limit"]) == 256 and int(line["open_fds"]) * 10 >= 256 * 9, line  # warned from 90 %
     finally:
         for s in held:
             s.close()

@@ -4,7 +4,8 @@
 # Called by `make test-asan` / `make test-tsan` (mk/hardening.mk). Any
 # sanitizer report fails: the processes abort on the first one
 # (halt_on_error=1) and tests/sanitizers/sanitizer_check.py turns a report
-# in a scalecache log into a test failure.
+# in a scalecache log into a test failure; test_sanitizer_check.py first shows
+# that its patterns recognise each kind of report this sanitizer prints.
 set -euo pipefail
 kind=$1 build=$2
 shift 2
@@ -32,6 +33,6 @@ failed=0
 (cd "$build" && ctest --output-on-failure -j "$(nproc)") || failed=1
 cd "$repo"
 SCALECACHE_BIN="$build/scalecache" PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" \
-  python3 -m pytest -q -p no:cacheprovider -p sanitizer_check "$@" || failed=1
+  python3 -m pytest -q -p no:cacheprovider -p sanitizer_check "$here/test_sanitizer_check.py" "$@" || failed=1
 echo "test-$kind: $(( $(date +%s) - started )) s"
 exit $failed

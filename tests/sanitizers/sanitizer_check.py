@@ -20,9 +20,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 import harness  # noqa: E402
 
+# The first line of a report of each sanitizer: "==PID==ERROR: AddressSanitizer: ...",
+# "ERROR: LeakSanitizer: ...", "WARNING: ThreadSanitizer: data race", a signal
+# ("ERROR: ThreadSanitizer: SEGV", preceded by "ThreadSanitizer:DEADLYSIGNAL"),
+# "FATAL: ThreadSanitizer: ...", an internal "CHECK failed", UBSan's
+# "file:line: runtime error: ...", and the closing summary lines.
+_NAMES = r"(?:Address|Leak|Thread|Memory|UndefinedBehavior)Sanitizer"
 MARKERS = re.compile(
-    r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer|"
-    r"ThreadSanitizer: reported|runtime error:|ERROR: UndefinedBehaviorSanitizer")
+    rf"(?:ERROR|WARNING|FATAL): {_NAMES}|{_NAMES}:DEADLYSIGNAL|{_NAMES}: CHECK failed|"
+    rf"SUMMARY: {_NAMES}|ThreadSanitizer: reported|runtime error:")
 
 
 _pending: list[str] = []

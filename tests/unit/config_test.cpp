@@ -1,14 +1,20 @@
 #include "config/config.hpp"
 
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include "config/config_schema.hpp"
 
 using scalecache::Config;
 using scalecache::ConfigError;
+using scalecache::ConfigKey;
 using scalecache::load_config;
 
 namespace {
@@ -73,13 +79,22 @@ TEST(Config, DefaultsWithoutFile) {
 }
 
 TEST(Config, ExampleFileIsValidAndEqualsDefaults) {
+  // Every key of the key table is written in the example file, with its default value.
+  const std::string path = SCALECACHE_SOURCE_DIR "/config/scalecache.yaml";
+  const YAML::Node file = YAML::LoadFile(path);
   Env env{};
-  const Config c = load_config(SCALECACHE_SOURCE_DIR "/config/scalecache.yaml", env.get());
-  const Config d;
-  EXPECT_EQ(c.server.port, d.server.port);
-  EXPECT_EQ(c.cache.l1_max_bytes, d.cache.l1_max_bytes);
-  EXPECT_EQ(c.redis.key_prefix, d.redis.key_prefix);
-  EXPECT_EQ(c.origin.max_queue, d.origin.max_queue);
+  Config c = load_config(path, env.get());
+  Config d;
+  ASSERT_FALSE(scalecache::config_keys().empty());
+  for (const auto& key : scalecache::config_keys()) {
+    EXPECT_TRUE(file[key.section][key.name].IsDefined()) << key.dotted() << " is missing from " << path;
+    switch (key.type) {
+      case ConfigKey::Type::Integer: EXPECT_EQ(key.integer(c), key.integer(d)) << key.dotted(); break;
+      case ConfigKey::Type::Number: EXPECT_EQ(key.number(c), key.number(d)) << key.dotted(); break;
+      case ConfigKey::Type::Boolean: EXPECT_EQ(key.boolean(c), key.boolean(d)) << key.dotted(); break;
+      case ConfigKey::Type::String: EXPECT_EQ(key.string(c), key.string(d)) << key.dotted(); break;
+    }
+  }
 }
 
 TEST(Config, FileValuesAndEnvironmentOverrides) {
@@ -170,9 +185,17 @@ TEST(Config, SecretsAreNeverEchoed) {
 }
 
 TEST(Config, ThreadsFollowSettingThenQuota) {
+  using scalecache::effective_threads;
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  TempFile two_and_a_half("250000 100000\n");  // cgroup v2 cpu.max: quota, period (µs)
+  TempFile half("50000 100000\n");
+  TempFile unlimited("max 100000\n");
   Config c;
   c.server.threads = 3;
-  EXPECT_EQ(scalecache::effective_threads(c), 3);
+  EXPECT_EQ(effective_threads(c, two_and_a_half.path()), 3) << "the setting wins over the quota";
   c.server.threads = 0;
-  EXPECT_GE(scalecache::effective_threads(c), 1);
+  EXPECT_EQ(effective_threads(c, two_and_a_half.path()), 3) << "the quota, rounded up";
+  EXPECT_EQ(effective_threads(c, half.path()), 1) << "a fraction of a core is one thread";
+  EXPECT_EQ(effective_threads(c, unlimited.path()), cores) << "no quota: the cores";
+  EXPECT_EQ(effective_threads(c, "/nonexistent/cpu.max"), cores) << "no cgroup v2: the cores";
 }

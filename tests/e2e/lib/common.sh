@@ -52,14 +52,12 @@ record() {
   log "result: $1 = $2"
 }
 
-# check NAME CMD...: a user-visible assertion; failures are counted, not fatal.
-E2E_PASSED=0 E2E_FAILED=0
-pass() { E2E_PASSED=$((E2E_PASSED + 1)); printf '  ok    %s\n' "$1" | tee -a "${E2E_RESULTS:-/dev/null}" >&2; }
-fail() { E2E_FAILED=$((E2E_FAILED + 1)); printf '  FAIL  %s\n' "$1" | tee -a "${E2E_RESULTS:-/dev/null}" >&2; }
-check() {
-  local name=$1; shift
-  if "$@"; then pass "$name"; else fail "$name"; fi
-}
+# check NAME CMD..., pass, fail: user-visible assertions from the suites' check
+# library; failures are counted, not fatal. Results go to stderr and, once
+# run.sh sets CHECKS_RESULTS, to the results file.
+# shellcheck source=tests/lib/checks.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../lib/checks.sh"
+CHECKS_OUTPUT_FD=2
 
 # wait_until SECONDS DESCRIPTION CMD...: poll CMD every second.
 wait_until() {
