@@ -288,7 +288,7 @@ std::string describe_config_keys() {
 int effective_threads(const Config& config) {
   if (config.server.threads > 0) return static_cast<int>(config.server.threads);
   if (int quota = cgroup_cpu_quota(); quota > 0) return quota;
-  return std::max(1u, std::thread::hardware_concurrency());
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 }  // namespace scalecache
