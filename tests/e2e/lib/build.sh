@@ -63,8 +63,12 @@ build_debs() {
   done
   E2E_ETCD="$E2E_DEBDIR/etcd-server/usr/bin/etcd"
   E2E_CNI_BIN="$E2E_DEBDIR/containernetworking-plugins/usr/lib/cni"
-  E2E_BUSYBOX=$(ls "$E2E_DEBDIR"/busybox-static/{bin,usr/bin}/busybox 2>/dev/null | head -n 1)
-  [ -x "$E2E_ETCD" ] && [ -x "$E2E_CNI_BIN/bridge" ] && [ -x "$E2E_BUSYBOX" ] || die "unpacked packages incomplete in $E2E_DEBDIR"
+  E2E_BUSYBOX=""
+  local b
+  for b in "$E2E_DEBDIR"/busybox-static/{bin,usr/bin}/busybox; do
+    if [ -x "$b" ]; then E2E_BUSYBOX=$b; break; fi
+  done
+  { [ -x "$E2E_ETCD" ] && [ -x "$E2E_CNI_BIN/bridge" ] && [ -x "$E2E_BUSYBOX" ]; } || die "unpacked packages incomplete in $E2E_DEBDIR"
 }
 
 # containerd and runc: the host's (Debian's, installed with docker.io).
@@ -77,9 +81,12 @@ host_runtime() {
     apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
-  E2E_CONTAINERD=$(command -v containerd)
-  E2E_CTR=$(command -v ctr)
-  E2E_RUNC=$(command -v runc)
+  # shellcheck disable=SC2034  # E2E_CONTAINERD, E2E_CTR, E2E_RUNC: read by lib/node.sh and run.sh
+  {
+    E2E_CONTAINERD=$(command -v containerd)
+    E2E_CTR=$(command -v ctr)
+    E2E_RUNC=$(command -v runc)
+  }
 }
 
 k8s_stamp() {
