@@ -73,7 +73,7 @@ class Worker:
 def percentile(sorted_values, p):
     if not sorted_values:
         return 0.0
-    i = min(len(sorted_values) - 1, int(round(p / 100.0 * (len(sorted_values) - 1))))
+    i = min(len(sorted_values) - 1, round(p / 100.0 * (len(sorted_values) - 1)))
     return sorted_values[i]
 
 

@@ -127,7 +127,7 @@ def prefill(args):
 def percentile(sorted_values, p):
     if not sorted_values:
         return None
-    i = min(len(sorted_values) - 1, int(round(p / 100.0 * (len(sorted_values) - 1))))
+    i = min(len(sorted_values) - 1, round(p / 100.0 * (len(sorted_values) - 1)))
     return round(sorted_values[i] * 1000, 2)
 
 

@@ -172,8 +172,8 @@ def test_open_file_limit_is_logged_clearly(starved):
         wait_until(lambda: open_fds(starved.proc.pid) >= 250, 5, what="the server to reach its open-file limit")
         # The service looks at its open files once a second: wait for that look, however it is phased.
         try:
-            wait_until(lambda: any("file" in str(l).lower() or "EMFILE" in str(l) for l in log_lines(starved)
-                                   if l.get("level") in ("error", "warn")), 5, what="an error about open files")
+            wait_until(lambda: any("file" in str(e).lower() or "EMFILE" in str(e) for e in log_lines(starved)
+                                   if e.get("level") in ("error", "warn")), 5, what="an error about open files")
         except TimeoutError:
             pytest.fail(f"no error or warning about open files:\n{starved.log()[-2000:]}")
     finally:
