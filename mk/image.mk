@@ -17,11 +17,11 @@ IMAGE_CREATED  = $(shell git log -1 --format=%cI 2>/dev/null || echo unknown)
 
 .PHONY: image image-base image-name image-version
 
-# debian:bookworm-slim, bootstrapped locally when absent (no registry here);
-# also starts dockerd when it is not running.
+## debian:bookworm-slim, bootstrapped locally when absent (no registry here); starts dockerd if needed.
 image-base:
 	@scripts/make-base-image.sh
 
+## Build the container image scalecache:<project version>.
 image: image-version image-base
 	$(DOCKER) build --network host --force-rm \
 	  --build-arg VERSION=$(IMAGE_VERSION) \
@@ -31,6 +31,7 @@ image: image-version image-base
 	@$(DOCKER) image inspect -f '{{.Size}}' $(IMAGE) | awk '{ printf "built $(IMAGE): %.1f MB\n", $$1 / 1e6 }'
 
 # For scripts: the exact image reference `make image` builds.
+## Print the image reference `make image` builds.
 image-name: image-version
 	@echo $(IMAGE)
 
