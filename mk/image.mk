@@ -2,11 +2,12 @@
 #
 # The image tag is the project version, pinned in one place: the VERSION of
 # project() in CMakeLists.txt (so the binary and its image always agree).
-# compose.yaml names the same tag; tests/compose/run.sh fails if they differ.
+# compose.yaml, the chart and k8s/ carry copies (scripts/version.sh --sync
+# writes them); tests/version/check.sh and tests/compose/run.sh fail if they differ.
 # The tag is never `latest`.
 
 IMAGE_NAME    ?= scalecache
-IMAGE_VERSION := $(shell sed -nE 's/^project.scalecache VERSION ([0-9][0-9.]*).*/\1/p' CMakeLists.txt)
+IMAGE_VERSION := $(shell scripts/version.sh 2>/dev/null)
 IMAGE         := $(IMAGE_NAME):$(IMAGE_VERSION)
 DOCKER        ?= docker
 

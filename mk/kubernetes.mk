@@ -17,7 +17,7 @@ KUSTOMIZE_OVERLAY ?= kind
 MINIKUBE_CPUS    ?= 2
 MINIKUBE_MEMORY  ?= 4096
 # The image `make image` builds (mk/image.mk): scalecache:<project version>.
-KUBE_IMAGE       ?= $(or $(IMAGE),scalecache:0.1.0)
+KUBE_IMAGE       ?= $(IMAGE)
 KUBE_IMAGE_TAG    = $(lastword $(subst :, ,$(KUBE_IMAGE)))
 # ingress-nginx's kind manifest (hostPorts 80/443 on the ingress-ready node).
 # The project was retired in March 2026; its repository stays readable.
