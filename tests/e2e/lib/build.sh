@@ -24,15 +24,21 @@ E2E_IMG_METRICS=docker.io/scalecache-e2e/metrics-server:${METRICS_SERVER_VERSION
 E2E_IMG_BUSYBOX=docker.io/scalecache-e2e/busybox:1.37.0
 E2E_IMG_REDIS=scalecache-e2e/redis:7.0-bookworm
 
+# shellcheck source=scripts/debian-mirror.sh
+. "$E2E_ROOT/scripts/debian-mirror.sh"
+
 # apt_suite SUITE: apt-get options for a private package list of SUITE
-# (bookworm's own lists otherwise); `apt-get update` for it once.
+# (bookworm's own lists otherwise), from the mirror this machine's apt uses
+# (SCALECACHE_DEBIAN_MIRROR overrides); `apt-get update` for it once.
 apt_suite() {
   local suite=$1 d="$E2E_CACHE/apt-$1"
   APT_OPTS=(-o "Dir::State::Lists=$d/lists" -o "Dir::Etc::SourceList=$d/sources.list"
             -o "Dir::Etc::SourceParts=/nonexistent" -o "Dir::Cache=$d/cache" -o "APT::Sandbox::User=root")
   if [ ! -f "$d/updated" ]; then
     mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
-    echo "deb http://deb.debian.org/debian $suite main" >"$d/sources.list"
+    local mirror
+    mirror=$(debian_mirror "$suite") || die "no Debian mirror for $suite (set SCALECACHE_DEBIAN_MIRROR)"
+    echo "deb $mirror $suite main" >"$d/sources.list"
     apt-get "${APT_OPTS[@]}" update -qq >/dev/null || die "apt-get update for $suite failed"
     touch "$d/updated"
   fi
