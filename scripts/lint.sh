@@ -39,7 +39,9 @@ lint_format() {
   local out
   out=$(cxx_files | xargs clang-format --dry-run --Werror 2>&1) && return 0
   printf '%s\n' "$out"
-  echo "lint-format: $(printf '%s\n' "$out" | grep -c 'error:') place(s) in $(printf '%s\n' "$out" | grep 'error:' | cut -d: -f1 | sort -u | wc -l) file(s) differ from .clang-format (clang-format -i FILE...)"
+  local places
+  places=$(printf '%s\n' "$out" | grep -E '^[^ :]+:[0-9]+:[0-9]+: error:')
+  echo "lint-format: $(wc -l <<<"$places") place(s) in $(cut -d: -f1 <<<"$places" | sort -u | wc -l) file(s) differ from .clang-format (clang-format -i FILE...)"
   return 1
 }
 
