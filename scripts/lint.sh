@@ -21,7 +21,7 @@ TOOLS=${SCALECACHE_TOOLS:-${HOME:-/root}/.cache/scalecache-tools}
 [ $# -gt 0 ] || set -- format tidy shell python
 
 # Tracked files plus new ones not ignored, so a file is linted before its first commit.
-files() { git ls-files --cached --others --exclude-standard -- "$@" | sort -u | while read -r f; do [ -f "$f" ] && echo "$f"; done; }
+files() { git ls-files --cached --others --exclude-standard -- "$@" | sort -u | while read -r f; do if [ -f "$f" ]; then echo "$f"; fi; done; }
 
 cxx_files() { files 'src/*.cpp' 'src/*.hpp' 'tests/unit/*.cpp' 'tests/unit/*.hpp' 'tests/fuzz/*.cpp' 'tests/fuzz/*.hpp'; }
 
