@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc)
 BIN        := $(BUILD_DIR)/scalecache
 PYTEST     := python3 -m pytest -q -p no:cacheprovider
 
-.PHONY: all help deps build run test test-unit test-integration test-version test-container \
+.PHONY: all help deps build run test test-unit test-integration test-version test-scripts test-container \
         test-compose test-chart test-observability image bench clean
 
 ## Same as build.
@@ -35,10 +35,10 @@ run: build
 	@scripts/install-deps.sh run
 	@scripts/run-local.sh $(BIN)
 
-## Every suite: unit, integration, version, container, compose, chart, observability.
+## Every suite: unit, integration, version, scripts, container, compose, chart, observability.
 test: build
 	$(MAKE) --no-print-directory test-unit test-integration
-	@for t in test-version test-container test-compose test-chart test-observability; do \
+	@for t in test-version test-scripts test-container test-compose test-chart test-observability; do \
 	  $(MAKE) --no-print-directory $$t || exit 1; done
 
 ## GoogleTest unit tests (ctest).
@@ -53,6 +53,10 @@ test-integration: build
 ## The project version and every copy of it agree, binary's User-Agent included (tests/version).
 test-version: build
 	SCALECACHE_BIN=$(abspath $(BIN)) tests/version/check.sh
+
+## The helper scripts that need no service: scripts/debian-mirror.sh on apt source fixtures (tests/scripts).
+test-scripts:
+	tests/scripts/run.sh
 
 # Suites owned by the container, chart and observability work; each script
 # installs and starts what it needs and cleans up after itself.

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Small helpers shared by tests/container/run.sh and tests/compose/run.sh,
-# plus the engine helpers of docker-env.sh. Every request goes to 127.0.0.1 only.
+# Small helpers shared by tests/container/run.sh, tests/compose/run.sh,
+# tests/version/check.sh and tests/scripts/run.sh, plus the engine helpers of
+# docker-env.sh (only defined here, nothing started). Every request goes to 127.0.0.1 only.
 
 # shellcheck source=scripts/docker-env.sh
 . "$(dirname "${BASH_SOURCE[0]}")/docker-env.sh"
@@ -20,6 +21,13 @@ tl_check() {
 # tl_eval DESCRIPTION 'EXPRESSION': pass when the shell expression (pipes, &&, ...) succeeds.
 tl_eval() {
   if eval "$2"; then tl_pass "$1"; else tl_fail "$1"; fi
+}
+# tl_same DESCRIPTION EXPECTED CMD...: pass when CMD succeeds and prints exactly EXPECTED.
+tl_same() {
+  local what=$1 expected=$2 got; shift 2
+  if got=$("$@" 2>&1) && [ "$got" = "$expected" ]; then tl_pass "$what"; return 0; fi
+  tl_fail "$what"
+  printf '         expected: %s\n         got:      %s\n' "$expected" "$got"
 }
 # tl_summary NAME: the closing line CI reads; returns non-zero on any failure.
 tl_summary() {

@@ -11,37 +11,25 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT" || exit 1
 export SCALECACHE_BIN="${SCALECACHE_BIN:-$ROOT/build/scalecache}"
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/scalecache-version.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
+# shellcheck source=scripts/docker-testlib.sh
+. scripts/docker-testlib.sh
 
-PASSED=(); FAILED=()
-pass() { PASSED+=("$1"); printf '  ok    %s\n' "$1"; }
-fail() { FAILED+=("$1"); printf '  FAIL  %s\n' "$1"; [ -n "${2:-}" ] && sed 's/^/        /' "$2" | head -40; return 0; }
-# same NAME EXPECTED ACTUAL-COMMAND...: the command's output must be EXPECTED.
-same() {
-  local name=$1 expected=$2; shift 2
-  local got
-  if got=$("$@" 2>"$WORK/err.log") && [ "$got" = "$expected" ]; then pass "$name: $got"
-  else { echo "expected: $expected"; echo "got:      $got"; cat "$WORK/err.log"; } >"$WORK/out.log"; fail "$name" "$WORK/out.log"; fi
-}
+version=$(scripts/version.sh) || { tl_fail "a project version in CMakeLists.txt"; tl_summary version; exit 1; }
+tl_pass "project version $version (CMakeLists.txt)"
 
-echo "version (project version in CMakeLists.txt)"
-version=$(scripts/version.sh) || { echo "  FAIL  no project version"; exit 1; }
-pass "project version $version"
-
-if scripts/version.sh --check >"$WORK/out.log" 2>&1; then
-  pass "chart appVersion, ci values, compose.yaml, k8s/base: $(grep -c '^ok' "$WORK/out.log") copies say $version"
+if out=$(scripts/version.sh --check 2>&1); then
+  tl_pass "chart appVersion, ci values, compose.yaml, k8s/base: $(grep -c '^ok' <<<"$out") copies say $version"
 else
-  fail "every copy says $version (scripts/version.sh --sync writes them)" "$WORK/out.log"
+  tl_fail "every copy says $version (scripts/version.sh --sync writes them)"
+  printf '%s\n' "$out"
 fi
 
-same "make image-name" "scalecache:$version" make --no-print-directory -s image-name
+tl_same "make image-name is scalecache:$version" "scalecache:$version" make --no-print-directory -s image-name
 
 if [ -x "$SCALECACHE_BIN" ]; then
-  same "User-Agent to an http origin" "scalecache/$version" python3 tests/version/user_agent.py
+  tl_same "User-Agent to an http origin is scalecache/$version" "scalecache/$version" python3 tests/version/user_agent.py
 else
-  fail "User-Agent to an http origin: no binary at $SCALECACHE_BIN (make build)"
+  tl_fail "User-Agent to an http origin: no binary at $SCALECACHE_BIN (make build)"
 fi
 
-echo "${#PASSED[@]} passed, ${#FAILED[@]} failed"
-[ "${#FAILED[@]}" -eq 0 ]
+tl_summary version
