@@ -421,7 +421,7 @@ def l1_bench_build_commands(run_dir):
             with open(os.path.join(build_dir, "build.ninja")) as f:
                 text = f.read()
             block = text[text.index("build scalecache:"):]
-            line = next(l for l in block.splitlines() if l.strip().startswith("LINK_LIBRARIES"))
+            line = next(text for text in block.splitlines() if text.strip().startswith("LINK_LIBRARIES"))
             link = [w if w.startswith("-") or os.path.isabs(w) else os.path.join(build_dir, w)
                     for w in line.split("=", 1)[1].split()]
         except (OSError, ValueError, StopIteration):

@@ -17,9 +17,11 @@ BENCH_ARGS   ?=
 bench-deps:
 	@bench/install-deps.sh
 
+## Benchmarks side by side with nginx, Varnish and others (~12 min); BENCH_ARGS for options.
 bench: build bench-deps
 	PYTHONDONTWRITEBYTECODE=1 $(BENCH_PYTHON) bench/run.py --bin $(abspath $(BIN)) $(BENCH_ARGS)
 
+## Benchmark harness check (~1 min), results in build/bench-quick.
 bench-quick: build bench-deps
 	PYTHONDONTWRITEBYTECODE=1 $(BENCH_PYTHON) bench/run.py --bin $(abspath $(BIN)) --quick \
 	  --results-dir $(BUILD_DIR)/bench-quick $(BENCH_ARGS)

@@ -11,14 +11,18 @@
 
 .PHONY: e2e-k8s e2e-k8s-if-warm e2e-k8s-build e2e-k8s-clean
 
+## End to end on a real single-node Kubernetes built here (root; cold: 20+ min).
 e2e-k8s:
 	tests/e2e/run.sh
 
+## The same when its build cache is warm; otherwise says so and exits 0 (for CI).
 e2e-k8s-if-warm:
 	tests/e2e/run.sh --if-warm
 
+## Only fill the e2e build cache (~/.cache/scalecache-e2e).
 e2e-k8s-build:
 	tests/e2e/run.sh --build-only
 
+## Remove what an interrupted e2e run left behind.
 e2e-k8s-clean:
 	tests/e2e/run.sh --teardown-stale

@@ -27,9 +27,11 @@ SANITIZED_SUITES ?= tests/integration tests/hostile
 hardening-deps:
 	@tests/sanitizers/install-deps.sh
 
+## Faults, overload, slow clients, NGINX fleet and hostile corpus against build/scalecache.
 test-reliability: build hardening-deps
 	SCALECACHE_BIN=$(abspath $(BIN)) tests/reliability/run.sh
 
+## Only the hostile request corpus.
 test-hostile: build hardening-deps
 	SCALECACHE_BIN=$(abspath $(BIN)) $(PYTEST) tests/hostile
 
@@ -42,24 +44,31 @@ $(TSAN_BUILD_DIR)/build.ninja: CMakeLists.txt
 	cmake -S . -B $(TSAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(SANITIZE_BUILD_TYPE) \
 	  -DSCALECACHE_SANITIZE=thread
 
+## ASan+UBSan build in build-asan.
 build-asan: deps $(ASAN_BUILD_DIR)/build.ninja
 	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
 
+## TSan build in build-tsan.
 build-tsan: deps $(TSAN_BUILD_DIR)/build.ninja
 	cmake --build $(TSAN_BUILD_DIR) -j $(JOBS)
 
+## ctest, integration and hostile suites under ASan+UBSan.
 test-asan: build-asan hardening-deps
 	tests/sanitizers/run.sh asan $(abspath $(ASAN_BUILD_DIR)) $(SANITIZED_SUITES)
 
+## ctest, integration and hostile suites under TSan.
 test-tsan: build-tsan hardening-deps
 	tests/sanitizers/run.sh tsan $(abspath $(TSAN_BUILD_DIR)) $(SANITIZED_SUITES)
 
+## Build the libFuzzer targets in build-fuzz.
 fuzz-build: hardening-deps
 	tests/fuzz/build.sh $(abspath $(FUZZ_BUILD_DIR))
 
+## Run each libFuzzer target for FUZZ_SECONDS (60).
 fuzz: fuzz-build
 	tests/fuzz/run.sh $(abspath $(FUZZ_BUILD_DIR)) $(FUZZ_SECONDS)
 
+## SOAK_MINUTES (30) of mixed load with Redis restarts; PNG plot in build/soak.
 soak: build hardening-deps
 	SCALECACHE_BIN=$(abspath $(BIN)) python3 tests/reliability/soak.py \
 	  --minutes $(SOAK_MINUTES) --out $(abspath $(SOAK_DIR))

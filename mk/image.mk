@@ -2,11 +2,12 @@
 #
 # The image tag is the project version, pinned in one place: the VERSION of
 # project() in CMakeLists.txt (so the binary and its image always agree).
-# compose.yaml names the same tag; tests/compose/run.sh fails if they differ.
+# compose.yaml, the chart and k8s/ carry copies (scripts/version.sh --sync
+# writes them); tests/version/check.sh and tests/compose/run.sh fail if they differ.
 # The tag is never `latest`.
 
 IMAGE_NAME    ?= scalecache
-IMAGE_VERSION := $(shell sed -nE 's/^project.scalecache VERSION ([0-9][0-9.]*).*/\1/p' CMakeLists.txt)
+IMAGE_VERSION := $(shell scripts/version.sh 2>/dev/null)
 IMAGE         := $(IMAGE_NAME):$(IMAGE_VERSION)
 DOCKER        ?= docker
 
@@ -17,11 +18,11 @@ IMAGE_CREATED  = $(shell git log -1 --format=%cI 2>/dev/null || echo unknown)
 
 .PHONY: image image-base image-name image-version
 
-# debian:bookworm-slim, bootstrapped locally when absent (no registry here);
-# also starts dockerd when it is not running.
+## debian:bookworm-slim, bootstrapped locally when absent (no registry here); starts dockerd if needed.
 image-base:
 	@scripts/make-base-image.sh
 
+## Build the container image scalecache:<project version>.
 image: image-version image-base
 	$(DOCKER) build --network host --force-rm \
 	  --build-arg VERSION=$(IMAGE_VERSION) \
@@ -31,6 +32,7 @@ image: image-version image-base
 	@$(DOCKER) image inspect -f '{{.Size}}' $(IMAGE) | awk '{ printf "built $(IMAGE): %.1f MB\n", $$1 / 1e6 }'
 
 # For scripts: the exact image reference `make image` builds.
+## Print the image reference `make image` builds.
 image-name: image-version
 	@echo $(IMAGE)
 

@@ -17,7 +17,7 @@ KUSTOMIZE_OVERLAY ?= kind
 MINIKUBE_CPUS    ?= 2
 MINIKUBE_MEMORY  ?= 4096
 # The image `make image` builds (mk/image.mk): scalecache:<project version>.
-KUBE_IMAGE       ?= $(or $(IMAGE),scalecache:0.1.0)
+KUBE_IMAGE       ?= $(IMAGE)
 KUBE_IMAGE_TAG    = $(lastword $(subst :, ,$(KUBE_IMAGE)))
 # ingress-nginx's kind manifest (hostPorts 80/443 on the ingress-ready node).
 # The project was retired in March 2026; its repository stays readable.
@@ -78,6 +78,7 @@ kind-up: kind-tool
 kind-load: kind-tool image
 	$(KIND) load docker-image $(KUBE_IMAGE) --name $(KIND_CLUSTER)
 
+## Delete the kind cluster.
 kind-down: kind-tool
 	$(KIND) delete cluster --name $(KIND_CLUSTER)
 
@@ -94,6 +95,7 @@ minikube-up:
 minikube-load: image
 	minikube image load $(KUBE_IMAGE)
 
+## Delete the minikube cluster.
 minikube-down:
 	minikube delete
 
@@ -105,6 +107,7 @@ deploy:
 	  --wait --timeout 5m
 	$(KUBECTL) -n $(KUBE_NAMESPACE) get pods,svc,ingress,hpa
 
+## helm uninstall the release.
 undeploy:
 	@$(CHART_TOOLS_ENV) && $$HELM uninstall $(HELM_RELEASE) --namespace $(KUBE_NAMESPACE) --wait
 
@@ -117,6 +120,7 @@ deploy-kustomize:
 	$(KUBECTL) apply -k k8s/overlays/$(KUSTOMIZE_OVERLAY)
 	$(KUBECTL) -n scalecache rollout status deploy/scalecache --timeout=300s
 
+## kubectl delete -k the overlay.
 undeploy-kustomize:
 	$(KUBECTL) delete -k k8s/overlays/$(KUSTOMIZE_OVERLAY)
 
@@ -144,5 +148,6 @@ kube-load:
 	  -- sh -c 'end=$$(( $$(date +%s) + 300 )); while [ $$(date +%s) -lt $$end ]; do \
 	     for i in 1 2 3 4 5 6 7 8; do wget -q -O /dev/null "http://$(HELM_RELEASE)/data/k$$((RANDOM % 200))" & done; wait; done'
 
+## Deployments, pods, HPA and PDB of the release.
 kube-status:
 	$(KUBECTL) -n $(KUBE_NAMESPACE) get deploy,pods,hpa,pdb -o wide

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# Small helpers shared by tests/container/run.sh and tests/compose/run.sh,
-# plus the engine helpers of docker-env.sh. Every request goes to 127.0.0.1 only.
-# Results are counted and printed by tests/lib/checks.sh (sourced by the suites).
+# Small helpers shared by tests/container/run.sh, tests/compose/run.sh,
+# tests/version/check.sh and tests/scripts/run.sh, plus the engine helpers of
+# docker-env.sh (only defined here, nothing started). Every request goes to
+# 127.0.0.1 only. Results are counted and printed by tests/lib/checks.sh.
 
 # shellcheck source=scripts/docker-env.sh
 . "$(dirname "${BASH_SOURCE[0]}")/docker-env.sh"

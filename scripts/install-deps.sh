@@ -4,6 +4,7 @@
 #   install-deps.sh build   compiler, CMake and the service's libraries
 #   install-deps.sh test    plus what the integration tests run (redis-server, pytest)
 #   install-deps.sh run     plus redis-server for `make run`
+#   install-deps.sh lint    clang-format, clang-tidy, shellcheck, python3-venv (`make lint`)
 set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build pkg-config libpistache-dev libhiredis-dev
@@ -11,12 +12,14 @@ build_pkgs=(g++ cmake ninja-build pkg-config libpistache-dev libhiredis-dev
             libgtest-dev)
 test_pkgs=(redis-server redis-tools python3-pytest curl)
 run_pkgs=(redis-server curl)
+lint_pkgs=(clang-format clang-tidy shellcheck python3-venv)
 
 case "${1:-build}" in
   build) wanted=("${build_pkgs[@]}") ;;
   test)  wanted=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
   run)   wanted=("${build_pkgs[@]}" "${run_pkgs[@]}") ;;
-  *) echo "usage: $0 build|test|run" >&2; exit 2 ;;
+  lint)  wanted=("${lint_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test|run|lint" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -11,7 +11,8 @@
 #   --force   rebuild the tarball and re-import even if the image exists
 # Environment:
 #   SCALECACHE_BASE_IMAGE    tag to create          (default debian:bookworm-slim)
-#   SCALECACHE_DEBIAN_MIRROR Debian mirror          (default http://deb.debian.org/debian)
+#   SCALECACHE_DEBIAN_MIRROR Debian mirror          (default: the one this machine's apt
+#                            uses, scripts/debian-mirror.sh; also SCALECACHE_DEBIAN_SECURITY_MIRROR)
 #   SCALECACHE_CACHE_DIR     where the tarball is kept (default ~/.cache/scalecache)
 #
 # Starts dockerd when it is not running (and leaves it running: the image is
@@ -21,10 +22,11 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/docker-env.sh
 . "$here/docker-env.sh"
+# shellcheck source=scripts/debian-mirror.sh
+. "$here/debian-mirror.sh"
 
 image=${SCALECACHE_BASE_IMAGE:-debian:bookworm-slim}
 suite=bookworm
-mirror=${SCALECACHE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 cache_dir=${SCALECACHE_CACHE_DIR:-${HOME:-/root}/.cache/scalecache}
 tarball="$cache_dir/debian-$suite-minbase-slim.tar"
 force=0
@@ -42,6 +44,10 @@ if [ "$force" = 0 ] && docker image inspect "$image" >/dev/null 2>&1; then
   log "$image already present; nothing to do"
   exit 0
 fi
+
+# Only now (an existing image needs no mirror): from this machine's apt sources.
+mirror=$(debian_mirror "$suite")
+security_mirror=$(debian_security_mirror "$suite")
 
 rootfs=""
 cleanup() {
@@ -92,7 +98,7 @@ Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
 Types: deb
-URIs: ${mirror%/debian}/debian-security
+URIs: $security_mirror
 Suites: $suite-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg

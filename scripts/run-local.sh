@@ -10,10 +10,16 @@ workdir="$(mktemp -d /tmp/scalecache-run.XXXXXX)"
 redis_pid=""
 app_pid=""
 
+# stop_pid PID: TERM and reap it, if it was started and is still there.
+stop_pid() {
+  [ -n "$1" ] || return 0
+  if kill -TERM "$1" 2>/dev/null; then wait "$1" 2>/dev/null || true; fi
+}
+
 cleanup() {
   trap - EXIT INT TERM
-  [ -n "$app_pid" ] && kill -TERM "$app_pid" 2>/dev/null && wait "$app_pid" 2>/dev/null || true
-  [ -n "$redis_pid" ] && kill -TERM "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null || true
+  stop_pid "$app_pid"
+  stop_pid "$redis_pid"
   rm -rf "$workdir"
 }
 trap cleanup EXIT

@@ -95,7 +95,7 @@ def _matrix_lines(matrix, results):
             _fmt(r["cpu_s_per_10k"], "%.3f"),
             _fmt(r["cpu_s_per_10k"] / pc["cpu_s_per_10k"] if pc and pc["cpu_s_per_10k"] else None, "%.2f×"),
             _fmt(r["peak_rss_mib"], "%.1f"), _fmt(r["body_bytes"], "%d"), r["errors"],
-            ", ".join("{:,}".format(x) for x in r["rps_rounds"]), r.get("other_cpus", 0.0)))
+            ", ".join(f"{x:,}" for x in r["rps_rounds"]), r.get("other_cpus", 0.0)))
     lines.append("")
     for r in matrix["rows"]:
         if r.get("failed"):

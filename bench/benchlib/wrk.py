@@ -83,5 +83,5 @@ def load(url, prefix, count, max_seconds):
             proc.kill()
             proc.wait()
     result = _parse("".join(lines) + rest, err, argv)
-    result["loaded"] = any(l.startswith("LOADED") for l in lines)
+    result["loaded"] = any(line.startswith("LOADED") for line in lines)
     return result, seconds

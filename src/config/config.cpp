@@ -290,7 +290,7 @@ int effective_threads(const Config& config) { return effective_threads(config, "
 int effective_threads(const Config& config, const std::string& cpu_max_path) {
   if (config.server.threads > 0) return static_cast<int>(config.server.threads);
   if (int quota = cgroup_cpu_quota(cpu_max_path); quota > 0) return quota;
-  return std::max(1u, std::thread::hardware_concurrency());
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 }  // namespace scalecache

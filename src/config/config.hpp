@@ -22,9 +22,9 @@ struct CacheConfig {
   int64_t ttl_seconds = 300;
   int64_t l1_ttl_seconds = 60;
   int64_t l1_max_entries = 100000;  // 0 turns L1 off
-  int64_t l1_max_bytes = 256 * 1024 * 1024;
+  int64_t l1_max_bytes = int64_t{256} * 1024 * 1024;
   int64_t l1_shards = 16;
-  int64_t max_object_bytes = 1024 * 1024;
+  int64_t max_object_bytes = int64_t{1024} * 1024;
   // Entry life past its TTL (docs/cache-semantics.md).
   int64_t stale_while_revalidate = 60;  // seconds served stale while one refresh runs
   int64_t stale_if_error = 300;         // seconds a stale copy may stand in for an origin error

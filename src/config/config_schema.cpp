@@ -15,6 +15,8 @@ namespace {
 constexpr int64_t kMaxInt = INT64_C(1) << 50;
 
 // One line per key: the field it fills is named once, in the macro arguments.
+// (clang-format cannot lay out a braced initializer holding # in a macro.)
+// clang-format off
 #define SC_INT(sec, key, lo, hi, help)                                               \
   ConfigKey{#sec, #key, ConfigKey::Type::Integer, static_cast<double>(lo), static_cast<double>(hi), \
             {}, false, help, [](Config& c) -> int64_t& { return c.sec.key; }, nullptr, nullptr, nullptr}
@@ -27,6 +29,7 @@ constexpr int64_t kMaxInt = INT64_C(1) << 50;
 #define SC_STR(sec, key, choices, secret, help)                                          \
   ConfigKey{#sec, #key, ConfigKey::Type::String, 0, 0, choices, secret, help, nullptr, nullptr, \
             nullptr, [](Config& c) -> std::string& { return c.sec.key; }}
+// clang-format on
 
 std::vector<ConfigKey> build_keys() {
   using Choices = std::vector<std::string>;

@@ -33,7 +33,7 @@ ProcStat read_proc_stat() {
   if (close == std::string::npos) return stat;
   std::istringstream fields(text.substr(close + 2));
   std::string field;
-  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  const auto ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   for (int index = 3; fields >> field; ++index) {
     if (index == 14 || index == 15) stat.cpu_seconds += std::stod(field) / ticks;
     if (index == 22) stat.start_time_seconds = std::stod(field) / ticks;

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "version.hpp"
+
 namespace scalecache {
 namespace {
 
@@ -115,7 +117,7 @@ OriginResponse HttpOrigin::fetch(const std::string& key) {
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, collect_header);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &headers);
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "scalecache/0.1");
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, kUserAgent);
 
   const CURLcode rc = curl_easy_perform(curl);
   if (rc == CURLE_OPERATION_TIMEDOUT) {

@@ -73,7 +73,7 @@ def k8s_schemas(swagger_path):
     defs = {name: tighten(d) for name, d in defs.items()}
     # swagger uses "#/definitions/NAME": keep that layout inside every file.
     results = {}
-    for name, d in defs.items():
+    for d in defs.values():
         for gvk in d.get("x-kubernetes-group-version-kind", []):
             group, version, kind = gvk["group"], gvk["version"], gvk["kind"]
             api_version = f"{group}/{version}" if group else version

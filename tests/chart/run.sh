@@ -34,7 +34,7 @@
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 
 # ---- pinned versions --------------------------------------------------------
 HELM_VERSION=v4.3.2            # helm.sh/helm/v4 (no replace directives)
@@ -271,6 +271,7 @@ if "$HELM" template scalecache "$CHART" --namespace scalecache --kube-version 1.
   if diff -ru "$WORK/k8s-expected" k8s/base >"$WORK/out.log" 2>&1; then
     pass "k8s/base is the chart's default render (make k8s-base)"
   else
+    # shellcheck disable=SC2016  # backquotes are text here
     sed -i '1i k8s/base differs from the chart defaults: run `make k8s-base`' "$WORK/out.log"
     fail "k8s/base is the chart's default render (make k8s-base)" "$WORK/out.log"
   fi

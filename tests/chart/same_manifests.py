@@ -19,7 +19,7 @@ def documents(path):
         if doc.get("kind") == "Secret":
             for field in ("data", "stringData"):
                 if isinstance(doc.get(field), dict):
-                    doc[field] = {key: "<value>" for key in doc[field]}
+                    doc[field] = dict.fromkeys(doc[field], "<value>")
     return {(d.get("kind"), d.get("metadata", {}).get("name")): d for d in docs}
 
 

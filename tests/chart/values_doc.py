@@ -156,7 +156,7 @@ def main():
         schema = json.load(f)
     declared = schema_paths(schema)
     given = value_paths(values)
-    for path in sorted(set(p for p in declared if "." not in p) - given - {"global"}):
+    for path in sorted({p for p in declared if "." not in p} - given - {"global"}):
         problems.append(f"values.schema.json: top-level `{path}` is not in values.yaml")
     for path in sorted(p for p in given if p.split(".")[0] not in declared):
         problems.append(f"values.yaml: `{path}` is not declared in values.schema.json")

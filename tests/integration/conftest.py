@@ -5,7 +5,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-from harness import RedisServer  # noqa: E402
+from harness import RedisServer
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Cache semantics across a fleet sharing one Redis (docs/cache-semantics.md)."""
 import concurrent.futures
 import json
-import subprocess
 import time
 
 import pytest
@@ -83,7 +82,7 @@ def test_stale_while_revalidate_serves_at_once_and_refreshes_once_fleet_wide(red
                 # none waited for it (one that did would time out).
                 results = parallel([lambda r=r: timed_get(r, "/data/swr") for r in fleet for _ in range(10)], 30)
                 wait_until(lambda: origin.count("swr") == 2, 5, what="the background refresh to reach the origin")
-            for status, body, headers, took in results:
+            for status, body, headers, _took in results:
                 assert status == 200 and body["data"] == "v1 of swr"
                 assert body["source"] == "stale"
                 assert "detail=stale-while-revalidate" in headers["cache-status"]

@@ -2,6 +2,7 @@
 import http.server
 import threading
 import time
+from typing import ClassVar
 
 import pytest
 
@@ -9,7 +10,7 @@ from harness import Scalecache, free_port
 
 
 class Upstream(http.server.BaseHTTPRequestHandler):
-    calls: dict[str, int] = {}
+    calls: ClassVar[dict[str, int]] = {}  # shared by every handler instance
 
     def do_GET(self):
         key = self.path.rsplit("/", 1)[-1]

@@ -26,7 +26,7 @@ def raw_exchange(port, payload: bytes, responses: int) -> list[bytes]:
                 assert chunk, f"connection closed after {len(out)} responses"
                 buf += chunk
             head, _, rest = buf.partition(b"\r\n\r\n")
-            length = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0].split(b":")[1])
+            length = int(next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length:")).split(b":")[1])
             while len(rest) < length:
                 rest += s.recv(65536)
             out.append(head + b"\r\n\r\n" + rest[:length])

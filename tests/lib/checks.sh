@@ -6,6 +6,7 @@
 #   check NAME CMD...         pass when CMD succeeds, else fail; returns CMD's verdict (0 or 1)
 #   check_quiet NAME CMD...   the same, CMD's output shown only when it fails
 #   check_eval NAME 'EXPR'    the same for a shell expression (pipes, &&, ...), evaluated here
+#   check_same NAME WANT CMD...  pass when CMD succeeds and prints exactly WANT (else both shown)
 #   pass NAME                 count a success
 #   fail NAME [FILE]          count a failure (FILE: its first 40 lines shown); returns 0
 #   skip NAME                 count a visible skip
@@ -58,6 +59,14 @@ check_quiet() {
 
 check_eval() {
   if eval "$2"; then pass "$1"; else fail "$1"; return 1; fi
+}
+
+check_same() {
+  local _checks_name=$1 _checks_want=$2 _checks_got; shift 2
+  if _checks_got=$("$@" 2>&1) && [ "$_checks_got" = "$_checks_want" ]; then pass "$_checks_name"; return 0; fi
+  fail "$_checks_name"
+  printf '         expected: %s\n         got:      %s\n' "$_checks_want" "$_checks_got" >&"${CHECKS_OUTPUT_FD:-1}"
+  return 1
 }
 
 checks_summary() {

@@ -51,7 +51,7 @@ class RedisServer:
         auth = f":{self.password}@" if self.password else ""
         return f"redis://{auth}127.0.0.1:{self.port}"
 
-    def start(self) -> "RedisServer":
+    def start(self) -> RedisServer:
         args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
                 "--save", "", "--appendonly", "no", "--dir", self.dir]
         if self.password:
@@ -106,7 +106,7 @@ class Scalecache:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, wait_ready: bool = True) -> "Scalecache":
+    def start(self, wait_ready: bool = True) -> Scalecache:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SCALECACHE_")}
         env.update(self.env)
         args = [SCALECACHE_BIN]

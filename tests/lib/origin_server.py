@@ -78,7 +78,7 @@ class OriginServer:
                     headers["Cache-Control"] = CACHE_CONTROL[key.split("-")[1]]
                 if key.startswith("big-"):
                     return self._send(200, b"x" * BIG_BODY_BYTES, headers)
-                self._send(200, f"v{n} of {key}".encode(), headers)
+                return self._send(200, f"v{n} of {key}".encode(), headers)
 
             def _send(self, code, body, headers=None):
                 self.send_response(code)

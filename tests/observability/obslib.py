@@ -69,7 +69,7 @@ def substitute(expr: str, variables: dict[str, str], rate_interval: str,
 
 def duration(seconds: float) -> str:
     """A PromQL duration in whole milliseconds."""
-    return f"{max(1, int(round(seconds * 1000)))}ms"
+    return f"{max(1, round(seconds * 1000))}ms"
 
 
 # --------------------------------------------------------------------------- prometheus
@@ -102,7 +102,7 @@ class Prometheus:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "Prometheus":
+    def start(self) -> Prometheus:
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             ["prometheus", f"--config.file={self.dir / 'prometheus.yml'}",
@@ -205,7 +205,7 @@ def _rfc3339(text: str) -> float:
 # --------------------------------------------------------------------------- workload
 
 class Result:
-    __slots__ = ("index", "replica", "key", "sent", "done", "status", "source")
+    __slots__ = ("done", "index", "key", "replica", "sent", "source", "status")
 
     def __init__(self, index, replica, key, sent, done, status, source):
         self.index, self.replica, self.key = index, replica, key
@@ -335,13 +335,13 @@ def render_png(series_by_panel: list[tuple[str, str, list[tuple[str, list[float]
         ax.axvspan(window[0] - t_origin, window[1] - t_origin, color="#5794f2", alpha=0.10, lw=0,
                    label="_measured run")
         # identical series (e.g. three replicas with the same value) stay visible as dashes
-        series = sorted(series, key=lambda s: s[0])
-        for i, (label, xs, ys) in enumerate(series):
+        ordered = sorted(series, key=lambda s: s[0])
+        for i, (label, xs, ys) in enumerate(ordered):
             ax.plot([x - t_origin for x in xs], ys, label=label, color=palette[i % len(palette)],
                     lw=1.6 if i == 0 else 1.3, ls=styles[i % len(styles)])
         if unit in units:
             ax.yaxis.set_major_formatter(units[unit])
-        top = max((y for _, _, ys in series for y in ys), default=0)
+        top = max((y for _, _, ys in ordered for y in ys), default=0)
         if unit == "bytes" and top > 0:
             step = 2 ** max(0, math.ceil(math.log2(top / 5)))
             ax.yaxis.set_major_locator(MultipleLocator(step))

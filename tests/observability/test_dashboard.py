@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import re
 import shutil
 import tempfile
@@ -30,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from obslib import (DASHBOARD, RULES, REPO_ROOT, Client, Prometheus, all_values, duration,
+from obslib import (DASHBOARD, RULES, Client, Prometheus, all_values, duration,
                     env_path, load_dashboard, paced_run, panels, render_png, substitute)
 from harness import SCALECACHE_BIN, RedisServer, Scalecache, total, wait_until
 from origin_server import HOLDABLE, OriginServer
@@ -405,7 +404,7 @@ def test_replica_panels_show_exactly_the_replicas(live):
     assert set(series("CPU per replica")) == instances
     assert set(series("Memory (RSS) per replica")) == instances
     redis_up = series("Redis up per replica")
-    assert redis_up == {i: 1.0 for i in instances}, redis_up
+    assert redis_up == dict.fromkeys(instances, 1.0), redis_up
     assert series("Replicas reporting", 0) == {None: 3.0}
     assert series("Replicas reporting", 1) == {None: 3.0}
     entries = series("L1 entries per replica")

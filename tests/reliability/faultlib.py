@@ -27,12 +27,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-from harness import REPO_ROOT, RedisServer, Scalecache, free_port, port_open, terminate, wait_until  # noqa: E402,F401 (re-exported)
-from helpers import percentile  # noqa: E402
+from harness import REPO_ROOT, RedisServer, Scalecache, free_port, port_open, terminate, wait_until  # noqa: F401 (re-exported)
+from helpers import percentile  # noqa: F401 (re-exported)
 
 NGINX_SITE = REPO_ROOT / "deploy" / "nginx" / "scalecache.conf"
 
@@ -206,7 +206,7 @@ class Load:
         finally:
             conn.close()
 
-    def start(self) -> "Load":
+    def start(self) -> Load:
         self.stats.started = time.monotonic()
         self._threads = [threading.Thread(target=self._worker, args=(i,), daemon=True)
                          for i in range(self.workers)]
@@ -225,7 +225,7 @@ class Load:
         with self._lock:
             return sum(self.stats.statuses.values())
 
-    def __enter__(self) -> "Load":
+    def __enter__(self) -> Load:
         return self.start()
 
     def __exit__(self, *exc):
@@ -255,7 +255,7 @@ class OriginHandler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         key = self.path.rsplit("/", 1)[-1]
-        server: "LocalOrigin" = self.server.owner  # type: ignore[attr-defined]
+        server: LocalOrigin = self.server.owner  # type: ignore[attr-defined]
         server.count(key)
         kind = key.split("-", 1)[0]
         if kind == "slow":
@@ -300,7 +300,7 @@ class LocalOrigin:
         with self._lock:
             return sum(n for k, n in self.calls.items() if k.startswith(prefix))
 
-    def start(self) -> "LocalOrigin":
+    def start(self) -> LocalOrigin:
         http.server.ThreadingHTTPServer.allow_reuse_address = True
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), OriginHandler)
         self.server.daemon_threads = True
@@ -378,7 +378,7 @@ class DelayProxy:
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
-    def start(self) -> "DelayProxy":
+    def start(self) -> DelayProxy:
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind(("127.0.0.1", self.port))
@@ -432,7 +432,7 @@ class NginxLB:
         self.upstream_ports = upstream_ports
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "NginxLB":
+    def start(self) -> NginxLB:
         d = self.dir
         for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
             os.makedirs(f"{d}/tmp/{sub}", exist_ok=True)
@@ -502,7 +502,7 @@ def read_responses(sock: socket.socket, limit: int = 10, timeout: float = 5.0) -
         while b"\r\n\r\n" not in buf:
             try:
                 chunk = sock.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 return out, "idle"
             except OSError:
                 return out, "close"
@@ -520,15 +520,14 @@ def read_responses(sock: socket.socket, limit: int = 10, timeout: float = 5.0) -
         while len(buf) < length:
             try:
                 chunk = sock.recv(65536)
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 chunk = b""
             if not chunk:
                 break
             buf += chunk
         out.append(RawResponse(status, headers, buf[:length]))
         buf = buf[length:]
-    else:
-        ended = "limit"
+    ended = "limit"
     return out, ended
 
 

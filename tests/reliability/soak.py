@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from faultlib import Load, RedisServer, Scalecache, open_fds, rss_bytes  # noqa: E402
+from faultlib import Load, RedisServer, Scalecache, open_fds, rss_bytes
 
 
 def soak_paths(worker: int, i: int) -> str:

@@ -22,7 +22,7 @@ def one_get(port: int, path: str):
         conn.request("GET", path)
         resp = conn.getresponse()
         body = resp.read()
-        return resp.status, dict((k.lower(), v) for k, v in resp.getheaders()), body, time.monotonic() - started
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body, time.monotonic() - started
     finally:
         conn.close()
 
@@ -38,7 +38,7 @@ def test_excess_misses_get_503_with_retry_after_and_service_recovers():
         assert len(ok) + len(refused) == 40, sorted({r[0] for r in results})
         # concurrency + queue are served; a few more may slip in as workers pick tasks up.
         assert CONCURRENCY + MAX_QUEUE <= len(ok) <= CONCURRENCY + MAX_QUEUE + 4, len(ok)
-        for status, headers, body, took in refused:
+        for _status, headers, body, took in refused:
             assert headers.get("retry-after") == "1", headers
             assert json.loads(body)["error"] == "overloaded"
             assert took < 0.5, f"a refusal took {took:.2f}s: the excess must not wait"

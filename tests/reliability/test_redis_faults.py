@@ -129,7 +129,7 @@ def test_wrong_redis_password_under_load():
         assert_no_failures(stats, at_least=100)
         assert set(stats.sources) <= {"origin", "l1"}, stats.sources
         assert redis_up(sc) == 0
-        lines = [l for l in log_lines(sc) if "AUTH" in str(l)]
+        lines = [line for line in log_lines(sc) if "AUTH" in str(line)]
         assert lines, f"no log line mentions AUTH:\n{sc.log()[-2000:]}"
         assert lines[0].get("level") in ("error", "warn"), lines[0]
         everything = sc.log() + sc.metrics_text()
@@ -143,6 +143,6 @@ def test_redis_never_reachable():
         assert_no_failures(stats, at_least=100)
         assert max(stats.latencies) < 1.0, stats.summary()
         assert redis_up(sc) == 0
-        assert any(l.get("level") in ("error", "warn") and "redis" in str(l).lower() for l in log_lines(sc)), \
+        assert any(e.get("level") in ("error", "warn") and "redis" in str(e).lower() for e in log_lines(sc)), \
             sc.log()[-2000:]
         assert_clean_exit(sc)

@@ -12,7 +12,7 @@ done
 if [[ " ${missing[*]} " == *" nginx-light "* ]] && command -v nginx >/dev/null; then
   missing=("${missing[@]/nginx-light}")
 fi
-missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | grep -v '^$' || true)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing missing Debian packages: ${missing[*]}"
 sudo_cmd=()

@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-import harness  # noqa: E402
+import harness
 
 # The first line of a report of each sanitizer: "==PID==ERROR: AddressSanitizer: ...",
 # "ERROR: LeakSanitizer: ...", "WARNING: ThreadSanitizer: data race", a signal

@@ -24,15 +24,21 @@ E2E_IMG_METRICS=docker.io/scalecache-e2e/metrics-server:${METRICS_SERVER_VERSION
 E2E_IMG_BUSYBOX=docker.io/scalecache-e2e/busybox:1.37.0
 E2E_IMG_REDIS=scalecache-e2e/redis:7.0-bookworm
 
+# shellcheck source=scripts/debian-mirror.sh
+. "$E2E_ROOT/scripts/debian-mirror.sh"
+
 # apt_suite SUITE: apt-get options for a private package list of SUITE
-# (bookworm's own lists otherwise); `apt-get update` for it once.
+# (bookworm's own lists otherwise), from the mirror this machine's apt uses
+# (SCALECACHE_DEBIAN_MIRROR overrides); `apt-get update` for it once.
 apt_suite() {
   local suite=$1 d="$E2E_CACHE/apt-$1"
   APT_OPTS=(-o "Dir::State::Lists=$d/lists" -o "Dir::Etc::SourceList=$d/sources.list"
             -o "Dir::Etc::SourceParts=/nonexistent" -o "Dir::Cache=$d/cache" -o "APT::Sandbox::User=root")
   if [ ! -f "$d/updated" ]; then
     mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
-    echo "deb http://deb.debian.org/debian $suite main" >"$d/sources.list"
+    local mirror
+    mirror=$(debian_mirror "$suite") || die "no Debian mirror for $suite (set SCALECACHE_DEBIAN_MIRROR)"
+    echo "deb $mirror $suite main" >"$d/sources.list"
     apt-get "${APT_OPTS[@]}" update -qq >/dev/null || die "apt-get update for $suite failed"
     touch "$d/updated"
   fi
@@ -63,8 +69,12 @@ build_debs() {
   done
   E2E_ETCD="$E2E_DEBDIR/etcd-server/usr/bin/etcd"
   E2E_CNI_BIN="$E2E_DEBDIR/containernetworking-plugins/usr/lib/cni"
-  E2E_BUSYBOX=$(ls "$E2E_DEBDIR"/busybox-static/{bin,usr/bin}/busybox 2>/dev/null | head -n 1)
-  [ -x "$E2E_ETCD" ] && [ -x "$E2E_CNI_BIN/bridge" ] && [ -x "$E2E_BUSYBOX" ] || die "unpacked packages incomplete in $E2E_DEBDIR"
+  E2E_BUSYBOX=""
+  local b
+  for b in "$E2E_DEBDIR"/busybox-static/{bin,usr/bin}/busybox; do
+    if [ -x "$b" ]; then E2E_BUSYBOX=$b; break; fi
+  done
+  { [ -x "$E2E_ETCD" ] && [ -x "$E2E_CNI_BIN/bridge" ] && [ -x "$E2E_BUSYBOX" ]; } || die "unpacked packages incomplete in $E2E_DEBDIR"
 }
 
 # containerd and runc: the host's (Debian's, installed with docker.io).
@@ -77,9 +87,12 @@ host_runtime() {
     apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
-  E2E_CONTAINERD=$(command -v containerd)
-  E2E_CTR=$(command -v ctr)
-  E2E_RUNC=$(command -v runc)
+  # shellcheck disable=SC2034  # E2E_CONTAINERD, E2E_CTR, E2E_RUNC: read by lib/node.sh and run.sh
+  {
+    E2E_CONTAINERD=$(command -v containerd)
+    E2E_CTR=$(command -v ctr)
+    E2E_RUNC=$(command -v runc)
+  }
 }
 
 k8s_stamp() {

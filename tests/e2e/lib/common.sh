@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # the settings here are read by the files that source this one
 # Shared settings and helpers of tests/e2e (sourced by run.sh and the other
 # lib/*.sh files). Everything the node needs lives in one network namespace
 # ($E2E_NETNS) that the run creates and deletes: its loopback, the pod bridge

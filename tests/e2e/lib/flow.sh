@@ -58,6 +58,7 @@ flow_helm_test() {
   local out
   out=$(helm_ test "$E2E_RELEASE" --namespace "$E2E_NS" --logs --timeout 3m 2>&1)
   local rc=$?
+  # shellcheck disable=SC2001  # a prefix on every line: sed, not ${out//}
   echo "$out" | sed 's/^/  | /' >&2
   check "helm test passes (miss then hit through the Service, from a pod, by DNS name)" \
     sh -c "[ $rc = 0 ] && echo \"\$1\" | grep -q 'PASS: miss then hit'" _ "$out"

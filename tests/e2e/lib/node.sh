@@ -271,7 +271,7 @@ EOF
   # reports no huge pages, which is the truth for its pods). Its root dir is a
   # shared mount, so the volumes it mounts there (service account tokens) still
   # reach containerd and runc in the host's mount namespace.
-  mount --bind "$k" "$k" && mount --make-shared "$k" || die "cannot make $k a shared mount"
+  { mount --bind "$k" "$k" && mount --make-shared "$k"; } || die "cannot make $k a shared mount"
   # shellcheck disable=SC2016
   start_proc kubelet unshare --mount --propagation unchanged -- /bin/sh -c \
     'mount -t tmpfs -o ro,size=4k,mode=0755 e2e-no-hugepages /sys/kernel/mm/hugepages && exec "$@"' kubelet \
@@ -465,5 +465,6 @@ node_verify_clean() {
   else
     log "teardown left $bad thing(s) behind (see above)"
   fi
+  # shellcheck disable=SC2034  # read by run.sh
   E2E_TEARDOWN_LEFTOVERS=$bad
 }
