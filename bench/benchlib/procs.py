@@ -14,7 +14,7 @@ import urllib.request
 
 # free_port comes from the tests' shared helpers (tests/lib/helpers.py).
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "lib"))
-from helpers import free_port  # noqa: E402,F401 (re-exported: procs.free_port)
+from helpers import free_port  # noqa: F401 (re-exported: procs.free_port)
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _started = []  # Popen objects, newest last

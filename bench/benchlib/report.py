@@ -140,7 +140,7 @@ def _scaleout_lines(so, results):
         lines.append("| %d | %s | %s | %.2f | %.3f | %.3f | %.3f | %s | %s |" % (
             r["replicas"], "{:,.0f}".format(r["rps"]), _fmt(r["rps"] / base if base else None, "%.2f×"),
             r["p99_ms"], r["cpu_s_per_10k"], r["cpu_s_per_10k_replicas"], r["cpu_s_per_10k_lb"],
-            ", ".join("{:,}".format(n) for n in spread) if spread else "not counted in this run",
+            ", ".join(f"{n:,}" for n in spread) if spread else "not counted in this run",
             _fmt(r.get("min_share_of_even"), "%.2f")))
     meta = results["meta"]
     note = ("Replicas run %d thread each and share one Redis; the balancer (the project's config, access log "

@@ -28,7 +28,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
-from helpers import percentile  # noqa: E402
+from helpers import percentile
 
 class Worker:
     def __init__(self, host, port, timeout, keepalive=True):

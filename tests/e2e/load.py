@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
-from helpers import percentile  # noqa: E402
+from helpers import percentile
 
 
 class Stats:

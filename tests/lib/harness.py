@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from helpers import free_port, port_open, wait_until  # noqa: F401 (re-exported: tests import them from here)
+from helpers import free_port, port_open, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCALECACHE_BIN = os.environ.get("SCALECACHE_BIN", str(REPO_ROOT / "build" / "scalecache"))

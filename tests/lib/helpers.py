@@ -52,4 +52,4 @@ def percentile(values, p: float):
     ordered = sorted(values)
     if not ordered:
         return None
-    return ordered[min(len(ordered) - 1, int(round(p / 100.0 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100.0 * (len(ordered) - 1)))]

@@ -23,7 +23,6 @@ import math
 import re
 import shutil
 import tempfile
-import threading
 import time
 from pathlib import Path
 

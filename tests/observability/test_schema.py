@@ -74,7 +74,7 @@ def test_broken_files_fail_with_their_json_path(tmp_path):
     assert r.returncode != 0, r.stdout
     lines = r.stdout.splitlines()
     for name, (_, path) in DASHBOARD_BREAKS.items():
-        assert any(l.startswith(str(tmp_path / f"{name}.json")) and path in l for l in lines), \
+        assert any(line.startswith(str(tmp_path / f"{name}.json")) and path in line for line in lines), \
             f"{name}: no error naming {path}:\n{r.stdout}"
-    assert any("ds.yaml: $.datasources[0].isdefault" in l for l in lines), r.stdout
-    assert any("prov.yaml: $.providers[0].updateIntervalSeconds" in l for l in lines), r.stdout
+    assert any("ds.yaml: $.datasources[0].isdefault" in line for line in lines), r.stdout
+    assert any("prov.yaml: $.providers[0].updateIntervalSeconds" in line for line in lines), r.stdout

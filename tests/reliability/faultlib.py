@@ -32,7 +32,7 @@ from collections.abc import Callable
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 from harness import REPO_ROOT, RedisServer, Scalecache, free_port, port_open, terminate, wait_until  # noqa: F401 (re-exported)
-from helpers import percentile  # noqa: F401 (re-exported)
+from helpers import percentile
 
 NGINX_SITE = REPO_ROOT / "deploy" / "nginx" / "scalecache.conf"
 

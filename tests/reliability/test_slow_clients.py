@@ -174,7 +174,7 @@ def test_open_file_limit_is_logged_clearly(starved):
         wait_until(lambda: open_fds(starved.proc.pid) >= 250, 5, what="the server to reach its open-file limit")
         # The service looks at its open files once a second: wait for that look, however it is phased.
         try:
-            line = wait_until(lambda: next((l for l in log_lines(starved) if l.get("msg") == FD_LIMIT_MESSAGE), None),
+            line = wait_until(lambda: next((e for e in log_lines(starved) if e.get("msg") == FD_LIMIT_MESSAGE), None),
                               5, what="the open-files error")
         except TimeoutError:
             pytest.fail(f"no {FD_LIMIT_MESSAGE!r} in the log:\n{starved.log()[-2000:]}")
