@@ -115,6 +115,9 @@ OriginResponse HttpOrigin::fetch(const std::string& key) {
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, collect_header);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &headers);
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  // The key is one escaped path segment: never let libcurl resolve "." or
+  // ".." against the base path (the HTTP layer refuses such keys as well).
+  curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "scalecache/0.1");
 
   const CURLcode rc = curl_easy_perform(curl);

@@ -1,11 +1,14 @@
-"""The http origin against a local upstream: codes, timeouts, nothing bad cached."""
+"""The http origin against a local upstream: codes, timeouts, nothing bad cached,
+no path outside origin.url."""
 import http.server
+import json
 import threading
 import time
 
 import pytest
 
 from harness import Scalecache, free_port
+from origin_server import OriginServer
 
 
 class Upstream(http.server.BaseHTTPRequestHandler):
@@ -83,3 +86,26 @@ def test_connection_refused_is_502():
         status, body = sc.get_json("/data/x")
         assert status == 502 and body["error"] == "origin_error"
         assert sc.metric("scalecache_origin_requests_total", result="error") == 1
+
+
+DOT_SEGMENTS = [".", "..", "%2E", "%2e", "%2E%2E", "%2e%2e", ".%2E", "%2E."]
+
+
+def test_dot_segment_keys_never_reach_a_path_outside_the_origin_base(redis):
+    base = "/api/v1"
+    with OriginServer() as origin, \
+            Scalecache(redis_url=redis.url, env=origin.env(SCALECACHE_ORIGIN_URL=origin.url + base)) as sc:
+        answers = {raw: sc.get("/data/" + raw) for raw in DOT_SEGMENTS}
+        # The control: an ordinary key does reach the origin, under the base.
+        assert sc.get_json("/data/dots...ok")[0] == 200
+        assert origin.paths[-1] == base + "/dots...ok"
+        # Only ever {base}/{one non-empty segment}: not the base itself, nothing above it.
+        outside = [p for p in origin.paths if not (p.startswith(base + "/") and "/" not in p[len(base) + 1:]
+                                                   and p[len(base) + 1:] not in ("", ".", ".."))]
+        assert outside == [], f"the origin was asked for paths other than {base}/<key>"
+        assert origin.paths == [base + "/dots...ok"]
+        for raw, (status, body, headers) in answers.items():
+            assert status == 400 and headers["content-type"].startswith("application/json"), raw
+            assert json.loads(body)["error"] == "invalid_key", raw
+        assert redis.cli("KEYS", "scalecache:v:*") == "scalecache:v:dots...ok"
+
