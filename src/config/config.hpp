@@ -60,6 +60,9 @@ struct OriginConfig {
   int64_t timeout_ms = 5000;
   int64_t concurrency = 64;
   int64_t max_queue = 1024;
+  // Largest http origin answer read; beyond it the call fails (502). 0, the
+  // default, follows cache.max_object_bytes: load_config resolves it.
+  int64_t max_body_bytes = 0;
 };
 
 struct AdminConfig {

@@ -74,6 +74,8 @@ std::vector<ConfigKey> build_keys() {
       SC_INT(origin, timeout_ms, 1, 600000, "total bound on one origin call"),
       SC_INT(origin, concurrency, 1, 4096, "origin calls running at once"),
       SC_INT(origin, max_queue, 0, 1000000, "misses allowed to wait for an origin slot; beyond: 503"),
+      SC_INT(origin, max_body_bytes, 0, 1 << 30,
+             "largest http origin answer read (Content-Length checked first); larger: 502; 0 = cache.max_object_bytes"),
 
       SC_STR(admin, token, Choices{}, true, "bearer token required by DELETE /data/{key}"),
       SC_STR(admin, token_file, Choices{}, false, "file holding the admin token"),

@@ -109,6 +109,9 @@ OriginResponse HttpOrigin::fetch(const std::string& key) {
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // timeouts without SIGALRM in a threaded process
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
+  // Refuses a declared Content-Length above the limit before reading any of
+  // the body; append_body stops one that grows past it (chunked, no length).
+  curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_body_bytes));
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
   HeaderSink headers{lower_tag_header_, {}, {}};
@@ -124,8 +127,12 @@ OriginResponse HttpOrigin::fetch(const std::string& key) {
   if (rc == CURLE_OPERATION_TIMEDOUT) {
     return OriginResponse::failed(OriginResponse::Status::Timeout, "origin did not answer within the timeout");
   }
-  if (sink.truncated) {
-    return OriginResponse::failed(OriginResponse::Status::Error, "origin answer larger than the body limit");
+  if (sink.truncated || rc == CURLE_FILESIZE_EXCEEDED) {
+    OriginResponse response = OriginResponse::failed(
+        OriginResponse::Status::Error,
+        "origin answer larger than origin.max_body_bytes (" + std::to_string(options_.max_body_bytes) + " bytes)");
+    response.too_large = true;
+    return response;
   }
   if (rc != CURLE_OK) return OriginResponse::failed(OriginResponse::Status::Error, curl_easy_strerror(rc));
 
