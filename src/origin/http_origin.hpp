@@ -28,7 +28,6 @@ class HttpOrigin : public Origin {
 
  private:
   Options options_;
-  std::string lower_tag_header_;
 };
 
 }  // namespace scalecache

@@ -288,6 +288,20 @@ def test_collapsed_requests_are_marked(redis):
         assert statuses.count("scalecache; fwd=miss; collapsed; stored") == 9
 
 
+def test_repeated_surrogate_key_lines_all_tag_the_answer(redis):
+    token = "t0ken-for-tags"
+    bearer = {"Authorization": f"Bearer {token}"}
+    key = "tagged-red+blue-1"  # "Surrogate-Key: red all" then "Surrogate-Key: blue all"
+    with OriginServer() as origin, \
+            Scalecache(redis_url=redis.url, env=origin.env(SCALECACHE_ADMIN_TOKEN=token)) as sc:
+        for n, tag in enumerate(["red", "blue", "all"], start=1):
+            assert sc.get_json(f"/data/{key}")[1]["data"] == f"v{n} of {key}"
+            status, body, _ = sc.request("DELETE", f"/tags/{tag}", headers=bearer)
+            assert status == 200 and json.loads(body) == {"tag": tag, "purged": 1}, f"tag {tag}: {body}"
+            assert redis.cli("EXISTS", f"scalecache:v:{key}") == "0"
+        assert origin.count(key) == 3
+
+
 def test_origin_cache_control_is_honoured_when_asked(redis):
     with OriginServer() as origin:
         env = origin.env(SCALECACHE_CACHE_RESPECT_ORIGIN_HEADERS="true")
