@@ -11,7 +11,7 @@ namespace scalecache {
 
 // What a request is answered with; rendered by the HTTP layer.
 struct Answer {
-  enum class Kind { Data, NotFound, OriginError, OriginTimeout, Overloaded };
+  enum class Kind { Data, NotFound, OriginError, OriginTooLarge, OriginTimeout, Overloaded };
   Kind kind = Kind::OriginError;
   CacheSource source = CacheSource::Origin;  // for Data and a cached NotFound
   std::shared_ptr<const Entry> entry;        // set for Data and a cached NotFound

@@ -6,6 +6,12 @@
 
 namespace scalecache {
 
+// What caches after scalecache may do with an answer. An answer the origin
+// marked private or no-store is never stored (unless
+// cache.store_private_and_no_store says otherwise), so only entries that are
+// served once are ever other than Shared and the entry codec leaves it out.
+enum class Downstream : uint8_t { Shared, Private, NoStore };
+
 // Times are milliseconds since the Unix epoch: replicas compare them, so
 // they must be wall-clock, not steady-clock, values.
 struct EntryMeta {
@@ -16,6 +22,7 @@ struct EntryMeta {
   int32_t stale_if_error_s = 0;
   uint64_t etag = 0;       // hash of the data, for ETag / If-None-Match
   bool negative = false;   // the origin said 404: data is empty
+  Downstream downstream = Downstream::Shared;  // not encoded: see Downstream
 };
 
 struct Entry {

@@ -25,13 +25,15 @@ EntryPolicy EntryPolicy::from(const CacheConfig& config) {
   return {config.ttl_seconds * 1000,     config.ttl_jitter,
           config.stale_while_revalidate, config.stale_if_error,
           config.negative_ttl * 1000,    config.respect_origin_headers,
-          static_cast<std::size_t>(config.max_object_bytes)};
+          config.store_private_and_no_store, static_cast<std::size_t>(config.max_object_bytes)};
 }
 
 std::optional<Entry> cacheable_entry(const std::string& key, OriginResponse& response, int64_t compute_ms,
                                      const EntryPolicy& policy, int64_t now_ms) {
   const bool found = response.status == OriginStatus::Ok;
   if (!found && policy.negative_ttl_ms <= 0) return std::nullopt;
+  const OriginCachePolicy origin = parse_cache_control(response.cache_control);
+  if ((origin.no_store || origin.is_private) && !policy.store_private_and_no_store) return std::nullopt;
   if (found && response.body.size() > policy.max_object_bytes) {
     log::debug("origin answer too large to cache", {{"bytes", std::to_string(response.body.size())}});
     return std::nullopt;
@@ -49,9 +51,8 @@ std::optional<Entry> cacheable_entry(const std::string& key, OriginResponse& res
   int64_t ttl_ms = jittered_ttl_ms(key, policy.ttl_ms, policy.ttl_jitter);
   int64_t swr_s = policy.stale_while_revalidate_s;
   int64_t sie_s = policy.stale_if_error_s;
-  if (policy.respect_origin_headers && !response.cache_control.empty()) {
-    const OriginCachePolicy origin = parse_cache_control(response.cache_control);
-    if (origin.no_store) return std::nullopt;
+  if (policy.respect_origin_headers) {
+    if (origin.no_cache) return std::nullopt;
     if (origin.max_age_s) {
       if (*origin.max_age_s == 0) return std::nullopt;  // stale at once: nothing worth keeping
       ttl_ms = *origin.max_age_s * 1000;
@@ -70,6 +71,10 @@ Entry uncached_entry(OriginResponse& response, int64_t now_ms) {
   Entry entry;
   entry.meta.stored_at_ms = now_ms;
   entry.meta.fresh_until_ms = now_ms;  // not cached: no freshness to give
+  const OriginCachePolicy origin = parse_cache_control(response.cache_control);
+  entry.meta.downstream = origin.no_store     ? Downstream::NoStore
+                          : origin.is_private ? Downstream::Private
+                                              : Downstream::Shared;
   take_body(entry, response);
   return entry;
 }

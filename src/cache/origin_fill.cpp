@@ -18,6 +18,7 @@ OriginFill::Result OriginFill::run(const std::string& key, SharedTier::Lease& le
   Result result;
   result.status = response.status;
   result.detail = std::move(response.detail);
+  result.too_large = response.too_large;
   if (response.status != OriginStatus::Ok && response.status != OriginStatus::NotFound) return result;
 
   const int64_t now = time_.now_ms();

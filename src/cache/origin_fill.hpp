@@ -23,6 +23,7 @@ class OriginFill {
   struct Result {
     OriginStatus status = OriginStatus::Error;
     std::string detail;                  // the origin's reason, for errors and 404s
+    bool too_large = false;              // an Error: the answer was over the origin's body limit
     std::shared_ptr<const Entry> entry;  // the answer's data, cached or not; null for errors and an uncached 404
     bool stored = false;                 // the entry was cached
   };

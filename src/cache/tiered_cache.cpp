@@ -236,7 +236,8 @@ void TieredCache::call_origin(const std::shared_ptr<Fetch>& fetch) {
         return;
       }
       finish(fetch, failure(result.status == OriginStatus::Timeout ? Answer::Kind::OriginTimeout
-                                                                   : Answer::Kind::OriginError,
+                            : result.too_large                   ? Answer::Kind::OriginTooLarge
+                                                                 : Answer::Kind::OriginError,
                             std::move(result.detail)));
       return;
   }

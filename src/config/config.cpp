@@ -226,6 +226,7 @@ void validate(Config& config, const Origins& origins) {
       fail(where_of(origins, "redis.url"), std::string("redis.url: ") + e.what());
     }
   }
+  if (config.origin.max_body_bytes == 0) config.origin.max_body_bytes = config.cache.max_object_bytes;
   if (config.origin.kind == "http") {
     if (config.origin.url.empty()) {
       fail(where_of(origins, "origin.kind"), "origin.kind is http but origin.url is empty");

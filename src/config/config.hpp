@@ -32,6 +32,7 @@ struct CacheConfig {
   double ttl_jitter = 0.1;              // up to this fraction of the TTL is shaved off, per key
   int64_t negative_ttl = 10;            // seconds an origin 404 is remembered
   bool respect_origin_headers = false;  // honour the http origin's Cache-Control
+  bool store_private_and_no_store = false;  // override RFC 9111: keep answers marked private or no-store
   std::string tag_header = "Surrogate-Key";
   // Fleet-wide single-flight: the Redis lease held while one replica calls the origin.
   int64_t lease_ttl_ms = 10000;
@@ -60,6 +61,9 @@ struct OriginConfig {
   int64_t timeout_ms = 5000;
   int64_t concurrency = 64;
   int64_t max_queue = 1024;
+  // Largest http origin answer read; beyond it the call fails (502). 0, the
+  // default, follows cache.max_object_bytes: load_config resolves it.
+  int64_t max_body_bytes = 0;
 };
 
 struct AdminConfig {

@@ -19,7 +19,11 @@ CacheHeaders cache_headers(const EntryMeta& meta, const CacheOutcome& outcome, i
   // Rounded to the nearest second, so an answer just stored says exactly its
   // TTL; negative once stale.
   const int64_t ttl_s = std::lround(static_cast<double>(meta.fresh_until_ms - now_ms) / 1000.0);
-  h.cache_control = "max-age=" + std::to_string(std::max<int64_t>(0, ttl_s));
+  switch (meta.downstream) {
+    case Downstream::Shared: h.cache_control = "max-age=" + std::to_string(std::max<int64_t>(0, ttl_s)); break;
+    case Downstream::Private: h.cache_control = "private"; break;  // the origin's word, passed on
+    case Downstream::NoStore: h.cache_control = "no-store"; break;
+  }
 
   // RFC 9211: "hit" when answered from storage without going forward,
   // otherwise fwd=<why> with the outcome of the forward request.

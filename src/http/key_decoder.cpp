@@ -46,6 +46,8 @@ DecodedKey decode_key(std::string_view raw, std::size_t max_bytes) {
     out.error = DecodedKey::Error::TooLong;
   } else if (!valid_utf8(out.key)) {
     out.error = DecodedKey::Error::InvalidUtf8;
+  } else if (out.key == "." || out.key == "..") {
+    out.error = DecodedKey::Error::DotSegment;
   }
   return out;
 }
@@ -58,6 +60,7 @@ const char* describe(DecodedKey::Error error) {
     case DecodedKey::Error::ControlByte: return "the key contains a control character";
     case DecodedKey::Error::InvalidUtf8: return "the key is not valid UTF-8";
     case DecodedKey::Error::TooLong: return "the key is longer than the configured maximum";
+    case DecodedKey::Error::DotSegment: return "the key is \".\" or \"..\", which would name another origin path";
   }
   return "invalid key";
 }

@@ -1,7 +1,9 @@
 #pragma once
 // Turns the path segment after /data/ into a cache key: percent-decoded,
 // non-empty, within the length limit, valid UTF-8 and free of control bytes
-// (they would end up in Redis keys, logs and JSON).
+// (they would end up in Redis keys, logs and JSON), and not "." or ".." (the
+// http origin puts the key in a URL path, where those two name the base
+// directory and the one above it).
 
 #include <cstddef>
 #include <string>
@@ -10,7 +12,7 @@
 namespace scalecache {
 
 struct DecodedKey {
-  enum class Error { None, Empty, BadPercentEncoding, ControlByte, InvalidUtf8, TooLong };
+  enum class Error { None, Empty, BadPercentEncoding, ControlByte, InvalidUtf8, TooLong, DotSegment };
   Error error = Error::None;
   std::string key;
 

@@ -142,6 +142,9 @@ void answer_fetch(Reply& reply, RouterContext& ctx, const std::string& key, cons
     case Answer::Kind::OriginError:
       reply.error(Http::Code::Bad_Gateway, "origin_error", answer.detail);
       return;
+    case Answer::Kind::OriginTooLarge:
+      reply.error(Http::Code::Bad_Gateway, "origin_too_large", answer.detail);
+      return;
     case Answer::Kind::Overloaded:
       reply.header("Retry-After", "1");
       reply.error(Http::Code::Service_Unavailable, "overloaded", answer.detail);

@@ -35,8 +35,12 @@ OriginCachePolicy parse_cache_control(std::string_view header) {
     std::string name(trim(directive.substr(0, eq)));
     std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
     const std::string_view value = eq == std::string_view::npos ? std::string_view{} : trim(directive.substr(eq + 1));
-    if (name == "no-store" || name == "private" || name == "no-cache") {
+    if (name == "no-store") {
       policy.no_store = true;
+    } else if (name == "private") {
+      policy.is_private = true;  // qualified (private="f") too: the conservative reading §5.2.2.7 allows
+    } else if (name == "no-cache") {
+      policy.no_cache = true;
     } else if (name == "max-age") {
       max_age = seconds(value);
     } else if (name == "s-maxage") {

@@ -2,10 +2,10 @@
 
 #include <curl/curl.h>
 
-#include <cctype>
 #include <memory>
 #include <string_view>
-#include <vector>
+
+#include "origin/origin_headers.hpp"
 
 #include "version.hpp"
 
@@ -23,53 +23,9 @@ struct BodySink {
   bool truncated = false;
 };
 
-// Header lines of the final response (curl reports each response of a
-// redirect chain or a 100-continue; the last status line starts over).
-struct HeaderSink {
-  std::string tag_header;  // lower case
-  std::string cache_control;
-  std::string tags;
-};
-
-bool header_is(std::string_view line, std::string_view lower_name) {
-  if (line.size() <= lower_name.size() || line[lower_name.size()] != ':') return false;
-  for (std::size_t i = 0; i < lower_name.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(line[i])) != lower_name[i]) return false;
-  }
-  return true;
-}
-
-std::string header_value(std::string_view line, std::size_t name_size) {
-  std::string_view v = line.substr(name_size + 1);
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
-  return std::string(v);
-}
-
 size_t collect_header(char* data, size_t size, size_t count, void* user) {
-  auto* sink = static_cast<HeaderSink*>(user);
-  const std::string_view line(data, size * count);
-  if (line.starts_with("HTTP/")) {
-    sink->cache_control.clear();
-    sink->tags.clear();
-  } else if (header_is(line, "cache-control")) {
-    sink->cache_control = header_value(line, 13);
-  } else if (!sink->tag_header.empty() && header_is(line, sink->tag_header)) {
-    sink->tags = header_value(line, sink->tag_header.size());
-  }
+  static_cast<OriginHeaders*>(user)->add_line(std::string_view(data, size * count));
   return size * count;
-}
-
-std::vector<std::string> split_tags(const std::string& text) {
-  std::vector<std::string> tags;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto end = text.find_first_of(" ,", i);
-    if (end != i) tags.push_back(text.substr(i, end == std::string::npos ? std::string::npos : end - i));
-    if (end == std::string::npos) break;
-    i = end + 1;
-  }
-  return tags;
 }
 
 size_t append_body(char* data, size_t size, size_t count, void* user) {
@@ -95,7 +51,6 @@ std::string escape_key(CURL* curl, const std::string& key) {
 HttpOrigin::HttpOrigin(Options options) : options_(std::move(options)) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   while (!options_.base_url.empty() && options_.base_url.back() == '/') options_.base_url.pop_back();
-  for (char c : options_.tag_header) lower_tag_header_.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
 }
 
 OriginResponse HttpOrigin::fetch(const std::string& key) {
@@ -111,20 +66,30 @@ OriginResponse HttpOrigin::fetch(const std::string& key) {
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // timeouts without SIGALRM in a threaded process
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
+  // Refuses a declared Content-Length above the limit before reading any of
+  // the body; append_body stops one that grows past it (chunked, no length).
+  curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_body_bytes));
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
-  HeaderSink headers{lower_tag_header_, {}, {}};
+  OriginHeaders headers(options_.tag_header);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, collect_header);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &headers);
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  // The key is one escaped path segment: never let libcurl resolve "." or
+  // ".." against the base path (the HTTP layer refuses such keys as well).
+  curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(curl, CURLOPT_USERAGENT, kUserAgent);
 
   const CURLcode rc = curl_easy_perform(curl);
   if (rc == CURLE_OPERATION_TIMEDOUT) {
     return OriginResponse::failed(OriginResponse::Status::Timeout, "origin did not answer within the timeout");
   }
-  if (sink.truncated) {
-    return OriginResponse::failed(OriginResponse::Status::Error, "origin answer larger than the body limit");
+  if (sink.truncated || rc == CURLE_FILESIZE_EXCEEDED) {
+    OriginResponse response = OriginResponse::failed(
+        OriginResponse::Status::Error,
+        "origin answer larger than origin.max_body_bytes (" + std::to_string(options_.max_body_bytes) + " bytes)");
+    response.too_large = true;
+    return response;
   }
   if (rc != CURLE_OK) return OriginResponse::failed(OriginResponse::Status::Error, curl_easy_strerror(rc));
 
@@ -135,8 +100,8 @@ OriginResponse HttpOrigin::fetch(const std::string& key) {
     return OriginResponse::failed(OriginResponse::Status::Error, "origin answered " + std::to_string(status));
   }
   OriginResponse response = OriginResponse::ok(std::move(sink.body));
-  response.cache_control = std::move(headers.cache_control);
-  response.tags = split_tags(headers.tags);
+  response.cache_control = headers.cache_control();
+  response.tags = headers.tags();
   return response;
 }
 

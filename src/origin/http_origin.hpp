@@ -17,7 +17,9 @@ class HttpOrigin : public Origin {
     std::string base_url;
     std::chrono::milliseconds connect_timeout{1000};
     std::chrono::milliseconds timeout{5000};
-    std::size_t max_body_bytes = 64u << 20;  // beyond this the answer is an error
+    // Larger answers are refused, by their Content-Length before any of the
+    // body is read, or as soon as the body grows past it. Must not be 0.
+    std::size_t max_body_bytes = 1u << 20;
     std::string tag_header = "Surrogate-Key";  // space-separated tags of an answer
   };
 
@@ -26,7 +28,6 @@ class HttpOrigin : public Origin {
 
  private:
   Options options_;
-  std::string lower_tag_header_;
 };
 
 }  // namespace scalecache

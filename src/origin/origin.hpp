@@ -14,6 +14,7 @@ struct OriginResponse {
   Status status = Status::Error;
   std::string body;
   std::string detail;  // why it failed, for the error body and the log
+  bool too_large = false;  // Error: the answer was larger than the origin's body limit
   // http origin only: the answer's Cache-Control header and its tags.
   std::string cache_control;
   std::vector<std::string> tags;

@@ -11,6 +11,7 @@ std::unique_ptr<Origin> make_origin(const OriginConfig& config, const std::strin
     options.base_url = config.url;
     options.connect_timeout = std::chrono::milliseconds(config.connect_timeout_ms);
     options.timeout = std::chrono::milliseconds(config.timeout_ms);
+    if (config.max_body_bytes > 0) options.max_body_bytes = static_cast<std::size_t>(config.max_body_bytes);
     options.tag_header = tag_header;
     return std::make_unique<HttpOrigin>(options);
   }

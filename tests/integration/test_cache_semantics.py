@@ -298,6 +298,53 @@ def test_collapsed_requests_are_marked(redis):
         assert statuses.count("scalecache; fwd=miss; collapsed; stored") == 9
 
 
+@pytest.mark.parametrize("respect", ["false", "true"])
+@pytest.mark.parametrize("key, said", [
+    ("cc-private+maxage600-1", "private"),  # two lines; the later max-age must not hide the private
+    ("cc-nostore-1", "no-store"),
+    ("cc-maxage600+nostore-1", "no-store"),
+    ("cc-private+nostore-1", "no-store"),  # both: the stricter word goes downstream
+])
+def test_private_and_no_store_answers_are_never_stored_and_clients_are_told(redis, respect, key, said):
+    # RFC 9111 §3: a shared cache must not store them, whether or not it
+    # otherwise honours the origin's Cache-Control.
+    origin_env = {"SCALECACHE_CACHE_RESPECT_ORIGIN_HEADERS": respect}
+    with OriginServer() as origin, Scalecache(redis_url=redis.url, env=origin.env(**origin_env)) as sc:
+        for n in (1, 2):
+            status, body, headers = sc.get(f"/data/{key}")
+            assert status == 200 and json.loads(body)["data"] == f"v{n} of {key}", body
+            assert headers["cache-control"] == said, "downstream caches are told what the origin said"
+            assert headers["cache-status"] == "scalecache; fwd=miss", "not stored"
+        assert origin.count(key) == 2, "the origin is asked again: nothing was kept"
+        assert redis.cli("EXISTS", f"scalecache:v:{key}") == "0"
+        assert sc.metric("scalecache_l1_entries") == 0
+
+
+def test_storing_private_and_no_store_answers_is_an_explicit_override(redis):
+    env = {"SCALECACHE_CACHE_STORE_PRIVATE_AND_NO_STORE": "true", **NO_JITTER}
+    with OriginServer() as origin, Scalecache(redis_url=redis.url, env=origin.env(**env)) as sc:
+        for key in ["cc-private+maxage600-2", "cc-nostore-2"]:
+            _, _, headers = sc.get(f"/data/{key}")
+            assert headers["cache-control"] == "max-age=300" and headers["cache-status"].endswith("stored")
+            assert sc.get_json(f"/data/{key}")[1]["source"] == "l1"
+            assert origin.count(key) == 1
+            assert redis.cli("EXISTS", f"scalecache:v:{key}") == "1"
+
+
+def test_repeated_surrogate_key_lines_all_tag_the_answer(redis):
+    token = "t0ken-for-tags"
+    bearer = {"Authorization": f"Bearer {token}"}
+    key = "tagged-red+blue-1"  # "Surrogate-Key: red all" then "Surrogate-Key: blue all"
+    with OriginServer() as origin, \
+            Scalecache(redis_url=redis.url, env=origin.env(SCALECACHE_ADMIN_TOKEN=token)) as sc:
+        for n, tag in enumerate(["red", "blue", "all"], start=1):
+            assert sc.get_json(f"/data/{key}")[1]["data"] == f"v{n} of {key}"
+            status, body, _ = sc.request("DELETE", f"/tags/{tag}", headers=bearer)
+            assert status == 200 and json.loads(body) == {"tag": tag, "purged": 1}, f"tag {tag}: {body}"
+            assert redis.cli("EXISTS", f"scalecache:v:{key}") == "0"
+        assert origin.count(key) == 3
+
+
 def test_origin_cache_control_is_honoured_when_asked(redis):
     with OriginServer() as origin:
         # No stale window of its own: only the origin's stale-while-revalidate gives one.

@@ -6,7 +6,12 @@ tell a refreshed answer from a cached one. Behaviour per key prefix:
   tagged-<tag>-*  -> 200 with "Surrogate-Key: <tag> all"
   cc-<name>-*     -> 200 with the Cache-Control named in CACHE_CONTROL
   big-*           -> 200 with BIG_BODY_BYTES of "x" (1.1 MB)
-and for every key: `fail` set -> 500, `delay` seconds before answering.
+  huge-*          -> 200 with HUGE_BODY_BYTES of "x" (50 MB), Content-Length declared
+  hugechunked-*   -> the same body chunked, its length declared nowhere
+where <tag> and <name> may be several joined by "+" (tagged-a+b-1, cc-private+maxage600-1):
+each then goes on a header line of its own, in that order.
+For every key: `fail` set -> 500, `delay` seconds before answering.
+`paths` lists every request path received, in order, as sent.
 GET /_calls answers the calls per key as JSON (for a test in another process,
 such as tests/compose/run.sh, which runs this file as a container's origin:
     python3 origin_server.py --host 0.0.0.0 --port 8000 --delay 0.05).
@@ -32,6 +37,8 @@ from helpers import free_port, wait_until
 # lets go fails on its own checks instead of hanging).
 HOLD_LIMIT_S = 60.0
 BIG_BODY_BYTES = 1100 * 1024
+HUGE_BODY_BYTES = 50 * 1000 * 1000
+_CHUNK = b"x" * (1 << 20)  # huge bodies are streamed in slices of this, never built whole
 
 # scalecache settings under which an origin call may be held that long: the
 # call does not time out and the fleet lease it holds does not run out, so
@@ -40,12 +47,21 @@ HOLDABLE = {"SCALECACHE_ORIGIN_TIMEOUT_MS": "120000", "SCALECACHE_CACHE_LEASE_TT
             "SCALECACHE_CACHE_LEASE_WAIT_MS": "120000"}
 
 CACHE_CONTROL = {"nostore": "no-store", "private": "private", "maxage1": "max-age=1",
-                 "swr": "max-age=1, stale-while-revalidate=30"}
+                 "maxage600": "max-age=600", "swr": "max-age=1, stale-while-revalidate=30"}
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    # listen() backlog: the default 5 drops the SYNs of a burst of concurrent
+    # origin calls, and the retransmission a second later exceeds scalecache's
+    # origin.connect_timeout_ms.
+    request_queue_size = 128
 
 
 class OriginServer:
     def __init__(self, host: str = "127.0.0.1", port: int | None = None):
         self.calls: dict[str, int] = {}
+        self.paths: list[str] = []
         self.fail = False
         self.delay = 0.0
         self._lock = threading.Lock()
@@ -63,6 +79,7 @@ class OriginServer:
                     return self._send(200, counts, {"Content-Type": "application/json"})
                 key = urllib.parse.unquote(self.path.rsplit("/", 1)[-1])
                 with origin._lock:
+                    origin.paths.append(self.path)
                     n = origin.calls[key] = origin.calls.get(key, 0) + 1
                 origin._released.wait(HOLD_LIMIT_S)
                 if origin.delay:
@@ -71,28 +88,47 @@ class OriginServer:
                     return self._send(500, b"origin down")
                 if key.startswith("missing"):
                     return self._send(404, b"no such key")
-                headers = {}
+                headers = []  # (name, value) pairs: a name may repeat
                 if key.startswith("tagged-"):
-                    headers["Surrogate-Key"] = f"{key.split('-')[1]} all"
+                    headers += [("Surrogate-Key", f"{tag} all") for tag in key.split("-")[1].split("+")]
                 if key.startswith("cc-"):
-                    headers["Cache-Control"] = CACHE_CONTROL[key.split("-")[1]]
+                    headers += [("Cache-Control", CACHE_CONTROL[name]) for name in key.split("-")[1].split("+")]
                 if key.startswith("big-"):
                     return self._send(200, b"x" * BIG_BODY_BYTES, headers)
+                if key.startswith(("huge-", "hugechunked-")):
+                    return self._stream(HUGE_BODY_BYTES, chunked=key.startswith("hugechunked-"))
                 return self._send(200, f"v{n} of {key}".encode(), headers)
 
-            def _send(self, code, body, headers=None):
+            def _send(self, code, body, headers=()):
                 self.send_response(code)
-                for name, value in (headers or {}).items():
+                for name, value in headers:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _stream(self, size, chunked):
+                """`size` bytes of "x" a slice at a time; a client that stops reading ends it."""
+                self.send_response(200)
+                self.send_header("Transfer-Encoding" if chunked else "Content-Length",
+                                 "chunked" if chunked else str(size))
+                self.end_headers()
+                try:
+                    for offset in range(0, size, len(_CHUNK)):
+                        piece = _CHUNK[:min(len(_CHUNK), size - offset)]
+                        if chunked:
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                        else:
+                            self.wfile.write(piece)
+                    if chunked:
+                        self.wfile.write(b"0\r\n\r\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
+
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer((host, port or free_port()), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server((host, port or free_port()), Handler)
         self.url = f"http://{host}:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

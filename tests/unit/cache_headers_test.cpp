@@ -37,6 +37,18 @@ TEST(CacheHeaders, MissCollapsedStoredAndStale) {
             "scalecache; fwd=stale; ttl=-4; detail=stale-if-error");
 }
 
+TEST(CacheHeaders, PrivateAndNoStoreAnswersSayWhatTheOriginSaid) {
+  EntryMeta m = meta_at(0, 0);
+  m.downstream = Downstream::Private;
+  const auto priv = cache_headers(m, {CacheSource::Origin, std::nullopt, false, false}, 0);
+  EXPECT_EQ(priv.cache_control, "private");
+  EXPECT_EQ(priv.cache_status, "scalecache; fwd=miss");
+  m.downstream = Downstream::NoStore;
+  EXPECT_EQ(cache_headers(m, {CacheSource::Origin, std::nullopt, true, false}, 0).cache_control, "no-store");
+  m.downstream = Downstream::Shared;
+  EXPECT_EQ(cache_headers(m, {CacheSource::Origin, std::nullopt, false, false}, 0).cache_control, "max-age=0");
+}
+
 TEST(CacheHeaders, IfNoneMatch) {
   EXPECT_TRUE(if_none_match("\"abc\"", "\"abc\""));
   EXPECT_TRUE(if_none_match("W/\"abc\"", "\"abc\"")) << "weak comparison";

@@ -109,6 +109,17 @@ TEST(Config, FileValuesAndEnvironmentOverrides) {
   EXPECT_EQ(c.redis.url, "redis://127.0.0.1:6379");
 }
 
+TEST(Config, OriginBodyLimitFollowsTheCacheObjectLimitUnlessSet) {
+  Env defaults{};
+  EXPECT_EQ(load_config("", defaults.get()).origin.max_body_bytes, 1 << 20);
+  Env object_limit{"SCALECACHE_CACHE_MAX_OBJECT_BYTES=5000"};
+  EXPECT_EQ(load_config("", object_limit.get()).origin.max_body_bytes, 5000) << "0 means: follow";
+  Env both{"SCALECACHE_CACHE_MAX_OBJECT_BYTES=5000", "SCALECACHE_ORIGIN_MAX_BODY_BYTES=7000"};
+  EXPECT_EQ(load_config("", both.get()).origin.max_body_bytes, 7000);
+  Env negative{"SCALECACHE_ORIGIN_MAX_BODY_BYTES=-1"};
+  EXPECT_THROW(load_config("", negative.get()), ConfigError);
+}
+
 TEST(Config, UnreadableFile) {
   Env env{};
   try {

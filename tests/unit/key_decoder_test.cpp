@@ -30,3 +30,17 @@ TEST(KeyDecoder, LimitAppliesToDecodedBytes) {
   EXPECT_EQ(decode_key(std::string(9, 'a'), 8).error, Error::TooLong);
   EXPECT_TRUE(decode_key("%41%41%41%41%41%41%41%41", 8).ok()) << "24 raw bytes decode to 8";
 }
+
+TEST(KeyDecoder, RejectsDotSegmentsHoweverEncoded) {
+  // In the http origin's URL path "." is the base directory and ".." the one
+  // above it (libcurl and most servers remove such segments).
+  for (const char* raw : {".", "..", "%2E", "%2e", "%2E%2E", "%2e%2E", ".%2E", "%2E."}) {
+    EXPECT_EQ(decode_key(raw, 512).error, Error::DotSegment) << raw;
+  }
+}
+
+TEST(KeyDecoder, KeysThatOnlyContainDotsAreFine) {
+  for (const char* raw : {"...", ".a", "a.", "..a", "a..", "%2E%2E%2E", "..%2F..", "%2E%2E%2Fx"}) {
+    EXPECT_TRUE(decode_key(raw, 512).ok()) << raw;
+  }
+}
