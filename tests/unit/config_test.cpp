@@ -70,6 +70,18 @@ TEST(Config, DefaultsWithoutFile) {
   EXPECT_EQ(c.origin.simulated_delay_ms, 2000);
   EXPECT_EQ(c.shutdown.drain_seconds, 5);
   EXPECT_TRUE(c.redis.url.empty());
+  EXPECT_TRUE(c.admin.token.empty());
+  EXPECT_FALSE(c.admin.allow_unauthenticated_purge) << "purges stay closed unless opened explicitly";
+}
+
+TEST(Config, AllowUnauthenticatedPurgeFromFileAndEnvironment) {
+  TempFile file("admin:\n  allow_unauthenticated_purge: true\n");
+  Env env{};
+  EXPECT_TRUE(load_config(file.path(), env.get()).admin.allow_unauthenticated_purge);
+  Env off{"SCALECACHE_ADMIN_ALLOW_UNAUTHENTICATED_PURGE=false"};
+  EXPECT_FALSE(load_config(file.path(), off.get()).admin.allow_unauthenticated_purge);
+  Env bad{"SCALECACHE_ADMIN_ALLOW_UNAUTHENTICATED_PURGE=yes"};
+  EXPECT_THROW(load_config("", bad.get()), ConfigError);
 }
 
 TEST(Config, ExampleFileIsValidAndEqualsDefaults) {
@@ -80,6 +92,7 @@ TEST(Config, ExampleFileIsValidAndEqualsDefaults) {
   EXPECT_EQ(c.cache.l1_max_bytes, d.cache.l1_max_bytes);
   EXPECT_EQ(c.redis.key_prefix, d.redis.key_prefix);
   EXPECT_EQ(c.origin.max_queue, d.origin.max_queue);
+  EXPECT_EQ(c.admin.allow_unauthenticated_purge, d.admin.allow_unauthenticated_purge);
 }
 
 TEST(Config, FileValuesAndEnvironmentOverrides) {
