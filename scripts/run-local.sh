@@ -2,6 +2,9 @@
 # `make run`: a private redis-server on a free loopback port, then scalecache
 # on 127.0.0.1:${PORT:-8080} in the foreground. Ctrl-C stops both and removes
 # the temporary directory. Without redis-server it runs L1-only and says so.
+# Purges need an admin token: unless SCALECACHE_ADMIN_TOKEN (or
+# SCALECACHE_ADMIN_TOKEN_FILE) is set, a random one is generated for this run
+# and the purge command that uses it is printed.
 set -euo pipefail
 
 bin="${1:-build/scalecache}"
@@ -54,12 +57,21 @@ else
   echo "make run: redis-server is not installed; running L1-only (no shared L2)" >&2
 fi
 
+# A fresh random token per run, unless one is configured.
+if [ -n "${SCALECACHE_ADMIN_TOKEN_FILE:-}" ]; then
+  token=$(head -n 1 "$SCALECACHE_ADMIN_TOKEN_FILE")
+elif [ -n "${SCALECACHE_ADMIN_TOKEN:-}" ]; then
+  token=$SCALECACHE_ADMIN_TOKEN
+else
+  token=$(od -An -tx1 -N 24 /dev/urandom | tr -d ' \n')
+fi
+
 cat <<MSG
 
   scalecache on http://127.0.0.1:$port  (L2: ${redis_url:-none, L1 only})
     curl -s http://127.0.0.1:$port/data/hello      first call waits for the origin (2 s)
     curl -s http://127.0.0.1:$port/data/hello      then answered from L1
-    curl -s -X DELETE http://127.0.0.1:$port/data/hello
+    curl -s -X DELETE -H "Authorization: Bearer $token" http://127.0.0.1:$port/data/hello
     curl -s http://127.0.0.1:$port/metrics | grep scalecache_
     curl -s http://127.0.0.1:$port/readyz
   Ctrl-C stops scalecache and its Redis.
@@ -67,6 +79,7 @@ cat <<MSG
 MSG
 
 SCALECACHE_SERVER_HOST=127.0.0.1 SCALECACHE_SERVER_PORT="$port" SCALECACHE_REDIS_URL="$redis_url" \
+SCALECACHE_ADMIN_TOKEN="$token" \
 SCALECACHE_SHUTDOWN_DRAIN_SECONDS="${SCALECACHE_SHUTDOWN_DRAIN_SECONDS:-0}" \
   "$bin" --config config/scalecache.yaml &
 app_pid=$!

@@ -119,7 +119,9 @@ int run(const Config& config) {
   TieredCache cache(TieredCache::Options::from(config), l1, shared_tier.get(), *origin, metrics);
 
   auto context = std::make_shared<RouterContext>(RouterContext{
-      cache, metrics, lifecycle, static_cast<std::size_t>(config.cache.max_key_bytes), config.admin.token});
+      cache, metrics, lifecycle, static_cast<std::size_t>(config.cache.max_key_bytes),
+      PurgeAccess::from(config.admin)});
+  context->purge_access.log_at_start();
   const HttpServer::Options server_options = HttpServer::Options::from(config);
   HttpServer server(server_options, context);
   try {

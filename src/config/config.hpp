@@ -67,8 +67,9 @@ struct OriginConfig {
 };
 
 struct AdminConfig {
-  std::string token;
+  std::string token;  // empty: purges are refused (403) unless allow_unauthenticated_purge
   std::string token_file;
+  bool allow_unauthenticated_purge = false;  // without a token: anyone who reaches the port may purge
 };
 
 struct ShutdownConfig {

@@ -83,8 +83,9 @@ std::vector<ConfigKey> build_keys() {
       SC_INT(origin, max_body_bytes, 0, 1 << 30,
              "largest http origin answer read (Content-Length checked first); larger: 502; 0 = cache.max_object_bytes"),
 
-      SC_STR(admin, token, Choices{}, true, "bearer token required by DELETE /data/{key}"),
+      SC_STR(admin, token, Choices{}, true, "bearer token required by purges (DELETE); empty: purges answer 403"),
       SC_STR(admin, token_file, Choices{}, false, "file holding the admin token"),
+      SC_BOOL(admin, allow_unauthenticated_purge, "with no admin.token, anyone may purge (warned at start)"),
 
       SC_INT(shutdown, drain_seconds, 0, 3600, "after SIGTERM: keep serving with /readyz 503 this long"),
       SC_INT(shutdown, grace_seconds, 0, 3600, "then wait this long for in-flight requests"),

@@ -1,7 +1,5 @@
 #include "http/request_router.hpp"
 
-#include <openssl/crypto.h>
-
 #include <string_view>
 
 #include "http/cache_headers.hpp"
@@ -43,13 +41,6 @@ Route route_of(std::string_view path, Http::Method method) {
   return Route::Other;
 }
 
-// Compares in time independent of where the strings differ, so the token
-// can't be guessed byte by byte from response times.
-bool token_matches(std::string_view presented, std::string_view expected) {
-  if (presented.size() != expected.size()) return false;
-  return CRYPTO_memcmp(presented.data(), expected.data(), expected.size()) == 0;
-}
-
 std::string bearer_token(const Http::Request& request) {
   auto auth = request.headers().tryGet<Http::Header::Authorization>();
   if (!auth) return {};
@@ -57,6 +48,24 @@ std::string bearer_token(const Http::Request& request) {
   constexpr std::string_view kScheme = "Bearer ";
   if (value.size() <= kScheme.size() || value.compare(0, kScheme.size(), kScheme) != 0) return {};
   return value.substr(kScheme.size());
+}
+
+// Answers 401 (token configured, not presented) or 403 (purging disabled)
+// and returns false, or returns true.
+bool purge_allowed(const PurgeAccess& access, const Http::Request& request, Reply& reply) {
+  switch (access.check(bearer_token(request))) {
+    case PurgeAccess::Verdict::Allowed:
+      return true;
+    case PurgeAccess::Verdict::Unauthorized:
+      reply.header("WWW-Authenticate", "Bearer");
+      reply.error(Http::Code::Unauthorized, "unauthorized", "purging needs Authorization: Bearer <admin token>");
+      return false;
+    case PurgeAccess::Verdict::Disabled:
+      reply.error(Http::Code::Forbidden, "purge_disabled",
+                  "purging is disabled: this server has no admin.token");
+      return false;
+  }
+  return false;
 }
 
 void method_not_allowed(Reply& reply, std::string_view allow) {
@@ -231,11 +240,7 @@ void RequestRouter::onRequest(const Http::Request& request, Http::ResponseWriter
           method_not_allowed(*reply, "DELETE");
           return;
         }
-        if (route == Route::Purge && !ctx.admin_token.empty() && !token_matches(bearer_token(request), ctx.admin_token)) {
-          reply->header("WWW-Authenticate", "Bearer");
-          reply->error(Http::Code::Unauthorized, "unauthorized", "purging needs Authorization: Bearer <admin token>");
-          return;
-        }
+        if (route == Route::Purge && !purge_allowed(ctx.purge_access, request, *reply)) return;
         auto name = key_or_reject(path, tags ? kTagsPrefix : kDataPrefix, ctx, *reply);
         if (!name) return;
         if (tags) {

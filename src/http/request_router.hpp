@@ -11,6 +11,7 @@
 #include <pistache/http.h>
 
 #include "cache/tiered_cache.hpp"
+#include "http/purge_access.hpp"
 #include "lifecycle/lifecycle.hpp"
 #include "metrics/metrics.hpp"
 
@@ -21,7 +22,7 @@ struct RouterContext {
   Metrics& metrics;
   Lifecycle& lifecycle;
   std::size_t max_key_bytes;
-  std::string admin_token;  // empty: purge needs no token
+  PurgeAccess purge_access;
 };
 
 class RequestRouter : public Pistache::Http::Handler {

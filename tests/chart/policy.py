@@ -18,7 +18,9 @@ For every file given (multi-document YAML):
   * the scalecache Deployment rolls with maxUnavailable 0, carries the
     checksum/config annotation, and its terminationGracePeriodSeconds exceeds
     preStop sleep + shutdown.drain_seconds + shutdown.grace_seconds of the
-    mounted configuration.
+    mounted configuration, and it takes SCALECACHE_ADMIN_TOKEN from a Secret
+    with nothing (config or env) opening purges to anyone
+    (admin.allow_unauthenticated_purge).
 
 Usage: policy.py FILE...   (exit 1 when any check fails)
 """
@@ -285,6 +287,13 @@ class Checker:
             if tgps <= need:
                 self.fail(dep, f"terminationGracePeriodSeconds {tgps} <= preStop {sleep} + drain + grace = {need}")
             env = {e["name"] for e in c.get("env", [])}
+            token = next((e for e in c.get("env", []) if e["name"] == "SCALECACHE_ADMIN_TOKEN"), None)
+            if not (token and ((token.get("valueFrom") or {}).get("secretKeyRef") or {}).get("key")):
+                self.fail(dep, "SCALECACHE_ADMIN_TOKEN does not come from a Secret: purges would be refused (403)")
+            open_env = [e for e in c.get("env", []) if e["name"] == "SCALECACHE_ADMIN_ALLOW_UNAUTHENTICATED_PURGE"]
+            if (cfg.get("admin", {}) or {}).get("allow_unauthenticated_purge") or \
+                    any(str(e.get("value", "")).lower() == "true" for e in open_env):
+                self.fail(dep, "admin.allow_unauthenticated_purge is set: anyone reaching a pod could purge")
             if (cfg.get("server", {}) or {}).get("threads", 0) == 0 and "SCALECACHE_SERVER_THREADS" not in env:
                 # Allowed: the binary then reads cgroup cpu.max; it still needs a CPU limit.
                 if "cpu" not in ((c.get("resources") or {}).get("limits") or {}):

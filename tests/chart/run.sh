@@ -234,6 +234,19 @@ for f in "${CI_FILES[@]}"; do
 done
 refuse "Helm 3: chart refuses Kubernetes < 1.30" "kubeVersion|incompatible" \
   "$HELM3" template scalecache "$CHART" --kube-version 1.29.0
+# scalecache refuses purges without a token: the chart must always give it one.
+check "admin token: generated (32 characters) when not given, the given one otherwise" \
+  "$PY" - "$WORK/render/defaults.yaml" <("$HELM" template scalecache "$CHART" --set admin.token=given-token 2>&1) <<'EOF'
+import base64, sys, yaml
+def token(path):
+    docs = [d for d in yaml.safe_load_all(open(path)) if d]
+    secret = next(d for d in docs if d["kind"] == "Secret" and "admin-token" in (d.get("data") or {}))
+    return base64.b64decode(secret["data"]["admin-token"]).decode()
+generated, given = token(sys.argv[1]), token(sys.argv[2])
+assert len(generated) == 32 and generated.isalnum(), f"generated token has {len(generated)} characters"
+assert given == "given-token", "admin.token not used"
+print("admin token ok")
+EOF
 check_quiet "helm package" "$HELM" package "$CHART" -d "$WORK/package"
 check_quiet "template from the packaged chart (dashboard and rules files included)" \
   "$HELM" template scalecache "$WORK"/package/scalecache-*.tgz -f "$CHART/ci/everything-on-values.yaml"
@@ -253,6 +266,8 @@ refuse "schema: wrong type (config.cache.ttl_seconds)" "/config/cache/ttl_second
 refuse "schema: out-of-range enum (config.log.level)" "/config/log/level"                T --set config.log.level=verbose
 refuse "schema: chart-managed key (config.redis.url)" "additional propert.*url"          T --set config.redis.url=redis://x:6379
 refuse "schema: image tag latest"                    "/image/tag"                        T --set image.tag=latest
+refuse "schema: chart-managed key (config.admin.allow_unauthenticated_purge)" "additional propert.*admin" \
+  T --set config.admin.allow_unauthenticated_purge=true
 refuse "template: HPA and KEDA together"             "mutually exclusive"                T --set keda.enabled=true
 refuse "template: terminationGracePeriodSeconds too short" "must exceed"                 T --set terminationGracePeriodSeconds=20
 refuse "template: in-chart and external Redis together" "choose the in-chart Redis"      T --set redis.external.url=redis://r:6379
@@ -262,6 +277,9 @@ refuse "policy: a container without limits is caught" "no limits.cpu" \
   "$PY" tests/chart/policy.py <(T --set resources.limits=null 2>/dev/null)
 refuse "policy: a writable root filesystem is caught" "readOnlyRootFilesystem" \
   "$PY" tests/chart/policy.py <(T --set securityContext.readOnlyRootFilesystem=false 2>/dev/null)
+refuse "policy: purges opened to anyone (extraEnv) are caught" "allow_unauthenticated_purge" \
+  "$PY" tests/chart/policy.py <(T --set 'extraEnv[0].name=SCALECACHE_ADMIN_ALLOW_UNAUTHENTICATED_PURGE' \
+                                  --set-string 'extraEnv[0].value=true' 2>/dev/null)
 
 # ---- 10. k8s/ (kustomize) ---------------------------------------------------
 say "k8s/: kustomize base = chart defaults, overlays"

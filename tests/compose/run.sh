@@ -14,6 +14,7 @@
 #   - the replicas call a test origin (tests/compose/origin.yaml) that counts its
 #     calls: one per key during the warm-up, none after it (hit ratio 1 by the
 #     origin's count, not by the service's own `source` field);
+#   - purges through NGINX need compose.yaml's admin token (401 without, 200 with);
 #   - stopping one replica under load fails no client request;
 #   - scaling to 4 replicas: NGINX and Prometheus pick the new one up.
 # Tears everything down (containers, network, volumes) on exit.
@@ -253,6 +254,16 @@ check_eval "requests through NGINX reached all 3 replicas" \
 prom_ratio=$("${client[@]}" prom "$prom" \
   'sum(scalecache_cache_results_total{source=~"l1|l2|stale"}) / sum(scalecache_cache_results_total)' | awk '{ printf "%.3f", $2 }')
 checks_log "hit ratio by the replicas' own counters (warm-up included): $prom_ratio"
+
+# --- purges need the admin token compose.yaml gives the replicas --------------
+admin_token=$("$yaml_python" -c 'import sys, yaml
+print(yaml.safe_load(open(sys.argv[1]))["services"]["scalecache"]["environment"]["SCALECACHE_ADMIN_TOKEN"])' \
+  "$work/resolved.yaml")
+tl_eval "compose.yaml gives the replicas an admin token" '[ -n "$admin_token" ]'
+tl_eval "a purge through NGINX without the admin token is refused (401)" \
+  'tl_http "$lb/data/k1" -X DELETE; [ "$TL_CODE" = 401 ]'
+tl_eval "a purge through NGINX with compose.yaml's admin token succeeds (200)" \
+  'tl_http "$lb/data/k1" -X DELETE -H "Authorization: Bearer $admin_token"; [ "$TL_CODE" = 200 ]'
 
 # --- stop one replica under load ----------------------------------------------
 # Two client streams at 100 requests/s each: one on keep-alive connections,

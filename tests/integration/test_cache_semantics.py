@@ -190,7 +190,7 @@ def test_purge_reaches_every_replica_within_100ms(redis):
     with OriginServer() as origin:
         with Fleet(3, redis_url=redis.url, env=origin.env()) as fleet:
             warm_everywhere(fleet, "/data/doc")
-            assert fleet[0].request("DELETE", "/data/doc")[0] == 200
+            assert fleet[0].purge("/data/doc")[0] == 200
             time.sleep(0.1)
             for r in fleet[1:]:
                 status, body = r.get_json("/data/doc")
@@ -206,7 +206,7 @@ def test_purge_by_tag(redis):
             keys = ["tagged-red-1", "tagged-red-2", "tagged-blue-1"]
             for k in keys:
                 warm_everywhere(fleet, f"/data/{k}")
-            status, body, _ = fleet[0].request("DELETE", "/tags/red")
+            status, body, _ = fleet[0].purge("/tags/red")
             assert status == 200 and json.loads(body) == {"tag": "red", "purged": 2}
             # The other replica drops the two red keys when the purge notice reaches it.
             wait_until(lambda: all(r.metric("scalecache_l1_entries") == 1 for r in fleet), 5,
@@ -243,7 +243,7 @@ def test_soft_purge_keeps_a_copy_for_stale_if_error(redis):
         env = origin.env(SCALECACHE_CACHE_STALE_WHILE_REVALIDATE="0")
         with Fleet(2, redis_url=redis.url, env=env) as fleet:
             warm_everywhere(fleet, "/data/soft")
-            assert fleet[0].request("DELETE", "/data/soft?soft=1")[0] == 200
+            assert fleet[0].purge("/data/soft?soft=1")[0] == 200
             origin.fail = True
             for r in fleet:
                 # Until the purge notice reaches a replica it answers from L1 (a hit that

@@ -5,8 +5,11 @@ Starts real processes on free loopback ports and always stops them:
     with RedisServer() as redis, Scalecache(redis_url=redis.url) as sc:
         status, body, headers = sc.get("/data/alpha")
         sc.metric("scalecache_cache_results_total", source="origin")
+        sc.purge("/data/alpha")         # DELETE with the admin token
 
-The scalecache binary is taken from $SCALECACHE_BIN, else build/scalecache.
+Every Scalecache gets the admin token ADMIN_TOKEN unless told otherwise
+(admin_token=None starts it with none, as the defaults do: purges are then
+refused with 403). The scalecache binary is taken from $SCALECACHE_BIN, else build/scalecache.
 """
 from __future__ import annotations
 
@@ -24,6 +27,8 @@ from helpers import free_port, port_open, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCALECACHE_BIN = os.environ.get("SCALECACHE_BIN", str(REPO_ROOT / "build" / "scalecache"))
+# The admin token the harness gives scalecache by default and sends in purge().
+ADMIN_TOKEN = "harness-admin-token"
 
 
 def terminate(proc: subprocess.Popen | None, grace: float = 15, sig: int = signal.SIGTERM) -> None:
@@ -82,11 +87,12 @@ class RedisServer:
 
 
 class Scalecache:
-    """One scalecache process. Extra settings go in as SCALECACHE_* variables."""
+    """One scalecache process. Extra settings go in as SCALECACHE_* variables
+    (`env` wins, SCALECACHE_ADMIN_TOKEN included)."""
 
     def __init__(self, redis_url: str = "", origin_delay_ms: int = 0,
                  env: dict[str, str] | None = None, port: int | None = None,
-                 config_file: str | None = None):
+                 config_file: str | None = None, admin_token: str | None = ADMIN_TOKEN):
         self.port = port or free_port()
         self.env = {
             "SCALECACHE_SERVER_HOST": "127.0.0.1",
@@ -97,7 +103,10 @@ class Scalecache:
             "SCALECACHE_SHUTDOWN_DRAIN_SECONDS": "0",
             "SCALECACHE_SHUTDOWN_GRACE_SECONDS": "5",
         }
+        if admin_token is not None:
+            self.env["SCALECACHE_ADMIN_TOKEN"] = admin_token
         self.env.update(env or {})
+        self.admin_token = self.env.get("SCALECACHE_ADMIN_TOKEN", "")
         self.config_file = config_file
         self.proc: subprocess.Popen | None = None
         self.log_path = Path(tempfile.mkstemp(prefix="scalecache-", suffix=".log")[1])
@@ -158,6 +167,14 @@ class Scalecache:
 
     def get(self, path: str, **kw) -> tuple[int, str, dict]:
         return self.request("GET", path, **kw)
+
+    def purge(self, path: str, **kw) -> tuple[int, str, dict]:
+        """DELETE `path` (/data/<key> or /tags/<tag>, ?soft=1 allowed) with this
+        process's admin token as a bearer token, when it has one."""
+        headers = dict(kw.pop("headers", None) or {})
+        if self.admin_token:
+            headers.setdefault("Authorization", f"Bearer {self.admin_token}")
+        return self.request("DELETE", path, headers=headers, **kw)
 
     def get_json(self, path: str, **kw) -> tuple[int, dict]:
         status, body, _ = self.get(path, **kw)

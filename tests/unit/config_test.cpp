@@ -76,6 +76,18 @@ TEST(Config, DefaultsWithoutFile) {
   EXPECT_EQ(c.origin.simulated_delay_ms, 2000);
   EXPECT_EQ(c.shutdown.drain_seconds, 5);
   EXPECT_TRUE(c.redis.url.empty());
+  EXPECT_TRUE(c.admin.token.empty());
+  EXPECT_FALSE(c.admin.allow_unauthenticated_purge) << "purges stay closed unless opened explicitly";
+}
+
+TEST(Config, AllowUnauthenticatedPurgeFromFileAndEnvironment) {
+  TempFile file("admin:\n  allow_unauthenticated_purge: true\n");
+  Env env{};
+  EXPECT_TRUE(load_config(file.path(), env.get()).admin.allow_unauthenticated_purge);
+  Env off{"SCALECACHE_ADMIN_ALLOW_UNAUTHENTICATED_PURGE=false"};
+  EXPECT_FALSE(load_config(file.path(), off.get()).admin.allow_unauthenticated_purge);
+  Env bad{"SCALECACHE_ADMIN_ALLOW_UNAUTHENTICATED_PURGE=yes"};
+  EXPECT_THROW(load_config("", bad.get()), ConfigError);
 }
 
 TEST(Config, ExampleFileIsValidAndEqualsDefaults) {

@@ -114,15 +114,21 @@ an existing Secret is given (a random password would break a Redis without AUTH)
 {{- end }}
 
 {{/* A secret value that survives upgrades: the given value, else the one in the
-live Secret (lookup; empty under `helm template`), else a new random one. */}}
+live Secret (lookup; empty under `helm template`), else a new random one.
+Never empty: an empty value in the live Secret is replaced too (an empty
+admin token would leave scalecache refusing every purge). */}}
 {{- define "scalecache.keepSecret" -}}
 {{- $ctx := index . 0 }}{{ $key := index . 1 }}{{ $given := index . 2 }}
 {{- if $given }}
 {{- $given }}
 {{- else }}
 {{- $live := lookup "v1" "Secret" $ctx.Release.Namespace (include "scalecache.secretName" $ctx) }}
+{{- $kept := "" }}
 {{- if and $live $live.data (hasKey $live.data $key) }}
-{{- index $live.data $key | b64dec }}
+{{- $kept = index $live.data $key | b64dec }}
+{{- end }}
+{{- if $kept }}
+{{- $kept }}
 {{- else }}
 {{- randAlphaNum 32 }}
 {{- end }}
