@@ -85,10 +85,9 @@ std::unique_ptr<RedisSharedTier> make_shared_tier(const Config& config, Metrics&
     log::warn("redis.url is empty: running with L1 only, no cache shared between replicas");
     return nullptr;
   }
-  return std::make_unique<RedisSharedTier>(
-      RedisSharedTier::Options::from(config),
-      RedisSharedTier::Hooks{[&metrics](bool up) { metrics.set_redis_up(up); },
-                             [&metrics] { metrics.subscribe_error(); }});
+  return std::make_unique<RedisSharedTier>(RedisSharedTier::Options::from(config),
+                                           RedisSharedTier::Hooks{[&metrics](bool up) { metrics.set_redis_up(up); },
+                                                                  [&metrics] { metrics.subscribe_error(); }});
 }
 
 // Waits `seconds` unless another termination signal arrives first.
@@ -118,9 +117,9 @@ int run(const Config& config) {
   std::unique_ptr<Origin> origin = make_origin(config.origin, config.cache.tag_header);
   TieredCache cache(TieredCache::Options::from(config), l1, shared_tier.get(), *origin, metrics);
 
-  auto context = std::make_shared<RouterContext>(RouterContext{
-      cache, metrics, lifecycle, static_cast<std::size_t>(config.cache.max_key_bytes),
-      PurgeAccess::from(config.admin)});
+  auto context = std::make_shared<RouterContext>(RouterContext{cache, metrics, lifecycle,
+                                                               static_cast<std::size_t>(config.cache.max_key_bytes),
+                                                               PurgeAccess::from(config.admin)});
   context->purge_access.log_at_start();
   const HttpServer::Options server_options = HttpServer::Options::from(config);
   HttpServer server(server_options, context);
@@ -145,8 +144,7 @@ int run(const Config& config) {
   drain(signals, config.shutdown.drain_seconds);
 
   if (!lifecycle.wait_idle(std::chrono::seconds(config.shutdown.grace_seconds))) {
-    log::warn("grace period over with requests in flight",
-              {{"in_flight", std::to_string(lifecycle.in_flight())}});
+    log::warn("grace period over with requests in flight", {{"in_flight", std::to_string(lifecycle.in_flight())}});
   }
   // Pool threads may still answer requests: they must finish before the
   // endpoint that owns the connections goes away.

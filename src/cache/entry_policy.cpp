@@ -22,9 +22,9 @@ void take_body(Entry& entry, OriginResponse& response) {
 }  // namespace
 
 EntryPolicy EntryPolicy::from(const CacheConfig& config) {
-  return {config.ttl_seconds * 1000,     config.ttl_jitter,
-          config.stale_while_revalidate, config.stale_if_error,
-          config.negative_ttl * 1000,    config.respect_origin_headers,
+  return {config.ttl_seconds * 1000,         config.ttl_jitter,
+          config.stale_while_revalidate,     config.stale_if_error,
+          config.negative_ttl * 1000,        config.respect_origin_headers,
           config.store_private_and_no_store, static_cast<std::size_t>(config.max_object_bytes)};
 }
 

@@ -19,7 +19,9 @@ int64_t keep_until_ms(const EntryMeta& meta) {
   return meta.fresh_until_ms + int64_t{std::max(meta.stale_while_revalidate_s, meta.stale_if_error_s)} * 1000;
 }
 
-int64_t retention_ms(const EntryMeta& meta, int64_t now_ms) { return std::max<int64_t>(0, keep_until_ms(meta) - now_ms); }
+int64_t retention_ms(const EntryMeta& meta, int64_t now_ms) {
+  return std::max<int64_t>(0, keep_until_ms(meta) - now_ms);
+}
 
 bool should_refresh_early(const EntryMeta& meta, int64_t now_ms, double beta, double u) {
   if (beta <= 0 || meta.compute_ms <= 0 || now_ms >= meta.fresh_until_ms) return false;

@@ -58,12 +58,8 @@ void Invalidation::on_event(CacheEvent event, const std::string& key, int64_t st
       l1_.erase_if_older(key, stamp);
       if (waiter_ != nullptr) waiter_->notify_filled(key);
       return;
-    case CacheEvent::Purged:
-      l1_.erase(key);
-      return;
-    case CacheEvent::MarkedStale:
-      l1_.mark_stale(key, time_.now_ms());
-      return;
+    case CacheEvent::Purged: l1_.erase(key); return;
+    case CacheEvent::MarkedStale: l1_.mark_stale(key, time_.now_ms()); return;
   }
 }
 

@@ -37,7 +37,8 @@ EntryMeta L1Cache::Node::meta() const {
 int64_t L1Cache::Node::expires_at_ms() const { return keep_until_ms(meta()); }
 
 std::size_t L1Cache::charge(std::size_t key_size, std::size_t data_size) {
-  const std::size_t chunk = (sizeof(Node) + key_size + data_size + kAllocOverhead + kAllocAlign - 1) / kAllocAlign * kAllocAlign;
+  const std::size_t chunk =
+      (sizeof(Node) + key_size + data_size + kAllocOverhead + kAllocAlign - 1) / kAllocAlign * kAllocAlign;
   return chunk + kIndexOverhead;
 }
 

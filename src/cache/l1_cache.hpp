@@ -110,7 +110,9 @@ class L1Cache {
     static std::string_view key_of(std::string_view key) { return key; }
     static std::string_view key_of(const Node* node) { return node->key(); }
     template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const { return key_of(a) == key_of(b); }
+    bool operator()(const A& a, const B& b) const {
+      return key_of(a) == key_of(b);
+    }
   };
 
   struct Shard {

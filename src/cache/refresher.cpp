@@ -6,8 +6,8 @@
 
 namespace scalecache {
 
-Refresher::Refresher(SharedTier* tier, OriginFill& fill, WorkerPool& l2_pool, WorkerPool& origin_pool,
-                     Metrics& metrics, const TimeSource& time)
+Refresher::Refresher(SharedTier* tier, OriginFill& fill, WorkerPool& l2_pool, WorkerPool& origin_pool, Metrics& metrics,
+                     const TimeSource& time)
     : tier_(tier), fill_(fill), l2_pool_(l2_pool), origin_pool_(origin_pool), metrics_(metrics), time_(time) {}
 
 template <typename Step>

@@ -52,7 +52,7 @@ class SharedTier {
   struct TagPurge {
     std::vector<std::string> keys;  // the keys purged in the shared tier
     std::size_t notices_sent = 0;
-    bool complete = false;          // false: the store failed part-way; some tagged keys may remain
+    bool complete = false;  // false: the store failed part-way; some tagged keys may remain
   };
 
   struct EventHandlers {

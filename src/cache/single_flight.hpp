@@ -69,9 +69,7 @@ class SingleFlight {
     std::unordered_map<std::string, std::vector<Callback>> waiting;
   };
 
-  Shard& shard_for(const std::string& key) {
-    return shards_[std::hash<std::string>{}(key) % shards_.size()];
-  }
+  Shard& shard_for(const std::string& key) { return shards_[std::hash<std::string>{}(key) % shards_.size()]; }
 
   std::vector<Shard> shards_;
 };

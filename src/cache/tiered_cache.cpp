@@ -58,8 +58,9 @@ TieredCache::TieredCache(Options options, L1Cache& l1, SharedTier* tier, Origin&
       refresher_(tier, fill_, l2_pool_, origin_pool_, metrics, options_.time),
       invalidation_(l1, tier, waiter_.get(), l2_pool_, metrics, options_.time) {
   if (tier_ != nullptr) {
-    tier_->subscribe({[this](CacheEvent e, const std::string& key, int64_t stamp) { invalidation_.on_event(e, key, stamp); },
-                      [this] { l1_.clear(); }});
+    tier_->subscribe(
+        {[this](CacheEvent e, const std::string& key, int64_t stamp) { invalidation_.on_event(e, key, stamp); },
+         [this] { l1_.clear(); }});
   }
 }
 
@@ -236,8 +237,8 @@ void TieredCache::call_origin(const std::shared_ptr<Fetch>& fetch) {
         return;
       }
       finish(fetch, failure(result.status == OriginStatus::Timeout ? Answer::Kind::OriginTimeout
-                            : result.too_large                   ? Answer::Kind::OriginTooLarge
-                                                                 : Answer::Kind::OriginError,
+                            : result.too_large                     ? Answer::Kind::OriginTooLarge
+                                                                   : Answer::Kind::OriginError,
                             std::move(result.detail)));
       return;
   }

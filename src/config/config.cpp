@@ -68,11 +68,9 @@ void assign(const ConfigKey& key, const std::string& raw, Config& config, const 
       }
       key.boolean(config) = raw == "true";
       return;
-    case ConfigKey::Type::String:
-      break;
+    case ConfigKey::Type::String: break;
   }
-  if (!key.choices.empty() &&
-      std::find(key.choices.begin(), key.choices.end(), raw) == key.choices.end()) {
+  if (!key.choices.empty() && std::find(key.choices.begin(), key.choices.end(), raw) == key.choices.end()) {
     std::string allowed;
     for (const auto& c : key.choices) allowed += (allowed.empty() ? "" : ", ") + c;
     fail(where, key.dotted() + ": expected one of " + allowed + ", got " + quoted_value(key, raw));
@@ -122,8 +120,7 @@ void apply_file(const std::string& path, Config& config, Origins& origins) {
     const std::string section_str = section_name.Scalar();
     if (!is_section(section_str)) {
       fail(mark_text(path, section_name.Mark()),
-           "unknown section \"" + section_str +
-               "\" (expected server, cache, redis, origin, admin, shutdown or log)");
+           "unknown section \"" + section_str + "\" (expected server, cache, redis, origin, admin, shutdown or log)");
     }
     if (section.IsNull()) continue;
     if (!section.IsMap()) fail(mark_text(path, section.Mark()), section_str + ": expected a mapping");
@@ -212,12 +209,12 @@ void validate_http_url(const std::string& url, const std::string& key, const Ori
 void validate(Config& config, const Origins& origins) {
   const auto shards = config.cache.l1_shards;
   if ((shards & (shards - 1)) != 0) {
-    fail(where_of(origins, "cache.l1_shards"), "cache.l1_shards: expected a power of two, got " + std::to_string(shards));
+    fail(where_of(origins, "cache.l1_shards"),
+         "cache.l1_shards: expected a power of two, got " + std::to_string(shards));
   }
   if (config.redis.backoff_min_ms > config.redis.backoff_max_ms) {
-    fail(where_of(origins, "redis.backoff_min_ms"),
-         "redis.backoff_min_ms: must not exceed redis.backoff_max_ms (" +
-             std::to_string(config.redis.backoff_max_ms) + ")");
+    fail(where_of(origins, "redis.backoff_min_ms"), "redis.backoff_min_ms: must not exceed redis.backoff_max_ms (" +
+                                                        std::to_string(config.redis.backoff_max_ms) + ")");
   }
   if (!config.redis.url.empty()) {
     try {

@@ -26,12 +26,12 @@ struct CacheConfig {
   int64_t l1_shards = 16;
   int64_t max_object_bytes = int64_t{1024} * 1024;
   // Entry life past its TTL (docs/cache-semantics.md).
-  int64_t stale_while_revalidate = 60;  // seconds served stale while one refresh runs
-  int64_t stale_if_error = 300;         // seconds a stale copy may stand in for an origin error
-  double early_refresh_beta = 1.0;      // XFetch beta; 0 turns early refresh off
-  double ttl_jitter = 0.1;              // up to this fraction of the TTL is shaved off, per key
-  int64_t negative_ttl = 10;            // seconds an origin 404 is remembered
-  bool respect_origin_headers = false;  // honour the http origin's Cache-Control
+  int64_t stale_while_revalidate = 60;      // seconds served stale while one refresh runs
+  int64_t stale_if_error = 300;             // seconds a stale copy may stand in for an origin error
+  double early_refresh_beta = 1.0;          // XFetch beta; 0 turns early refresh off
+  double ttl_jitter = 0.1;                  // up to this fraction of the TTL is shaved off, per key
+  int64_t negative_ttl = 10;                // seconds an origin 404 is remembered
+  bool respect_origin_headers = false;      // honour the http origin's Cache-Control
   bool store_private_and_no_store = false;  // override RFC 9111: keep answers marked private or no-store
   std::string tag_header = "Surrogate-Key";
   // Fleet-wide single-flight: the Redis lease held while one replica calls the origin.

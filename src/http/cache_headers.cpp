@@ -30,7 +30,10 @@ CacheHeaders cache_headers(const EntryMeta& meta, const CacheOutcome& outcome, i
   std::string status = "scalecache";
   switch (outcome.source) {
     case CacheSource::L1: status += "; hit; ttl=" + std::to_string(ttl_s) + "; detail=l1"; break;
-    case CacheSource::L2: status += outcome.collapsed ? "; fwd=miss; collapsed; detail=l2" : "; hit; ttl=" + std::to_string(ttl_s) + "; detail=l2"; break;
+    case CacheSource::L2:
+      status += outcome.collapsed ? "; fwd=miss; collapsed; detail=l2"
+                                  : "; hit; ttl=" + std::to_string(ttl_s) + "; detail=l2";
+      break;
     case CacheSource::Negative: status += "; hit; ttl=" + std::to_string(ttl_s) + "; detail=negative"; break;
     case CacheSource::Origin:
       status += "; fwd=miss";

@@ -36,8 +36,8 @@ void HttpServer::start() {
     endpoint_->serveThreaded();
   } catch (const std::exception& e) {
     endpoint_.reset();
-    throw std::runtime_error("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
-                             ": " + e.what());
+    throw std::runtime_error("cannot listen on " + options_.host + ":" + std::to_string(options_.port) + ": " +
+                             e.what());
   }
 }
 

@@ -31,8 +31,9 @@ PurgeAccess::Verdict PurgeAccess::check(std::string_view presented) const {
 
 void PurgeAccess::log_at_start() const {
   if (open()) {
-    log::warn("admin.allow_unauthenticated_purge is true and admin.token is empty: anyone who reaches the port "
-              "can purge any key or tag");
+    log::warn(
+        "admin.allow_unauthenticated_purge is true and admin.token is empty: anyone who reaches the port "
+        "can purge any key or tag");
   } else if (token_.empty()) {
     log::info("purging is disabled: set admin.token to allow DELETE /data/{key} and DELETE /tags/{tag}");
   } else if (allow_unauthenticated_) {

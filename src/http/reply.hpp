@@ -22,8 +22,8 @@ class Reply {
   // replies sent from pool threads must not (see Reply::send).
   static void mark_reactor_thread();
 
-  Reply(Pistache::Http::ResponseWriter&& writer, const Pistache::Http::Request& request, Route route,
-        Metrics& metrics, Lifecycle& lifecycle);
+  Reply(Pistache::Http::ResponseWriter&& writer, const Pistache::Http::Request& request, Route route, Metrics& metrics,
+        Lifecycle& lifecycle);
   ~Reply();  // a reply never sent becomes a 500, so no client waits forever
   Reply(Reply&&) = delete;
   Reply& operator=(Reply&&) = delete;

@@ -54,15 +54,13 @@ std::string bearer_token(const Http::Request& request) {
 // and returns false, or returns true.
 bool purge_allowed(const PurgeAccess& access, const Http::Request& request, Reply& reply) {
   switch (access.check(bearer_token(request))) {
-    case PurgeAccess::Verdict::Allowed:
-      return true;
+    case PurgeAccess::Verdict::Allowed: return true;
     case PurgeAccess::Verdict::Unauthorized:
       reply.header("WWW-Authenticate", "Bearer");
       reply.error(Http::Code::Unauthorized, "unauthorized", "purging needs Authorization: Bearer <admin token>");
       return false;
     case PurgeAccess::Verdict::Disabled:
-      reply.error(Http::Code::Forbidden, "purge_disabled",
-                  "purging is disabled: this server has no admin.token");
+      reply.error(Http::Code::Forbidden, "purge_disabled", "purging is disabled: this server has no admin.token");
       return false;
   }
   return false;
@@ -145,15 +143,9 @@ void answer_fetch(Reply& reply, RouterContext& ctx, const std::string& key, cons
         reply.error(Http::Code::Not_Found, "not_found", "the origin has no data for this key");
       }
       return;
-    case Answer::Kind::OriginTimeout:
-      reply.error(Http::Code::Gateway_Timeout, "origin_timeout", answer.detail);
-      return;
-    case Answer::Kind::OriginError:
-      reply.error(Http::Code::Bad_Gateway, "origin_error", answer.detail);
-      return;
-    case Answer::Kind::OriginTooLarge:
-      reply.error(Http::Code::Bad_Gateway, "origin_too_large", answer.detail);
-      return;
+    case Answer::Kind::OriginTimeout: reply.error(Http::Code::Gateway_Timeout, "origin_timeout", answer.detail); return;
+    case Answer::Kind::OriginError: reply.error(Http::Code::Bad_Gateway, "origin_error", answer.detail); return;
+    case Answer::Kind::OriginTooLarge: reply.error(Http::Code::Bad_Gateway, "origin_too_large", answer.detail); return;
     case Answer::Kind::Overloaded:
       reply.header("Retry-After", "1");
       reply.error(Http::Code::Service_Unavailable, "overloaded", answer.detail);
@@ -184,9 +176,8 @@ void get_data(std::unique_ptr<Reply> reply, const std::string& key, const std::o
   }
   // The answer comes later from a pool thread; std::function needs a copyable capture.
   std::shared_ptr<Reply> pending(std::move(reply));
-  ctx.cache.fetch(key, [pending, key, inm, &ctx](const Answer& answer) {
-    answer_fetch(*pending, ctx, key, answer, inm);
-  });
+  ctx.cache.fetch(key,
+                  [pending, key, inm, &ctx](const Answer& answer) { answer_fetch(*pending, ctx, key, answer, inm); });
 }
 
 void purge_data(std::unique_ptr<Reply> reply, const std::string& key, bool soft, RouterContext& ctx) {
@@ -273,7 +264,8 @@ void RequestRouter::onRequest(const Http::Request& request, Http::ResponseWriter
         }
         return;
       case Route::Other:
-        reply->error(Http::Code::Not_Found, "no_route", "routes: /data/{key}, /tags/{tag}, /healthz, /readyz, /metrics");
+        reply->error(Http::Code::Not_Found, "no_route",
+                     "routes: /data/{key}, /tags/{tag}, /healthz, /readyz, /metrics");
         return;
     }
   } catch (const std::exception& e) {

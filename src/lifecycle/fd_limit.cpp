@@ -63,13 +63,15 @@ void FdWatch::loop(std::stop_token stop) {
     const uint64_t open = count_entries(fd_dir_.get());
     if (!warned && open * 10 >= limit * 9) {
       warned = true;
-      log::error("open files near the limit: new connections will be refused",
-                 {{"open_fds", std::to_string(open)},
-                  {"limit", std::to_string(limit)},
-                  {"fix", "raise the nofile limit (ulimit -n, the container runtime's nofile, or systemd LimitNOFILE)"}});
+      log::error(
+          "open files near the limit: new connections will be refused",
+          {{"open_fds", std::to_string(open)},
+           {"limit", std::to_string(limit)},
+           {"fix", "raise the nofile limit (ulimit -n, the container runtime's nofile, or systemd LimitNOFILE)"}});
     } else if (warned && open * 10 < limit * 8) {
       warned = false;
-      log::info("open files back under the limit", {{"open_fds", std::to_string(open)}, {"limit", std::to_string(limit)}});
+      log::info("open files back under the limit",
+                {{"open_fds", std::to_string(open)}, {"limit", std::to_string(limit)}});
     }
   }
 }

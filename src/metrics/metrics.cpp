@@ -6,8 +6,7 @@
 
 namespace scalecache {
 
-Metrics::Metrics()
-    : registry_(std::make_shared<prometheus::Registry>()), requests_(kRoutes) {
+Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()), requests_(kRoutes) {
   using namespace prometheus;
   requests_family_ = &BuildCounter()
                           .Name("scalecache_http_requests_total")
@@ -22,8 +21,7 @@ Metrics::Metrics()
                         .Help("Time from request parsed to response handed to the socket")
                         .Register(*registry_);
   // Few buckets on purpose: Observe scans them linearly under a lock.
-  const Histogram::BucketBoundaries buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                            0.05,   0.1,   0.25,   0.5,   1,    2.5, 5};
+  const Histogram::BucketBoundaries buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
   for (int r = 0; r < kRoutes; ++r) {
     durations_[r] = &durations.Add({{"route", route_name(static_cast<Route>(r))}}, buckets);
   }
@@ -139,8 +137,7 @@ std::string Metrics::render() {
     families = registry_->Collect();
     for (auto& collectable : collectables_) {
       auto more = collectable->Collect();
-      families.insert(families.end(), std::make_move_iterator(more.begin()),
-                      std::make_move_iterator(more.end()));
+      families.insert(families.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
     }
   }
   std::ostringstream out;

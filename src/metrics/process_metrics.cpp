@@ -65,20 +65,20 @@ class ProcessCollector : public prometheus::Collectable {
     return {
         family("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
                prometheus::MetricType::Counter, stat.cpu_seconds),
-        family("process_resident_memory_bytes", "Resident memory size in bytes.",
-               prometheus::MetricType::Gauge, stat.rss_bytes),
+        family("process_resident_memory_bytes", "Resident memory size in bytes.", prometheus::MetricType::Gauge,
+               stat.rss_bytes),
         family("process_open_fds", "Number of open file descriptors.", prometheus::MetricType::Gauge,
                static_cast<double>(open_fd_count())),
-        family("process_max_fds", "Maximum number of open file descriptors.",
-               prometheus::MetricType::Gauge, static_cast<double>(sysconf(_SC_OPEN_MAX))),
+        family("process_max_fds", "Maximum number of open file descriptors.", prometheus::MetricType::Gauge,
+               static_cast<double>(sysconf(_SC_OPEN_MAX))),
         family("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
                prometheus::MetricType::Gauge, start_time_),
     };
   }
 
  private:
-  static prometheus::MetricFamily family(const char* name, const char* help,
-                                         prometheus::MetricType type, double value) {
+  static prometheus::MetricFamily family(const char* name, const char* help, prometheus::MetricType type,
+                                         double value) {
     prometheus::ClientMetric metric;
     if (type == prometheus::MetricType::Counter) {
       metric.counter.value = value;
@@ -93,8 +93,6 @@ class ProcessCollector : public prometheus::Collectable {
 
 }  // namespace
 
-void register_process_metrics(Metrics& metrics) {
-  metrics.add_collectable(std::make_shared<ProcessCollector>());
-}
+void register_process_metrics(Metrics& metrics) { metrics.add_collectable(std::make_shared<ProcessCollector>()); }
 
 }  // namespace scalecache

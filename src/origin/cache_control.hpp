@@ -11,10 +11,10 @@
 namespace scalecache {
 
 struct OriginCachePolicy {
-  bool no_store = false;                // no-store: no cache may keep it (§5.2.2.5)
-  bool is_private = false;              // private, with or without field names: no shared cache may keep it (§5.2.2.7)
-  bool no_cache = false;                // no-cache: each reuse needs revalidation, which scalecache does not do
-  std::optional<int64_t> max_age_s;     // s-maxage wins over max-age (we are a shared cache)
+  bool no_store = false;             // no-store: no cache may keep it (§5.2.2.5)
+  bool is_private = false;           // private, with or without field names: no shared cache may keep it (§5.2.2.7)
+  bool no_cache = false;             // no-cache: each reuse needs revalidation, which scalecache does not do
+  std::optional<int64_t> max_age_s;  // s-maxage wins over max-age (we are a shared cache)
   std::optional<int64_t> stale_while_revalidate_s;
   std::optional<int64_t> stale_if_error_s;
 };

@@ -85,9 +85,9 @@ OriginResponse HttpOrigin::fetch(const std::string& key) {
     return OriginResponse::failed(OriginResponse::Status::Timeout, "origin did not answer within the timeout");
   }
   if (sink.truncated || rc == CURLE_FILESIZE_EXCEEDED) {
-    OriginResponse response = OriginResponse::failed(
-        OriginResponse::Status::Error,
-        "origin answer larger than origin.max_body_bytes (" + std::to_string(options_.max_body_bytes) + " bytes)");
+    OriginResponse response =
+        OriginResponse::failed(OriginResponse::Status::Error, "origin answer larger than origin.max_body_bytes (" +
+                                                                  std::to_string(options_.max_body_bytes) + " bytes)");
     response.too_large = true;
     return response;
   }
@@ -95,7 +95,8 @@ OriginResponse HttpOrigin::fetch(const std::string& key) {
 
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  if (status == 404 || status == 410) return OriginResponse::failed(OriginResponse::Status::NotFound, "origin answered " + std::to_string(status));
+  if (status == 404 || status == 410)
+    return OriginResponse::failed(OriginResponse::Status::NotFound, "origin answered " + std::to_string(status));
   if (status < 200 || status >= 300) {
     return OriginResponse::failed(OriginResponse::Status::Error, "origin answered " + std::to_string(status));
   }

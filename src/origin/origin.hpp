@@ -13,7 +13,7 @@ struct OriginResponse {
   using Status = OriginStatus;
   Status status = Status::Error;
   std::string body;
-  std::string detail;  // why it failed, for the error body and the log
+  std::string detail;      // why it failed, for the error body and the log
   bool too_large = false;  // Error: the answer was larger than the origin's body limit
   // http origin only: the answer's Cache-Control header and its tags.
   std::string cache_control;

@@ -110,9 +110,9 @@ std::vector<SharedTier::Read> RedisSharedTier::read(const std::vector<std::strin
 
 LeaseOutcome RedisSharedTier::take_lease(const std::string& key, Lease& lease) {
   std::string candidate = random_token();
-  const auto replies = store_.pipeline(
-      {{"SET", keys_.lease(key), candidate, "NX", "PX", std::to_string(options_.lease_ttl_ms)},
-       {"GET", keys_.generation(key)}});
+  const auto replies =
+      store_.pipeline({{"SET", keys_.lease(key), candidate, "NX", "PX", std::to_string(options_.lease_ttl_ms)},
+                       {"GET", keys_.generation(key)}});
   lease.token.clear();
   lease.generation = parse_generation(replies[1]);
   if (replies[0].status == Status::Miss) return LeaseOutcome::HeldElsewhere;  // NX refused: nil reply
@@ -203,9 +203,7 @@ std::vector<Command> RedisSharedTier::bump_generation(const std::string& key) co
   return {{"INCR", keys_.generation(key)}, {"PEXPIRE", keys_.generation(key), std::to_string(kGenerationKeepMs)}};
 }
 
-bool RedisSharedTier::purge(const std::string& key, bool soft) {
-  return purge_batch({key}, soft).reached == 1;
-}
+bool RedisSharedTier::purge(const std::string& key, bool soft) { return purge_batch({key}, soft).reached == 1; }
 
 RedisSharedTier::BatchPurge RedisSharedTier::purge_batch(const std::vector<std::string>& keys, bool soft) {
   // The generation moves first: from then on no fill that began earlier can
@@ -227,8 +225,8 @@ RedisSharedTier::BatchPurge RedisSharedTier::purge_batch(const std::vector<std::
   std::vector<Marked> marked;
   for (std::size_t i = 0; i < keys.size(); ++i) {
     const RedisStore::Reply* r = &replies[i * stride];
-    const bool ok = r[0].status == Status::Ok && r[2].status != Status::Unavailable &&
-                    (soft || r[3].status == Status::Ok);
+    const bool ok =
+        r[0].status == Status::Ok && r[2].status != Status::Unavailable && (soft || r[3].status == Status::Ok);
     if (!ok) continue;
     if (!soft) {
       ++result.reached;

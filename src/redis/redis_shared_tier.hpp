@@ -31,7 +31,7 @@ class RedisSharedTier final : public SharedTier {
   };
 
   struct Hooks {
-    std::function<void(bool)> on_health;     // Redis seen up (true) or down (false)
+    std::function<void(bool)> on_health;       // Redis seen up (true) or down (false)
     std::function<void()> on_subscribe_error;  // Redis refused the events subscription
   };
 
@@ -53,7 +53,7 @@ class RedisSharedTier final : public SharedTier {
 
  private:
   struct BatchPurge {
-    std::size_t reached = 0;          // keys whose purge Redis confirmed
+    std::size_t reached = 0;  // keys whose purge Redis confirmed
     std::size_t notices_sent = 0;
     std::vector<std::string> purged;  // those keys
     std::vector<std::string> gone;    // soft purges that found no entry

@@ -64,7 +64,8 @@ RedisStore::Reply to_reply(const redisReply& reply) {
         if (e->type == REDIS_REPLY_INTEGER) out.elements_int.push_back(e->integer);
         if (e->type != REDIS_REPLY_ARRAY) continue;
         for (size_t j = 0; j < e->elements; ++j) {
-          if (e->element[j]->type == REDIS_REPLY_STRING) out.elements.emplace_back(e->element[j]->str, e->element[j]->len);
+          if (e->element[j]->type == REDIS_REPLY_STRING)
+            out.elements.emplace_back(e->element[j]->str, e->element[j]->len);
         }
       }
       break;
@@ -127,14 +128,12 @@ RedisStore::~RedisStore() {
   idle_.clear();
 }
 
-std::string RedisStore::endpoint() const {
-  return options_.address.host + ":" + std::to_string(options_.address.port);
-}
+std::string RedisStore::endpoint() const { return options_.address.host + ":" + std::to_string(options_.address.port); }
 
 redisContext* RedisStore::connect() {
   std::string error;
-  redisContext* c = connect_redis(options_.address, options_.password, options_.connect_timeout_ms,
-                                  options_.timeout_ms, error);
+  redisContext* c =
+      connect_redis(options_.address, options_.password, options_.connect_timeout_ms, options_.timeout_ms, error);
   if (c == nullptr && !logged_outage_.exchange(true)) {
     log::warn("redis unavailable; serving from L1 and the origin", {{"redis", endpoint()}, {"reason", error}});
   }
@@ -193,8 +192,7 @@ void RedisStore::record(bool success) {
     if (!up()) set_up(true);
     return;
   }
-  if (consecutive_failures_.fetch_add(1) + 1 >= options_.breaker_failures &&
-      !breaker_open_.exchange(true)) {
+  if (consecutive_failures_.fetch_add(1) + 1 >= options_.breaker_failures && !breaker_open_.exchange(true)) {
     drop_idle();
     set_up(false);
     health_cv_.notify_all();  // start probing with backoff now

@@ -43,9 +43,9 @@ class RedisStore {
   // command could not be run or Redis answered with an error.
   struct Reply {
     Status status = Status::Unavailable;
-    std::string text;                   // string or status reply
-    long long integer = 0;              // integer reply
-    std::vector<std::string> elements;  // an array's strings, a nested array's flattened into it
+    std::string text;                     // string or status reply
+    long long integer = 0;                // integer reply
+    std::vector<std::string> elements;    // an array's strings, a nested array's flattened into it
     std::vector<long long> elements_int;  // an array's integers (a script's {a, b})
     bool nil = false;
   };

@@ -112,9 +112,12 @@ TEST(Config, ExampleFileIsValidAndEqualsDefaults) {
 
 TEST(Config, FileValuesAndEnvironmentOverrides) {
   TempFile file("server:\n  port: 9000\nredis:\n  url: redis://127.0.0.1:6379\norigin:\n  simulated_delay_ms: 10\n");
-  Env env{"SCALECACHE_SERVER_PORT=9100", "SCALECACHE_ORIGIN_KIND=http",
-          "SCALECACHE_ORIGIN_URL=http://127.0.0.1:1/api", "SCALECACHE_PORT=tcp://10.0.0.1:80",
-          "SCALECACHE_SERVICE_HOST=10.0.0.1", "OTHER=1"};
+  Env env{"SCALECACHE_SERVER_PORT=9100",
+          "SCALECACHE_ORIGIN_KIND=http",
+          "SCALECACHE_ORIGIN_URL=http://127.0.0.1:1/api",
+          "SCALECACHE_PORT=tcp://10.0.0.1:80",
+          "SCALECACHE_SERVICE_HOST=10.0.0.1",
+          "OTHER=1"};
   const Config c = load_config(file.path(), env.get());
   EXPECT_EQ(c.server.port, 9100) << "the environment wins over the file";
   EXPECT_EQ(c.origin.simulated_delay_ms, 10);
@@ -150,7 +153,8 @@ TEST(Config, SyntaxErrorNamesLineAndColumn) {
 
 TEST(Config, UnknownSectionAndKey) {
   EXPECT_EQ(error_of("sever:\n  port: 1\n"),
-            "config error: FILE:1:1: unknown section \"sever\" (expected server, cache, redis, origin, admin, shutdown or log)");
+            "config error: FILE:1:1: unknown section \"sever\" (expected server, cache, redis, origin, admin, shutdown "
+            "or log)");
   const std::string msg = error_of("server:\n  prot: 8080\n");
   EXPECT_EQ(msg.rfind("config error: FILE:2:3: unknown key server.prot (known: host, port,", 0), 0u) << msg;
 }
@@ -170,8 +174,7 @@ TEST(Config, WrongTypeAndRange) {
 }
 
 TEST(Config, CrossFieldAndUrlChecks) {
-  EXPECT_EQ(error_of("origin:\n  kind: http\n"),
-            "config error: FILE:2:9: origin.kind is http but origin.url is empty");
+  EXPECT_EQ(error_of("origin:\n  kind: http\n"), "config error: FILE:2:9: origin.kind is http but origin.url is empty");
   EXPECT_EQ(error_of("origin:\n  kind: http\n  url: ftp://x\n"),
             "config error: FILE:3:8: origin.url: expected an http:// or https:// URL, got \"ftp://x\"");
   EXPECT_EQ(error_of("redis:\n  url: localhost:6379\n"),
@@ -186,7 +189,9 @@ TEST(Config, EnvironmentErrorsNameTheVariable) {
     load_config("", bad.get());
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_STREQ(e.what(), "config error: environment SCALECACHE_SERVER_PORT: server.port: expected an integer from 1 to 65535, got \"abc\"");
+    EXPECT_STREQ(e.what(),
+                 "config error: environment SCALECACHE_SERVER_PORT: server.port: expected an integer from 1 to 65535, "
+                 "got \"abc\"");
   }
   Env typo{"SCALECACHE_REDIS_ULR=redis://x"};
   EXPECT_THROW(load_config("", typo.get()), ConfigError);

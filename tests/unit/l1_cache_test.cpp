@@ -196,7 +196,8 @@ TEST(L1Cache, ConcurrentReadersAndWritersKeepBounds) {
   std::size_t expected_bytes = 0;
   for (int i = 0; i < 2000; ++i) {
     const std::string key = "k" + std::to_string(i);
-    cache.visit(key, kNow, [&](const L1EntryView& v) { expected_bytes += L1Cache::charge(v.key.size(), v.data.size()); });
+    cache.visit(key, kNow,
+                [&](const L1EntryView& v) { expected_bytes += L1Cache::charge(v.key.size(), v.data.size()); });
   }
   EXPECT_EQ(cache.bytes(), expected_bytes) << "byte accounting drifted under concurrency";
 }

@@ -42,8 +42,8 @@ TEST(OriginHeaders, RepeatedTagLinesAreOneList) {
 }
 
 TEST(OriginHeaders, EmptyLinesAddNothing) {
-  const auto h = fed({"HTTP/1.1 200 OK\r\n", "Cache-Control:\r\n", "Cache-Control: no-store \t\r\n",
-                      "Cache-Control: \r\n"});
+  const auto h =
+      fed({"HTTP/1.1 200 OK\r\n", "Cache-Control:\r\n", "Cache-Control: no-store \t\r\n", "Cache-Control: \r\n"});
   EXPECT_EQ(h.cache_control(), "no-store");
 }
 

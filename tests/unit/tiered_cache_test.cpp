@@ -8,12 +8,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <memory>
 #include <sstream>
-#include <thread>
-#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cache/tiered_cache.hpp"
@@ -100,9 +100,8 @@ struct Replica {
   // What L1 alone answers now: nullopt when the request would go through fetch().
   std::optional<std::pair<std::string, std::optional<StaleReason>>> from_l1(const std::string& key) {
     std::optional<std::pair<std::string, std::optional<StaleReason>>> out;
-    cache.answer_from_l1(key, [&](const L1EntryView& v, std::optional<StaleReason> why) {
-      out.emplace(std::string(v.data), why);
-    });
+    cache.answer_from_l1(
+        key, [&](const L1EntryView& v, std::optional<StaleReason> why) { out.emplace(std::string(v.data), why); });
     return out;
   }
 
@@ -359,7 +358,7 @@ TEST_F(TieredCacheTest, SoftPurgeKeepsAStaleCopy) {
   EXPECT_TRUE(done.get_future().get());
   ASSERT_TRUE(store.entry("k"));
   EXPECT_EQ(classify(store.entry("k")->meta, clock.now), Freshness::Revalidate);
-  origin.hold();  // keep the refresh the stale answer starts from finishing
+  origin.hold();                 // keep the refresh the stale answer starts from finishing
   EXPECT_FALSE(b.from_l1("k"));  // b's L1 was told: it rereads the shared tier
   Answer stale = b.fetch("k").get();
   EXPECT_EQ(stale.source, CacheSource::Stale);

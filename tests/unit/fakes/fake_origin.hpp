@@ -38,10 +38,18 @@ class FakeOrigin final : public Origin {
     return OriginResponse::ok("value-of-" + key + "#" + std::to_string(n));
   }
 
-  void hold() { set([this] { open_ = false; }); }
-  void open() { set([this] { open_ = true; }); }
-  void fail(bool failing) { set([this, failing] { failing_ = failing; }); }
-  void take_at_least_ms(int ms) { set([this, ms] { min_ms_ = ms; }); }
+  void hold() {
+    set([this] { open_ = false; });
+  }
+  void open() {
+    set([this] { open_ = true; });
+  }
+  void fail(bool failing) {
+    set([this, failing] { failing_ = failing; });
+  }
+  void take_at_least_ms(int ms) {
+    set([this, ms] { min_ms_ = ms; });
+  }
   void script(const std::string& key, OriginResponse response) {
     set([&] { scripted_[key] = std::move(response); });
   }
