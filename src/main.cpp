@@ -2,6 +2,7 @@
 // and runs the process lifecycle. The data path itself lives in
 // http/ (protocol) → cache/tiered_cache (L1 → L2 → origin).
 
+#include <unistd.h>  // environ
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -22,8 +23,6 @@
 #include "origin/origin_factory.hpp"
 #include "redis/redis_shared_tier.hpp"
 #include "util/log.hpp"
-
-extern char** environ;
 
 namespace {
 

@@ -74,8 +74,8 @@ std::vector<FillWaiter::Looked> FillWaiter::look(const std::vector<std::pair<std
   return over;
 }
 
-void FillWaiter::answer(std::vector<Looked> over, std::unique_lock<std::mutex>& lock) {
-  for (Looked& looked : over) {
+void FillWaiter::answer(const std::vector<Looked>& over, std::unique_lock<std::mutex>& lock) {
+  for (const Looked& looked : over) {
     auto it = waiting_.find(looked.key);
     if (it == waiting_.end()) continue;
     auto waits = std::move(it->second);
@@ -118,7 +118,7 @@ void FillWaiter::loop() {
       log::error("fill waiter pass failed", {{"error", e.what()}});
     }
     lock.lock();
-    answer(std::move(over), lock);
+    answer(over, lock);
     wake_.wait_until(lock, next_poll, [this] { return stopping_ || !notified_.empty(); });
   }
   auto remaining = std::move(waiting_);

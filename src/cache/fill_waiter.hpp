@@ -51,7 +51,7 @@ class FillWaiter {
   // Looks at the shared tier for `keys` (with each key's latest deadline);
   // returns the waits that are over.
   std::vector<Looked> look(const std::vector<std::pair<std::string, int64_t>>& keys);
-  void answer(std::vector<Looked> over, std::unique_lock<std::mutex>& lock);
+  void answer(const std::vector<Looked>& over, std::unique_lock<std::mutex>& lock);
 
   SharedTier& tier_;
   const int64_t poll_ms_;

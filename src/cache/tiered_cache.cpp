@@ -119,7 +119,7 @@ void TieredCache::fetch(const std::string& key, Done done) {
   if (!queued) finish(state, failure(Answer::Kind::Overloaded, "too many requests waiting for Redis"));
 }
 
-void TieredCache::finish(const std::shared_ptr<Fetch>& fetch, Answer answer) {
+void TieredCache::finish(const std::shared_ptr<Fetch>& fetch, const Answer& answer) {
   if (!fetch->lease.token.empty()) {
     tier_->release_lease(fetch->key, fetch->lease.token);
     fetch->lease.token.clear();

@@ -85,7 +85,7 @@ class TieredCache {
   void call_origin(const std::shared_ptr<Fetch>& fetch);
   // A copy past its TTL that may stand in for an origin error, from L1 or the fetch's L2 read.
   std::shared_ptr<const Entry> stale_stand_in(const std::shared_ptr<Fetch>& fetch) const;
-  void finish(const std::shared_ptr<Fetch>& fetch, Answer answer);
+  void finish(const std::shared_ptr<Fetch>& fetch, const Answer& answer);
   void submit_origin(const std::shared_ptr<Fetch>& fetch);
   void submit_l2(const std::shared_ptr<Fetch>& fetch, void (TieredCache::*step)(const std::shared_ptr<Fetch>&));
   void guarded(const std::shared_ptr<Fetch>& fetch, const std::function<void()>& step);

@@ -60,7 +60,7 @@ const char* describe(DecodedKey::Error error) {
     case DecodedKey::Error::ControlByte: return "the key contains a control character";
     case DecodedKey::Error::InvalidUtf8: return "the key is not valid UTF-8";
     case DecodedKey::Error::TooLong: return "the key is longer than the configured maximum";
-    case DecodedKey::Error::DotSegment: return "the key is \".\" or \"..\", which would name another origin path";
+    case DecodedKey::Error::DotSegment: return R"(the key is "." or "..", which would name another origin path)";
   }
   return "invalid key";
 }
