@@ -166,7 +166,7 @@ void TieredCache::on_l2_read(const std::shared_ptr<Fetch>& fetch, SharedTier::Re
       Answer answer = from_entry(std::make_shared<const Entry>(std::move(entry)),
                                  serve_stale ? CacheSource::Stale : CacheSource::L2);
       if (serve_stale) answer.stale = StaleReason::Revalidate;
-      finish(fetch, std::move(answer));
+      finish(fetch, answer);
       if (serve_stale) {
         refresher_.refresh(fetch->key, meta.stored_at_ms, Refresher::Trigger::Stale);
       } else if (!meta.negative && refresh_early(meta, now)) {
@@ -198,7 +198,7 @@ void TieredCache::on_fill_wait(const std::shared_ptr<Fetch>& fetch, FillWaiter::
       fill_.fill_l1(fetch->key, *entry);
       Answer answer = from_entry(std::make_shared<const Entry>(std::move(*entry)), CacheSource::L2);
       answer.collapsed = true;
-      finish(fetch, std::move(answer));
+      finish(fetch, answer);
       return;
     }
     case FillWaiter::Outcome::LeaseGone:
@@ -223,7 +223,7 @@ void TieredCache::call_origin(const std::shared_ptr<Fetch>& fetch) {
       answer.stored = result.stored;
       answer.entry = std::move(result.entry);
       if (result.status == OriginStatus::NotFound) answer.detail = std::move(result.detail);
-      finish(fetch, std::move(answer));
+      finish(fetch, answer);
       return;
     }
     case OriginStatus::Timeout:
@@ -233,7 +233,7 @@ void TieredCache::call_origin(const std::shared_ptr<Fetch>& fetch) {
         Answer answer = from_entry(std::move(stale), CacheSource::Stale);
         answer.stale = StaleReason::Error;
         answer.detail = std::move(result.detail);
-        finish(fetch, std::move(answer));
+        finish(fetch, answer);
         return;
       }
       finish(fetch, failure(result.status == OriginStatus::Timeout ? Answer::Kind::OriginTimeout

@@ -197,6 +197,9 @@ void purge_tag(std::unique_ptr<Reply> reply, const std::string& tag, bool soft, 
   ctx.cache.invalidation().purge_tag(tag, soft, [pending, tag](bool ok, std::size_t purged) {
     if (ok) {
       pending->json(Http::Code::Ok, purge_body("tag", tag, purged));
+    } else if (purged > 0) {
+      pending->error(Http::Code::Service_Unavailable, "purge_incomplete",
+                     std::to_string(purged) + " tagged keys purged, then Redis failed: others may remain; retry");
     } else {
       pending->error(Http::Code::Service_Unavailable, "redis_unavailable",
                      "tags live in Redis, which could not be reached");
