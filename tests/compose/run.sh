@@ -259,10 +259,10 @@ checks_log "hit ratio by the replicas' own counters (warm-up included): $prom_ra
 admin_token=$("$yaml_python" -c 'import sys, yaml
 print(yaml.safe_load(open(sys.argv[1]))["services"]["scalecache"]["environment"]["SCALECACHE_ADMIN_TOKEN"])' \
   "$work/resolved.yaml")
-tl_eval "compose.yaml gives the replicas an admin token" '[ -n "$admin_token" ]'
-tl_eval "a purge through NGINX without the admin token is refused (401)" \
+check "compose.yaml gives the replicas an admin token" test -n "$admin_token"
+check_eval "a purge through NGINX without the admin token is refused (401)" \
   'tl_http "$lb/data/k1" -X DELETE; [ "$TL_CODE" = 401 ]'
-tl_eval "a purge through NGINX with compose.yaml's admin token succeeds (200)" \
+check_eval "a purge through NGINX with compose.yaml's admin token succeeds (200)" \
   'tl_http "$lb/data/k1" -X DELETE -H "Authorization: Bearer $admin_token"; [ "$TL_CODE" = 200 ]'
 
 # --- stop one replica under load ----------------------------------------------

@@ -23,9 +23,9 @@ class Resp:
     @staticmethod
     def encode(*words) -> bytes:
         out = [b"*%d\r\n" % len(words)]
-        for w in words:
-            w = w if isinstance(w, bytes) else str(w).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(w), w))
+        for word in words:
+            raw = word if isinstance(word, bytes) else str(word).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
         return b"".join(out)
 
     def pipeline(self, commands) -> list:
