@@ -115,6 +115,7 @@ int run(const Config& config) {
   metrics.set_redis_configured(shared_tier != nullptr);
   std::unique_ptr<Origin> origin = make_origin(config.origin, config.cache.tag_header);
   TieredCache cache(TieredCache::Options::from(config), l1, shared_tier.get(), *origin, metrics);
+  metrics.on_scrape([&cache](Metrics& m) { m.set_queued(cache.l2_queued(), cache.origin_queued()); });
 
   auto context = std::make_shared<RouterContext>(RouterContext{cache, metrics, lifecycle,
                                                                static_cast<std::size_t>(config.cache.max_key_bytes),

@@ -8,9 +8,12 @@ OriginFill::OriginFill(const EntryPolicy& policy, L1Cache& l1, SharedTier* tier,
                        const TimeSource& time)
     : policy_(policy), l1_(l1), tier_(tier), origin_(origin), metrics_(metrics), time_(time) {}
 
-OriginFill::Result OriginFill::run(const std::string& key, SharedTier::Lease& lease) {
+OriginFill::Result OriginFill::run(const std::string& key, SharedTier::Lease& lease, int64_t deadline_ms) {
+  const int64_t budget_ms = deadline_ms - time_.now_ms();
   const auto started = std::chrono::steady_clock::now();
-  OriginResponse response = origin_.fetch(key);
+  OriginResponse response =
+      budget_ms > 0 ? origin_.fetch(key, std::chrono::milliseconds(budget_ms))
+                    : OriginResponse::failed(OriginStatus::Timeout, "no time left before the request's deadline");
   const int64_t took_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   metrics_.origin_result(response.status);

@@ -36,7 +36,9 @@ class OriginFill {
   // came after `lease` was taken (the purge wins). When the fill released the
   // lease in the shared tier, lease.token is cleared; a token still set is the
   // caller's to release.
-  Result run(const std::string& key, SharedTier::Lease& lease);
+  // The origin gets until `deadline_ms` (wall clock); with nothing left it is
+  // not called and the result is a Timeout.
+  Result run(const std::string& key, SharedTier::Lease& lease, int64_t deadline_ms);
 
   void fill_l1(const std::string& key, const Entry& entry);
 

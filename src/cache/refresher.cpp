@@ -7,8 +7,14 @@
 namespace scalecache {
 
 Refresher::Refresher(SharedTier* tier, OriginFill& fill, WorkerPool& l2_pool, WorkerPool& origin_pool, Metrics& metrics,
-                     const TimeSource& time)
-    : tier_(tier), fill_(fill), l2_pool_(l2_pool), origin_pool_(origin_pool), metrics_(metrics), time_(time) {}
+                     const TimeSource& time, int64_t origin_timeout_ms)
+    : tier_(tier),
+      fill_(fill),
+      l2_pool_(l2_pool),
+      origin_pool_(origin_pool),
+      metrics_(metrics),
+      time_(time),
+      origin_timeout_ms_(origin_timeout_ms) {}
 
 template <typename Step>
 bool Refresher::submit(WorkerPool& pool, const std::string& key, Step step) {
@@ -46,7 +52,7 @@ bool Refresher::lease_step(const std::string& key, int64_t known_stored_at_ms) {
 bool Refresher::origin_step(const std::string& key, SharedTier::Lease lease) {
   // A failed refresh leaves the current entry alone: it keeps being served
   // stale until its windows end.
-  fill_.run(key, lease);
+  fill_.run(key, lease, time_.now_ms() + origin_timeout_ms_);
   if (tier_ != nullptr) tier_->release_lease(key, lease.token);  // still set if the fill did not release it
   return false;
 }

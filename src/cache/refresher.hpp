@@ -26,8 +26,9 @@ class Refresher {
   enum class Trigger { Stale, Early };
 
   // `tier` may be null (no L2: the origin step only).
+  // A refresh's origin call gets `origin_timeout_ms` (no client waits on it).
   Refresher(SharedTier* tier, OriginFill& fill, WorkerPool& l2_pool, WorkerPool& origin_pool, Metrics& metrics,
-            const TimeSource& time);
+            const TimeSource& time, int64_t origin_timeout_ms);
 
   // Starts a refresh of `key`, whose copy here was stored at `known_stored_at_ms`,
   // unless one runs already. Never blocks; a refresh that cannot be queued is
@@ -50,6 +51,7 @@ class Refresher {
   WorkerPool& origin_pool_;
   Metrics& metrics_;
   const TimeSource& time_;
+  const int64_t origin_timeout_ms_;
   SingleFlight<bool> running_;
 };
 

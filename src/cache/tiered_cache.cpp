@@ -1,5 +1,7 @@
 #include "cache/tiered_cache.hpp"
 
+#include <algorithm>
+
 #include "cache/fleet_lease.hpp"
 #include "util/log.hpp"
 
@@ -9,6 +11,7 @@ struct TieredCache::Fetch {
   std::string key;
   std::optional<Entry> stale;  // a past-TTL copy from L2 that may stand in for an origin error
   SharedTier::Lease lease;     // lease.token is set while this replica holds the fleet lease
+  int64_t deadline_ms = 0;     // wall clock: the answer, whatever it is, by then
 };
 
 namespace {
@@ -31,6 +34,14 @@ Answer from_entry(std::shared_ptr<const Entry> entry, CacheSource source) {
   return answer;
 }
 
+// The time a miss may take: its waits and its origin call, never closer to
+// the server's request timeout than kAnswerMarginMs (time to send the answer).
+int64_t miss_budget_ms(const Config& config) {
+  constexpr int64_t kAnswerMarginMs = 500;
+  return std::max<int64_t>(1, std::min(config.cache.lease_wait_ms + config.origin.timeout_ms,
+                                       config.server.header_timeout_ms - kAnswerMarginMs));
+}
+
 }  // namespace
 
 TieredCache::Options TieredCache::Options::from(const Config& config) {
@@ -38,6 +49,8 @@ TieredCache::Options TieredCache::Options::from(const Config& config) {
           config.cache.early_refresh_beta,
           config.cache.lease_wait_ms,
           config.cache.lease_poll_ms,
+          config.origin.timeout_ms,
+          miss_budget_ms(config),
           static_cast<std::size_t>(config.redis.pool_size),
           kL2MaxQueue,
           static_cast<std::size_t>(config.origin.concurrency),
@@ -55,7 +68,7 @@ TieredCache::TieredCache(Options options, L1Cache& l1, SharedTier* tier, Origin&
       fill_(options_.entry, l1, tier, origin, metrics, options_.time),
       waiter_(tier != nullptr ? std::make_unique<FillWaiter>(*tier, options_.lease_poll_ms, options_.time) : nullptr),
       reads_(tier != nullptr ? std::make_unique<L2ReadBatcher>(*tier, l2_pool_, options_.l2_max_queue) : nullptr),
-      refresher_(tier, fill_, l2_pool_, origin_pool_, metrics, options_.time),
+      refresher_(tier, fill_, l2_pool_, origin_pool_, metrics, options_.time, options_.origin_timeout_ms),
       invalidation_(l1, tier, waiter_.get(), l2_pool_, metrics, options_.time) {
   if (tier_ != nullptr) {
     tier_->subscribe(
@@ -105,8 +118,9 @@ void TieredCache::fetch(const std::string& key, Done done) {
   *leads = true;
   auto state = std::make_shared<Fetch>();
   state->key = key;
+  state->deadline_ms = options_.time.now_ms() + options_.fetch_budget_ms;
   if (tier_ == nullptr) {
-    submit_origin(state);
+    submit(origin_pool_, state, &TieredCache::call_origin);
     return;
   }
   const bool queued = reads_->submit(key, [this, state](std::optional<SharedTier::Read> read) {
@@ -137,22 +151,17 @@ void TieredCache::guarded(const std::shared_ptr<Fetch>& fetch, const std::functi
   }
 }
 
-void TieredCache::submit_origin(const std::shared_ptr<Fetch>& fetch) {
-  if (!origin_pool_.submit([this, fetch] { guarded(fetch, [&] { call_origin(fetch); }); })) {
-    finish(fetch, failure(Answer::Kind::Overloaded, "too many requests waiting for the origin"));
-  }
-}
-
-void TieredCache::submit_l2(const std::shared_ptr<Fetch>& fetch,
-                            void (TieredCache::*step)(const std::shared_ptr<Fetch>&)) {
-  if (!l2_pool_.submit([this, fetch, step] { guarded(fetch, [&] { (this->*step)(fetch); }); })) {
-    finish(fetch, failure(Answer::Kind::Overloaded, "too many requests waiting for Redis"));
+void TieredCache::submit(WorkerPool& pool, const std::shared_ptr<Fetch>& fetch, Step step, bool reserved) {
+  if (!pool.submit([this, fetch, step] { guarded(fetch, [&] { (this->*step)(fetch); }); }, reserved)) {
+    finish(fetch, failure(Answer::Kind::Overloaded, &pool == &origin_pool_ ? "too many requests waiting for the origin"
+                                                                           : "too many requests waiting for Redis"));
   }
 }
 
 void TieredCache::on_l2_read(const std::shared_ptr<Fetch>& fetch, SharedTier::Read read) {
   if (read.status == SharedTier::ReadStatus::Unavailable) {
-    submit_origin(fetch);  // no shared tier, no lease: the in-process flight is all we have
+    submit(origin_pool_, fetch,
+           &TieredCache::call_origin);  // no shared tier, no lease: the in-process flight is all we have
     return;
   }
   if (read.entry) {
@@ -176,19 +185,41 @@ void TieredCache::on_l2_read(const std::shared_ptr<Fetch>& fetch, SharedTier::Re
     }
     if (freshness == Freshness::StaleIfError && !entry.meta.negative) fetch->stale = std::move(entry);
   }
-  lease_then_origin(fetch);
+  to_origin(fetch);
+}
+
+void TieredCache::to_origin(const std::shared_ptr<Fetch>& fetch) {
+  // The lease is taken when the origin call can start: here when an origin
+  // thread is free, else by the origin thread that picks the miss up. A miss
+  // queued behind others holds no lease that the rest of the fleet would wait on.
+  if (!origin_pool_.reserve_idle_thread()) {
+    submit(origin_pool_, fetch, &TieredCache::lease_then_origin);
+    return;
+  }
+  if (!lease_or_wait(fetch)) {
+    origin_pool_.release_reservation();
+    return;
+  }
+  submit(origin_pool_, fetch, &TieredCache::call_origin, true);
 }
 
 void TieredCache::lease_then_origin(const std::shared_ptr<Fetch>& fetch) {
-  if (take_fleet_lease(*tier_, fetch->key, fetch->lease, metrics_) != LeaseOutcome::HeldElsewhere) {
-    submit_origin(fetch);
-    return;
+  if (lease_or_wait(fetch)) call_origin(fetch);
+}
+
+bool TieredCache::lease_or_wait(const std::shared_ptr<Fetch>& fetch) {
+  if (options_.time.now_ms() >= fetch->deadline_ms) {
+    // Waits and takeovers used the miss's whole time.
+    answer_failure(fetch, OriginStatus::Timeout, "no answer within the request's deadline");
+    return false;
   }
+  if (take_fleet_lease(*tier_, fetch->key, fetch->lease, metrics_) != LeaseOutcome::HeldElsewhere) return true;
   metrics_.lease(LeaseOutcome::HeldElsewhere);
-  const int64_t deadline = options_.time.now_ms() + options_.lease_wait_ms;
+  const int64_t deadline = std::min(options_.time.now_ms() + options_.lease_wait_ms, fetch->deadline_ms);
   waiter_->wait(fetch->key, deadline, [this, fetch](FillWaiter::Outcome outcome, std::optional<Entry> entry) {
     on_fill_wait(fetch, outcome, std::move(entry));
   });
+  return false;
 }
 
 void TieredCache::on_fill_wait(const std::shared_ptr<Fetch>& fetch, FillWaiter::Outcome outcome,
@@ -203,17 +234,17 @@ void TieredCache::on_fill_wait(const std::shared_ptr<Fetch>& fetch, FillWaiter::
     }
     case FillWaiter::Outcome::LeaseGone:
       // The holder finished without a value or died: try to take over.
-      submit_l2(fetch, &TieredCache::lease_then_origin);
+      submit(l2_pool_, fetch, &TieredCache::to_origin);
       return;
     case FillWaiter::Outcome::TimedOut:
       metrics_.lease(LeaseOutcome::TimedOut);
-      submit_origin(fetch);
+      submit(origin_pool_, fetch, &TieredCache::call_origin);
       return;
   }
 }
 
 void TieredCache::call_origin(const std::shared_ptr<Fetch>& fetch) {
-  OriginFill::Result result = fill_.run(fetch->key, fetch->lease);
+  OriginFill::Result result = fill_.run(fetch->key, fetch->lease, fetch->deadline_ms);
   switch (result.status) {
     case OriginStatus::Ok:
     case OriginStatus::NotFound: {
@@ -227,21 +258,24 @@ void TieredCache::call_origin(const std::shared_ptr<Fetch>& fetch) {
       return;
     }
     case OriginStatus::Timeout:
-    case OriginStatus::Error:
-      // An error never replaces a good entry; a stale one may stand in for it.
-      if (std::shared_ptr<const Entry> stale = stale_stand_in(fetch)) {
-        Answer answer = from_entry(std::move(stale), CacheSource::Stale);
-        answer.stale = StaleReason::Error;
-        answer.detail = std::move(result.detail);
-        finish(fetch, answer);
-        return;
-      }
-      finish(fetch, failure(result.status == OriginStatus::Timeout ? Answer::Kind::OriginTimeout
-                            : result.too_large                     ? Answer::Kind::OriginTooLarge
-                                                                   : Answer::Kind::OriginError,
-                            std::move(result.detail)));
-      return;
+    case OriginStatus::Error: answer_failure(fetch, result.status, std::move(result.detail), result.too_large); return;
   }
+}
+
+void TieredCache::answer_failure(const std::shared_ptr<Fetch>& fetch, OriginStatus status, std::string detail,
+                                 bool too_large) {
+  // An error never replaces a good entry; a stale one may stand in for it.
+  if (std::shared_ptr<const Entry> stale = stale_stand_in(fetch)) {
+    Answer answer = from_entry(std::move(stale), CacheSource::Stale);
+    answer.stale = StaleReason::Error;
+    answer.detail = std::move(detail);
+    finish(fetch, answer);
+    return;
+  }
+  finish(fetch, failure(status == OriginStatus::Timeout ? Answer::Kind::OriginTimeout
+                        : too_large                     ? Answer::Kind::OriginTooLarge
+                                                        : Answer::Kind::OriginError,
+                        std::move(detail)));
 }
 
 std::shared_ptr<const Entry> TieredCache::stale_stand_in(const std::shared_ptr<Fetch>& fetch) const {

@@ -45,6 +45,11 @@ class TieredCache {
     double early_refresh_beta;  // XFetch; 0 turns early refresh off
     int64_t lease_wait_ms;      // how long a miss waits for another replica's fill
     int64_t lease_poll_ms;
+    int64_t origin_timeout_ms;  // one origin call, at most
+    // One absolute deadline per miss, from its start: lease waits, takeovers
+    // and the origin call all fit in it, and it ends before the server's own
+    // request timeout would answer 408 (a stale copy or a 504 instead).
+    int64_t fetch_budget_ms;
     std::size_t l2_threads;
     std::size_t l2_max_queue;
     std::size_t origin_threads;
@@ -72,6 +77,9 @@ class TieredCache {
 
   Invalidation& invalidation() { return invalidation_; }
 
+  std::size_t l2_queued() const { return l2_pool_.queued(); }
+  std::size_t origin_queued() const { return origin_pool_.queued(); }
+
   // Finishes queued work and joins the pools. Call before destroying anything
   // a Done callback touches.
   void stop();
@@ -81,13 +89,23 @@ class TieredCache {
 
   void on_l2_read(const std::shared_ptr<Fetch>& fetch, SharedTier::Read read);
   void lease_then_origin(const std::shared_ptr<Fetch>& fetch);
+  // Takes the fleet lease: true when this replica calls the origin now; false
+  // when the miss waits for another replica's fill (or its deadline passed:
+  // then it is answered already).
+  bool lease_or_wait(const std::shared_ptr<Fetch>& fetch);
   void on_fill_wait(const std::shared_ptr<Fetch>& fetch, FillWaiter::Outcome outcome, std::optional<Entry> entry);
   void call_origin(const std::shared_ptr<Fetch>& fetch);
+  // An origin error or timeout (or a deadline passed): a stale copy if there is one, else the error.
+  void answer_failure(const std::shared_ptr<Fetch>& fetch, OriginStatus status, std::string detail,
+                      bool too_large = false);
   // A copy past its TTL that may stand in for an origin error, from L1 or the fetch's L2 read.
   std::shared_ptr<const Entry> stale_stand_in(const std::shared_ptr<Fetch>& fetch) const;
   void finish(const std::shared_ptr<Fetch>& fetch, const Answer& answer);
-  void submit_origin(const std::shared_ptr<Fetch>& fetch);
-  void submit_l2(const std::shared_ptr<Fetch>& fetch, void (TieredCache::*step)(const std::shared_ptr<Fetch>&));
+  using Step = void (TieredCache::*)(const std::shared_ptr<Fetch>&);
+  // Runs `step` on `pool`; a full queue answers 503.
+  void submit(WorkerPool& pool, const std::shared_ptr<Fetch>& fetch, Step step, bool reserved = false);
+  // The lease step, then the origin, each when an origin thread can take it.
+  void to_origin(const std::shared_ptr<Fetch>& fetch);
   void guarded(const std::shared_ptr<Fetch>& fetch, const std::function<void()>& step);
   bool refresh_early(const EntryMeta& meta, int64_t now_ms) const;
 

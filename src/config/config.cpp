@@ -223,6 +223,15 @@ void validate(Config& config, const Origins& origins) {
       fail(where_of(origins, "redis.url"), std::string("redis.url: ") + e.what());
     }
   }
+  // The worst miss waits out a lease, then calls the origin: it must fit in
+  // the time the server gives a request, or the client gets a bare 408.
+  const int64_t worst_miss_ms = config.cache.lease_wait_ms + config.origin.timeout_ms;
+  if (worst_miss_ms > config.server.header_timeout_ms) {
+    fail(where_of(origins, "origin.timeout_ms"),
+         "cache.lease_wait_ms + origin.timeout_ms (" + std::to_string(worst_miss_ms) +
+             " ms) must not exceed server.header_timeout_ms (" + std::to_string(config.server.header_timeout_ms) +
+             " ms): a miss could outlast its request");
+  }
   if (config.origin.max_body_bytes == 0) config.origin.max_body_bytes = config.cache.max_object_bytes;
   if (config.origin.kind == "http") {
     if (config.origin.url.empty()) {

@@ -77,6 +77,12 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()), reques
                            .Register(*registry_)
                            .Add({});
   l1_entries_ = &BuildGauge().Name("scalecache_l1_entries").Help("Entries held in L1").Register(*registry_).Add({});
+  auto& queued = BuildGauge()
+                     .Name("scalecache_pool_queued_tasks")
+                     .Help("Tasks waiting for a thread of the L2 (Redis) or origin pool; full queues answer 503")
+                     .Register(*registry_);
+  queued_[0] = &queued.Add({{"pool", "l2"}});
+  queued_[1] = &queued.Add({{"pool", "origin"}});
   l1_bytes_ = &BuildGauge()
                    .Name("scalecache_l1_bytes")
                    .Help("Bytes held in L1: keys, values and per-entry overhead")
@@ -112,6 +118,11 @@ void Metrics::lease(LeaseOutcome outcome) {
     case LeaseOutcome::TimedOut: leases_[2]->Increment(); return;
     case LeaseOutcome::Unavailable: return;  // no lease to count: redis_up says why
   }
+}
+
+void Metrics::set_queued(std::size_t l2, std::size_t origin) {
+  queued_[0]->Set(static_cast<double>(l2));
+  queued_[1]->Set(static_cast<double>(origin));
 }
 
 void Metrics::set_l1(std::size_t entries, std::size_t bytes) {

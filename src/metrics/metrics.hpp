@@ -41,6 +41,8 @@ class Metrics {
   void set_redis_configured(bool configured) { redis_configured_->Set(configured ? 1 : 0); }
   void set_redis_up(bool up) { redis_up_->Set(up ? 1 : 0); }
   void set_l1(std::size_t entries, std::size_t bytes);
+  // Tasks waiting in the L2 and origin pools' queues (sampled at scrape).
+  void set_queued(std::size_t l2, std::size_t origin);
 
   // Called before every render, to refresh values sampled at scrape time.
   void on_scrape(std::function<void(Metrics&)> refresh);
@@ -78,6 +80,7 @@ class Metrics {
   prometheus::Counter* subscribe_errors_;
   prometheus::Gauge* l1_entries_;
   prometheus::Gauge* l1_bytes_;
+  std::array<prometheus::Gauge*, 2> queued_{};
   prometheus::Gauge* redis_up_;
   std::mutex scrape_mutex_;
   std::vector<std::function<void(Metrics&)>> scrape_refreshers_;

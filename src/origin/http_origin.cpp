@@ -2,6 +2,8 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
+
 #include <memory>
 #include <string_view>
 
@@ -53,7 +55,7 @@ HttpOrigin::HttpOrigin(Options options) : options_(std::move(options)) {
   while (!options_.base_url.empty() && options_.base_url.back() == '/') options_.base_url.pop_back();
 }
 
-OriginResponse HttpOrigin::fetch(const std::string& key) {
+OriginResponse HttpOrigin::fetch(const std::string& key, std::chrono::milliseconds budget) {
   thread_local EasyHandle handle;
   CURL* curl = handle.curl;
   if (curl == nullptr) return OriginResponse::failed(OriginResponse::Status::Error, "curl_easy_init failed");
@@ -64,8 +66,10 @@ OriginResponse HttpOrigin::fetch(const std::string& key) {
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // timeouts without SIGALRM in a threaded process
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
+  const std::chrono::milliseconds timeout = std::max(std::chrono::milliseconds(1), std::min(options_.timeout, budget));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::min(options_.connect_timeout, timeout).count()));
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
   // Refuses a declared Content-Length above the limit before reading any of
   // the body; append_body stops one that grows past it (chunked, no length).
   curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_body_bytes));

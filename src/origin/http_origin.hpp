@@ -24,7 +24,7 @@ class HttpOrigin : public Origin {
   };
 
   explicit HttpOrigin(Options options);
-  OriginResponse fetch(const std::string& key) override;
+  OriginResponse fetch(const std::string& key, std::chrono::milliseconds budget) override;
 
  private:
   Options options_;

@@ -2,6 +2,7 @@
 // The slow thing scalecache protects. fetch() blocks: it is only ever called
 // from the origin worker pool, never from an HTTP reactor thread.
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,9 @@ struct OriginResponse {
 class Origin {
  public:
   virtual ~Origin() = default;
-  virtual OriginResponse fetch(const std::string& key) = 0;
+  // Answers within `budget` (what is left of the request's deadline, never
+  // more than the origin's own timeout), or gives up with Timeout.
+  virtual OriginResponse fetch(const std::string& key, std::chrono::milliseconds budget) = 0;
 };
 
 }  // namespace scalecache

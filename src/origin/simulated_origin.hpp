@@ -11,7 +11,7 @@ namespace scalecache {
 class SimulatedOrigin : public Origin {
  public:
   explicit SimulatedOrigin(std::chrono::milliseconds delay) : delay_(delay) {}
-  OriginResponse fetch(const std::string& key) override;
+  OriginResponse fetch(const std::string& key, std::chrono::milliseconds budget) override;
 
  private:
   std::chrono::milliseconds delay_;

@@ -18,9 +18,10 @@ WorkerPool::WorkerPool(std::string name, std::size_t threads, std::size_t max_qu
 
 WorkerPool::~WorkerPool() { stop(); }
 
-bool WorkerPool::submit(Task task) {
+bool WorkerPool::submit(Task task, bool reserved) {
   {
     std::lock_guard lock(mutex_);
+    if (reserved) --reserved_;
     if (stopping_ || queue_.size() >= max_queue_) return false;
     queue_.push_back(std::move(task));
   }
@@ -41,6 +42,18 @@ void WorkerPool::stop() {
   threads_.clear();
 }
 
+bool WorkerPool::reserve_idle_thread() {
+  std::lock_guard lock(mutex_);
+  if (stopping_ || queue_.size() + busy_ + reserved_ >= threads_.size()) return false;
+  ++reserved_;
+  return true;
+}
+
+void WorkerPool::release_reservation() {
+  std::lock_guard lock(mutex_);
+  --reserved_;
+}
+
 std::size_t WorkerPool::queued() const {
   std::lock_guard lock(mutex_);
   return queue_.size();
@@ -55,6 +68,7 @@ void WorkerPool::run() {
       if (queue_.empty()) return;  // stopping and drained
       task = std::move(queue_.front());
       queue_.pop_front();
+      ++busy_;
     }
     try {
       task();
@@ -62,6 +76,8 @@ void WorkerPool::run() {
       // A task must answer its own request; an escape here is a bug, not a reason to die.
       log::error("task failed", {{"pool", name_}, {"error", e.what()}});
     }
+    std::lock_guard lock(mutex_);
+    --busy_;
   }
 }
 

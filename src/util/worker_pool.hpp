@@ -24,12 +24,17 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   // False when the queue is full or the pool is stopping; the task is dropped.
-  bool submit(Task task);
+  bool submit(Task task, bool reserved = false);
 
   // Stops accepting tasks, finishes the queued ones and joins the threads.
   void stop();
 
   std::size_t queued() const;
+  // Holds back an idle thread for a task the caller submits next
+  // (submit(task, true)) or gives up (release_reservation()): false when every
+  // thread is busy, taken or owed to queued tasks.
+  bool reserve_idle_thread();
+  void release_reservation();
 
  private:
   void run();
@@ -40,6 +45,8 @@ class WorkerPool {
   std::condition_variable wake_;
   std::deque<Task> queue_;
   bool stopping_ = false;
+  std::size_t busy_ = 0;      // threads running a task
+  std::size_t reserved_ = 0;  // idle threads held back by reserve_idle_thread()
   std::vector<std::thread> threads_;
 };
 

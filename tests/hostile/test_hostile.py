@@ -69,7 +69,9 @@ def cases():
 @pytest.fixture(scope="module")
 def sc():
     env = {"SCALECACHE_ADMIN_TOKEN": ADMIN_TOKEN,
-           "SCALECACHE_SERVER_HEADER_TIMEOUT_MS": str(HEADER_TIMEOUT_MS)}
+           "SCALECACHE_SERVER_HEADER_TIMEOUT_MS": str(HEADER_TIMEOUT_MS),
+           # a miss must fit in the request's time (--check-config refuses more)
+           "SCALECACHE_CACHE_LEASE_WAIT_MS": "400", "SCALECACHE_ORIGIN_TIMEOUT_MS": "600"}
     with Scalecache(origin_delay_ms=0, env=env) as server:
         yield server
 

@@ -182,7 +182,7 @@ def test_twenty_huge_origin_answers_are_refused_and_memory_stays_under_the_chart
     keys = [f"{kind}-{i}" for i in range(20)]
     # A long origin timeout, so a build without the body limit really downloads everything.
     with OriginServer() as origin, \
-            Scalecache(redis_url=redis.url, env=origin.env(SCALECACHE_ORIGIN_TIMEOUT_MS="120000")) as sc:
+            Scalecache(redis_url=redis.url, env=origin.env(SCALECACHE_ORIGIN_TIMEOUT_MS="120000", SCALECACHE_SERVER_HEADER_TIMEOUT_MS="240000")) as sc:
         pid = sc.proc.pid
         rss_before = status_kib(pid, "VmRSS")
         with MemoryLimit(pid, limit) as watch, concurrent.futures.ThreadPoolExecutor(len(keys)) as pool:

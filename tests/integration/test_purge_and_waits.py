@@ -115,7 +115,8 @@ def test_five_thousand_waits_cost_redis_work_per_notice_not_per_waiting_key(redi
     try:
         resp.pipeline([("SET", PREFIX + "l:" + k, "holder", "PX", "300000") for k in keys])
         # Polls far apart: only notices (and each wait's first look) drive the waiter here.
-        env = {"SCALECACHE_CACHE_LEASE_WAIT_MS": "120000", "SCALECACHE_CACHE_LEASE_POLL_MS": "10000"}
+        env = {"SCALECACHE_CACHE_LEASE_WAIT_MS": "120000", "SCALECACHE_CACHE_LEASE_POLL_MS": "10000",
+               "SCALECACHE_SERVER_HEADER_TIMEOUT_MS": "240000"}
         with Scalecache(redis_url=redis.url, env=env) as sc:
             tasks = {k: loop.create_task(_get(sc.port, f"/data/{k}")) for k in keys}
 

@@ -44,7 +44,7 @@ _CHUNK = b"x" * (1 << 20)  # huge bodies are streamed in slices of this, never b
 # call does not time out and the fleet lease it holds does not run out, so
 # other replicas keep waiting for that fill instead of calling the origin.
 HOLDABLE = {"SCALECACHE_ORIGIN_TIMEOUT_MS": "120000", "SCALECACHE_CACHE_LEASE_TTL_MS": "120000",
-            "SCALECACHE_CACHE_LEASE_WAIT_MS": "120000"}
+            "SCALECACHE_CACHE_LEASE_WAIT_MS": "120000", "SCALECACHE_SERVER_HEADER_TIMEOUT_MS": "240000"}
 
 CACHE_CONTROL = {"nostore": "no-store", "private": "private", "maxage1": "max-age=1",
                  "maxage600": "max-age=600", "swr": "max-age=1, stale-while-revalidate=30"}

@@ -22,7 +22,9 @@ FD_LIMIT_MESSAGE = "open files near the limit: new connections will be refused"
 
 @pytest.fixture(scope="module")
 def sc():
-    with Scalecache(origin_delay_ms=0, env={"SCALECACHE_SERVER_HEADER_TIMEOUT_MS": str(HEADER_TIMEOUT_MS)}) as server:
+    with Scalecache(origin_delay_ms=0, env={"SCALECACHE_SERVER_HEADER_TIMEOUT_MS": str(HEADER_TIMEOUT_MS),
+                                                  # a miss must fit in the request's time (--check-config)
+                                                  "SCALECACHE_CACHE_LEASE_WAIT_MS": "400", "SCALECACHE_ORIGIN_TIMEOUT_MS": "600"}) as server:
         yield server
 
 

@@ -18,7 +18,7 @@ namespace scalecache::testing {
 
 class FakeOrigin final : public Origin {
  public:
-  OriginResponse fetch(const std::string& key) override {
+  OriginResponse fetch(const std::string& key, std::chrono::milliseconds /*budget*/) override {
     std::unique_lock lock(mutex_);
     ++waiting_;
     changed_.notify_all();
