@@ -22,10 +22,20 @@ bool WorkerPool::submit(Task task, bool reserved) {
   {
     std::lock_guard lock(mutex_);
     if (reserved) --reserved_;
-    if (stopping_ || queue_.size() >= max_queue_) return false;
-    queue_.push_back(std::move(task));
+    if (stopping_ || (!reserved && queue_.size() >= max_queue_)) return false;
+    // A reserved task goes first: the thread held back for it must not pick
+    // up a task queued meanwhile and leave it waiting.
+    if (reserved) {
+      queue_.push_front({std::move(task), true});
+    } else {
+      queue_.push_back({std::move(task), false});
+    }
   }
-  wake_.notify_one();
+  if (reserved) {
+    wake_.notify_all();  // the idle threads all wait for it: one of them takes it
+  } else {
+    wake_.notify_one();
+  }
   return true;
 }
 
@@ -64,9 +74,13 @@ void WorkerPool::run() {
     Task task;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      // A thread held back by a reservation leaves other tasks alone until
+      // the reserved one comes.
+      wake_.wait(lock, [this] {
+        return stopping_ || (!queue_.empty() && (queue_.front().reserved || threads_.size() - busy_ > reserved_));
+      });
       if (queue_.empty()) return;  // stopping and drained
-      task = std::move(queue_.front());
+      task = std::move(queue_.front().task);
       queue_.pop_front();
       ++busy_;
     }
@@ -78,6 +92,7 @@ void WorkerPool::run() {
     }
     std::lock_guard lock(mutex_);
     --busy_;
+    if (!queue_.empty()) wake_.notify_one();
   }
 }
 

@@ -43,7 +43,11 @@ class WorkerPool {
   const std::size_t max_queue_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<Task> queue_;
+  struct Queued {
+    Task task;
+    bool reserved;  // submitted into a reservation: runs before anything else
+  };
+  std::deque<Queued> queue_;
   bool stopping_ = false;
   std::size_t busy_ = 0;      // threads running a task
   std::size_t reserved_ = 0;  // idle threads held back by reserve_idle_thread()

@@ -4,6 +4,9 @@
 
 #include <atomic>
 #include <future>
+#include <mutex>
+#include <string>
+#include <vector>
 
 using scalecache::WorkerPool;
 
@@ -41,4 +44,27 @@ TEST(WorkerPool, RejectsAfterStopAndSurvivesThrowingTask) {
   after.get_future().wait();
   pool.stop();
   EXPECT_FALSE(pool.submit([] {}));
+}
+
+TEST(WorkerPool, AReservedThreadRunsTheReservedTaskBeforeOthers) {
+  WorkerPool pool("test", 1, 10);
+  ASSERT_TRUE(pool.reserve_idle_thread());
+  EXPECT_FALSE(pool.reserve_idle_thread()) << "the only thread is spoken for";
+  std::mutex mutex;
+  std::vector<std::string> order;
+  std::promise<void> done;
+  auto record = [&](const char* name) {
+    std::lock_guard lock(mutex);
+    order.emplace_back(name);
+    if (order.size() == 2) done.set_value();
+  };
+  // Queued while the thread is held back: it must wait for the reserved task.
+  ASSERT_TRUE(pool.submit([&] { record("queued"); }));
+  ASSERT_TRUE(pool.submit([&] { record("reserved"); }, true));
+  done.get_future().wait();
+  EXPECT_EQ(order, (std::vector<std::string>{"reserved", "queued"}));
+  ASSERT_TRUE(pool.reserve_idle_thread());
+  pool.release_reservation();  // given up: the thread is free again
+  EXPECT_TRUE(pool.reserve_idle_thread());
+  pool.release_reservation();
 }
