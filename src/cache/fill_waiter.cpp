@@ -64,7 +64,9 @@ std::vector<FillWaiter::Looked> FillWaiter::look(const std::vector<std::pair<std
           continue;
         }
       }
-      if (state.unavailable || !state.lease_held) {
+      if (state.bypass) {
+        over.push_back({batch[i], Outcome::Bypass, std::nullopt});
+      } else if (state.unavailable || !state.lease_held) {
         over.push_back({batch[i], Outcome::LeaseGone, std::nullopt});
       } else if (now >= keys[from + i].second) {
         over.push_back({batch[i], Outcome::TimedOut, std::nullopt});

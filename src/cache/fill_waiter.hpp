@@ -26,7 +26,7 @@ namespace scalecache {
 
 class FillWaiter {
  public:
-  enum class Outcome { Filled, LeaseGone, TimedOut };
+  enum class Outcome { Filled, LeaseGone, Bypass, TimedOut };
   using Callback = std::function<void(Outcome, std::optional<Entry>)>;
 
   FillWaiter(SharedTier& tier, int64_t poll_ms, const TimeSource& time);

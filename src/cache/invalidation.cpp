@@ -60,6 +60,10 @@ void Invalidation::on_event(CacheEvent event, const std::string& key, int64_t st
       return;
     case CacheEvent::Purged: l1_.erase(key); return;
     case CacheEvent::MarkedStale: l1_.mark_stale(key, time_.now_ms()); return;
+    case CacheEvent::Uncacheable:
+      // Nothing will be filled: waiters call the origin themselves.
+      if (waiter_ != nullptr) waiter_->notify_filled(key);
+      return;
   }
 }
 

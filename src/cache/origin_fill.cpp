@@ -22,6 +22,7 @@ OriginFill::Result OriginFill::run(const std::string& key, SharedTier::Lease& le
   result.status = response.status;
   result.detail = std::move(response.detail);
   result.too_large = response.too_large;
+  if (response.too_large) mark_uncacheable(key, lease);
   if (response.status != OriginStatus::Ok && response.status != OriginStatus::NotFound) return result;
 
   const int64_t now = time_.now_ms();
@@ -41,10 +42,18 @@ OriginFill::Result OriginFill::run(const std::string& key, SharedTier::Lease& le
     result.stored = outcome != SharedTier::FillOutcome::Superseded;
     if (result.stored) fill_l1(key, *entry);
     result.entry = std::make_shared<const Entry>(std::move(*entry));
-  } else if (response.status == OriginStatus::Ok) {
-    result.entry = std::make_shared<const Entry>(uncached_entry(response, now));
+  } else {
+    mark_uncacheable(key, lease);
+    if (response.status == OriginStatus::Ok)
+      result.entry = std::make_shared<const Entry>(uncached_entry(response, now));
   }
   return result;
+}
+
+void OriginFill::mark_uncacheable(const std::string& key, SharedTier::Lease& lease) {
+  if (tier_ == nullptr) return;
+  tier_->mark_uncacheable(key, lease);
+  lease.token.clear();  // released there (or it runs out: only ours is ever deleted)
 }
 
 void OriginFill::fill_l1(const std::string& key, const Entry& entry) {

@@ -43,6 +43,9 @@ class OriginFill {
   void fill_l1(const std::string& key, const Entry& entry);
 
  private:
+  // Nothing will be shared for `key`: the fleet stops queueing behind its lease.
+  void mark_uncacheable(const std::string& key, SharedTier::Lease& lease);
+
   const EntryPolicy& policy_;
   L1Cache& l1_;
   SharedTier* tier_;

@@ -70,7 +70,8 @@ class SharedTier {
 
   // The fleet lease: while one replica holds it for a key, only that replica
   // calls the origin for it. Sets lease.token on Acquired (empty otherwise),
-  // and lease.generation whenever the store answered.
+  // and lease.generation whenever the store answered. Bypass when the key's
+  // last answer could not be cached (see mark_uncacheable).
   virtual LeaseOutcome take_lease(const std::string& key, Lease& lease) = 0;
   virtual void release_lease(const std::string& key, const std::string& token) = 0;
 
@@ -80,6 +81,7 @@ class SharedTier {
     bool unavailable = true;
     bool entry_present = false;
     bool lease_held = false;
+    bool bypass = false;  // the holder's answer could not be cached: fetch without waiting
   };
   virtual std::vector<WaitState> wait_states(const std::vector<std::string>& keys) = 0;
 
@@ -89,6 +91,13 @@ class SharedTier {
   // notice.
   virtual FillResult store_fill(const std::string& key, const Entry& entry, const std::vector<std::string>& tags,
                                 const Lease& lease) = 0;
+
+  // The answer the lease holder got cannot be cached (no-store, private, too
+  // large, a 404 without negative caching): for a while every replica calls
+  // the origin for `key` at once instead of queueing behind the lease for a
+  // fill that never comes; waiters are told now. Releases lease.token. The
+  // next stored fill ends it.
+  virtual void mark_uncacheable(const std::string& key, const Lease& lease) = 0;
 
   // Removes `key`, or with `soft` only makes it stale (it keeps its stale
   // windows), and tells every replica. False when the store was unreachable.

@@ -236,6 +236,11 @@ void TieredCache::on_fill_wait(const std::shared_ptr<Fetch>& fetch, FillWaiter::
       // The holder finished without a value or died: try to take over.
       submit(l2_pool_, fetch, &TieredCache::to_origin);
       return;
+    case FillWaiter::Outcome::Bypass:
+      // The holder's answer could not be cached: call the origin now, as
+      // every other replica does, instead of taking turns behind the lease.
+      submit(origin_pool_, fetch, &TieredCache::call_origin);
+      return;
     case FillWaiter::Outcome::TimedOut:
       metrics_.lease(LeaseOutcome::TimedOut);
       submit(origin_pool_, fetch, &TieredCache::call_origin);

@@ -17,11 +17,12 @@ enum class LeaseOutcome {
   HeldElsewhere,  // another replica does: wait for its fill
   Unavailable,    // the shared tier could not be asked: call the origin without a lease
   TimedOut,       // waited for another replica's fill until the deadline
+  Bypass,         // the key's last answer could not be cached: call the origin, no lease, no waiting
 };
 
 enum class PurgeKind { Key, Tag, Soft };
 
 // What one replica tells the others about a key through the shared tier.
-enum class CacheEvent : char { Filled = 'F', Purged = 'P', MarkedStale = 'S' };
+enum class CacheEvent : char { Filled = 'F', Purged = 'P', MarkedStale = 'S', Uncacheable = 'U' };
 
 }  // namespace scalecache

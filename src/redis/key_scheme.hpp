@@ -7,6 +7,8 @@
 //   <prefix>g:<key>   the key's purge generation: INCR by every purge, read when a
 //                     fetch takes the lease, checked by its fill; PX = kGenerationKeepMs
 //   <prefix>t:<tag>   the set of keys whose origin answers carried <tag>
+//   <prefix>p:<key>   "bypass": the key's last answer could not be cached, so
+//                     replicas call the origin without the lease; PX = kBypassKeepMs
 //   <prefix>events    the pub/sub channel of cache events
 //
 // Nothing outside src/redis/ builds these names.
@@ -24,6 +26,7 @@ class KeyScheme {
   std::string lease(std::string_view key) const { return join("l:", key); }
   std::string generation(std::string_view key) const { return join("g:", key); }
   std::string tag(std::string_view tag) const { return join("t:", tag); }
+  std::string bypass(std::string_view key) const { return join("p:", key); }
   std::string events_channel() const { return join("events", {}); }
 
  private:

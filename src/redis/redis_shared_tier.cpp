@@ -21,7 +21,17 @@ using Command = RedisStore::Command;
 constexpr const char* kReleaseScript =
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
-// The fill. KEYS: value, generation, lease. ARGV: the generation seen when
+// The lease step. KEYS: lease, generation, bypass. ARGV: token, lease TTL.
+// Returns {outcome, generation}: the generation whatever the outcome, so a
+// fetch that waits and later calls the origin still knows when it began.
+constexpr const char* kLeaseScript = R"lua(
+local generation = redis.call('get', KEYS[2]) or '0'
+if redis.call('exists', KEYS[3]) == 1 then return {'bypass', generation} end
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'acquired', generation} end
+return {'held', generation}
+)lua";
+
+// The fill. KEYS: value, generation, lease, bypass. ARGV: the generation seen when
 // the fetch began, the entry, its retention (ms), the lease token ('' for
 // none), the events channel, the fill notice. Returns {stored, released}.
 // The value, its notice and the release happen at once; a purge since the
@@ -34,6 +44,7 @@ if ARGV[4] ~= '' and redis.call('get', KEYS[3]) == ARGV[4] then
 end
 if (redis.call('get', KEYS[2]) or '0') ~= ARGV[1] then return {0, released} end
 redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('del', KEYS[4])
 redis.call('publish', ARGV[5], ARGV[6])
 return {1, released}
 )lua";
@@ -63,6 +74,9 @@ constexpr const char* kTagBatch = "256";
 // One fill in this many also drops tag-set members whose entries are gone,
 // so sets of popular tags don't grow for ever.
 constexpr int kPruneOneIn = 16;
+// How long replicas call the origin directly for a key whose answer could not
+// be cached, unless a cacheable answer ends it sooner.
+constexpr int64_t kBypassKeepMs = 30'000;
 
 std::optional<int64_t> parse_generation(const RedisStore::Reply& reply) {
   if (reply.status == Status::Miss) return 0;  // never purged
@@ -110,15 +124,28 @@ std::vector<SharedTier::Read> RedisSharedTier::read(const std::vector<std::strin
 
 LeaseOutcome RedisSharedTier::take_lease(const std::string& key, Lease& lease) {
   std::string candidate = random_token();
-  const auto replies =
-      store_.pipeline({{"SET", keys_.lease(key), candidate, "NX", "PX", std::to_string(options_.lease_ttl_ms)},
-                       {"GET", keys_.generation(key)}});
+  const auto reply = store_.run({"EVAL", kLeaseScript, "3", keys_.lease(key), keys_.generation(key), keys_.bypass(key),
+                                 candidate, std::to_string(options_.lease_ttl_ms)});
   lease.token.clear();
-  lease.generation = parse_generation(replies[1]);
-  if (replies[0].status == Status::Miss) return LeaseOutcome::HeldElsewhere;  // NX refused: nil reply
-  if (replies[0].status != Status::Ok || !lease.generation) return LeaseOutcome::Unavailable;
+  lease.generation.reset();
+  if (reply.status != Status::Ok || reply.elements.size() != 2) return LeaseOutcome::Unavailable;
+  RedisStore::Reply generation;
+  generation.status = Status::Ok;
+  generation.text = reply.elements[1];
+  lease.generation = parse_generation(generation);
+  const std::string& outcome = reply.elements[0];
+  if (outcome == "held") return LeaseOutcome::HeldElsewhere;
+  if (outcome == "bypass") return LeaseOutcome::Bypass;
+  if (!lease.generation) return LeaseOutcome::Unavailable;
   lease.token = std::move(candidate);
   return LeaseOutcome::Acquired;
+}
+
+void RedisSharedTier::mark_uncacheable(const std::string& key, const Lease& lease) {
+  std::vector<Command> mark{{"SET", keys_.bypass(key), "1", "PX", std::to_string(kBypassKeepMs)}};
+  if (!lease.token.empty()) mark.push_back(release_command(key, lease.token));
+  mark.push_back(events_.publish_command(CacheEvent::Uncacheable, key));
+  store_.pipeline(mark);
 }
 
 Command RedisSharedTier::release_command(const std::string& key, const std::string& token) const {
@@ -137,18 +164,18 @@ void RedisSharedTier::release_lease(const std::string& key, const std::string& t
 
 std::vector<SharedTier::WaitState> RedisSharedTier::wait_states(const std::vector<std::string>& keys) {
   std::vector<Command> checks;
-  checks.reserve(keys.size() * 2);
+  checks.reserve(keys.size() * 3);
   for (const std::string& key : keys) {
     checks.push_back({"EXISTS", keys_.value(key)});
     checks.push_back({"EXISTS", keys_.lease(key)});
+    checks.push_back({"EXISTS", keys_.bypass(key)});
   }
   const std::vector<RedisStore::Reply> replies = store_.pipeline(checks);
   std::vector<WaitState> states(keys.size());
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    const RedisStore::Reply& value = replies[2 * i];
-    const RedisStore::Reply& lease = replies[2 * i + 1];
-    if (value.status != Status::Ok || lease.status != Status::Ok) continue;  // unavailable
-    states[i] = {false, value.integer > 0, lease.integer > 0};
+    const RedisStore::Reply* r = &replies[3 * i];  // value, lease, bypass
+    if (r[0].status != Status::Ok || r[1].status != Status::Ok || r[2].status != Status::Ok) continue;  // unavailable
+    states[i] = {false, r[0].integer > 0, r[1].integer > 0, r[2].integer > 0};
   }
   return states;
 }
@@ -166,8 +193,9 @@ SharedTier::FillResult RedisSharedTier::store_fill(const std::string& key, const
   const std::string keep = std::to_string(std::max<int64_t>(1, retention_ms(entry.meta, entry.meta.stored_at_ms)));
   const Command notice = events_.publish_command(CacheEvent::Filled, key, entry.meta.stored_at_ms);
   std::vector<Command> fill;
-  fill.push_back({"EVAL", kFillScript, "3", keys_.value(key), keys_.generation(key), keys_.lease(key),
-                  std::to_string(*lease.generation), encode_entry(entry), keep, lease.token, notice[1], notice[2]});
+  fill.push_back({"EVAL", kFillScript, "4", keys_.value(key), keys_.generation(key), keys_.lease(key),
+                  keys_.bypass(key), std::to_string(*lease.generation), encode_entry(entry), keep, lease.token,
+                  notice[1], notice[2]});
   // Tags of an answer that turns out superseded are harmless: purging a
   // member whose entry is gone does nothing, and pruning drops it.
   for (const std::string& tag : tags) {

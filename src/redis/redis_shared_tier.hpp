@@ -44,6 +44,7 @@ class RedisSharedTier final : public SharedTier {
   std::vector<WaitState> wait_states(const std::vector<std::string>& keys) override;
   FillResult store_fill(const std::string& key, const Entry& entry, const std::vector<std::string>& tags,
                         const Lease& lease) override;
+  void mark_uncacheable(const std::string& key, const Lease& lease) override;
   bool purge(const std::string& key, bool soft) override;
   TagPurge purge_tag(const std::string& tag, bool soft) override;
   void subscribe(EventHandlers handlers) override;

@@ -3,7 +3,7 @@ import concurrent.futures
 import os
 import subprocess
 
-from harness import SCALECACHE_BIN, Fleet, Scalecache, wait_until
+from harness import SCALECACHE_BIN, Fleet, Scalecache, total, wait_until
 from origin_server import HOLDABLE, OriginServer
 
 PREFIX = "scalecache:"
@@ -55,3 +55,16 @@ def test_a_queued_miss_holds_no_lease(redis):
         assert leases["held"] == 1, "the queued miss already held its lease"
         assert [status for status, _, _ in answers] == [200, 200]
         wait_until(lambda: redis.cli("EXISTS", PREFIX + "l:q1", PREFIX + "l:q2") == "0", 5, what="both leases released")
+
+
+def test_uncacheable_answers_do_not_make_the_fleet_take_turns(redis):
+    """An answer that may not be cached (no-store) leaves nothing to wait for:
+    afterwards every replica calls the origin at once rather than one after
+    another behind the lease, each waiting for a fill that never comes."""
+    key = "cc-nostore-turns"
+    with OriginServer() as origin, Fleet(3, redis_url=redis.url, env=origin.env(**HOLDABLE)) as fleet:
+        assert fleet[0].get(f"/data/{key}")[0] == 200
+        answers = origin.hold_while([lambda r=r: r.get(f"/data/{key}", timeout=30) for r in fleet],
+                                    lambda: origin.count(key) == 4, what="all three replicas at the origin at once")
+        assert [status for status, _, _ in answers] == [200, 200, 200]
+        assert total(fleet, "scalecache_lease_total", outcome="waited") == 0

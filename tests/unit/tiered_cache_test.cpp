@@ -221,6 +221,28 @@ TEST_F(TieredCacheTest, WaiterSurvivesAFailingPass) {
   EXPECT_EQ(origin.calls("k"), 1);
 }
 
+TEST_F(TieredCacheTest, WaitersCallTheOriginThemselvesWhenTheHoldersAnswerCannotBeCached) {
+  Replica a(&store, origin, clock);
+  Replica b(&store, origin, clock);
+  OriginResponse no_store = OriginResponse::ok("private answer");
+  no_store.cache_control = "no-store";
+  origin.script("k", no_store);
+  origin.hold();
+  auto from_a = a.fetch("k");
+  origin.wait_for_held_calls(1);
+  auto from_b = b.fetch("k");
+  ASSERT_TRUE(eventually([&] { return store.leases_refused.load() >= 1; }));  // b waits for a's fill
+  origin.open();
+  EXPECT_FALSE(from_a.get().stored);
+  Answer b_answer = from_b.get();  // told at once that no fill comes: no lease wait, no takeover
+  EXPECT_EQ(b_answer.source, CacheSource::Origin);
+  EXPECT_EQ(origin.calls("k"), 2);
+  EXPECT_EQ(metric(b.metrics, "scalecache_lease_total{outcome=\"acquired\"}"), 0);
+  Replica c(&store, origin, clock);
+  EXPECT_EQ(c.fetch("k").get().source, CacheSource::Origin);  // later misses skip the lease too
+  EXPECT_EQ(store.leases_refused.load(), 1);
+}
+
 TEST_F(TieredCacheTest, APurgeWinsOverAFetchInFlight) {
   Replica a(&store, origin, clock);
   Replica b(&store, origin, clock);

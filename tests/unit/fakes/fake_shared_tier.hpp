@@ -72,6 +72,7 @@ class FakeSharedStore {
   std::map<std::string, Entry> entries_;
   std::map<std::string, std::string> leases_;
   std::map<std::string, int64_t> generations_;  // purges per key
+  std::set<std::string> bypass_;                // keys whose last answer could not be cached
   std::map<std::string, std::set<std::string>> tags_;
   std::vector<FakeSharedTier*> replicas_;
   int next_token_ = 0;
@@ -104,6 +105,7 @@ class FakeSharedTier final : public SharedTier {
     if (!store_.available) return LeaseOutcome::Unavailable;
     std::lock_guard lock(store_.mutex_);
     lease.generation = store_.generations_[key];
+    if (store_.bypass_.contains(key)) return LeaseOutcome::Bypass;
     auto [it, inserted] = store_.leases_.try_emplace(key, "token-" + std::to_string(++store_.next_token_));
     if (!inserted) {
       ++store_.leases_refused;
@@ -128,7 +130,8 @@ class FakeSharedTier final : public SharedTier {
     if (!store_.available) return states;
     std::lock_guard lock(store_.mutex_);
     for (std::size_t i = 0; i < keys.size(); ++i) {
-      states[i] = {false, store_.live_entry(keys[i]).has_value(), store_.leases_.contains(keys[i])};
+      states[i] = {false, store_.live_entry(keys[i]).has_value(), store_.leases_.contains(keys[i]),
+                   store_.bypass_.contains(keys[i])};
     }
     return states;
   }
@@ -141,6 +144,7 @@ class FakeSharedTier final : public SharedTier {
       std::lock_guard lock(store_.mutex_);
       if (lease.generation && *lease.generation == store_.generations_[key]) {
         store_.entries_[key] = entry;
+        store_.bypass_.erase(key);
         stored = true;
         ++store_.fills;
       }
@@ -149,6 +153,16 @@ class FakeSharedTier final : public SharedTier {
     if (stored) store_.broadcast(this, CacheEvent::Filled, key, entry.meta.stored_at_ms);
     release_lease(key, lease.token);
     return {stored ? FillOutcome::Stored : FillOutcome::Superseded, true};
+  }
+
+  void mark_uncacheable(const std::string& key, const Lease& lease) override {
+    if (!store_.available) return;
+    {
+      std::lock_guard lock(store_.mutex_);
+      store_.bypass_.insert(key);
+    }
+    release_lease(key, lease.token);
+    store_.broadcast(this, CacheEvent::Uncacheable, key, 0);
   }
 
   bool purge(const std::string& key, bool soft) override {
