@@ -116,8 +116,9 @@ void Metrics::lease(LeaseOutcome outcome) {
     case LeaseOutcome::Acquired: leases_[0]->Increment(); return;
     case LeaseOutcome::HeldElsewhere: leases_[1]->Increment(); return;  // "waited"
     case LeaseOutcome::TimedOut: leases_[2]->Increment(); return;
-    case LeaseOutcome::Unavailable: return;  // no lease to count: redis_up says why
-    case LeaseOutcome::Bypass: return;       // uncacheable answers: nothing to share
+    case LeaseOutcome::Unavailable:  // no lease to count: redis_up says why
+    case LeaseOutcome::Bypass:       // uncacheable answers: nothing to share
+      return;
   }
 }
 
