@@ -76,7 +76,7 @@ class OriginServer:
                 if self.path == "/_calls":
                     with origin._lock:
                         counts = json.dumps(origin.calls).encode()
-                    return self._send(200, counts, {"Content-Type": "application/json"})
+                    return self._send(200, counts, [("Content-Type", "application/json")])
                 key = urllib.parse.unquote(self.path.rsplit("/", 1)[-1])
                 with origin._lock:
                     origin.paths.append(self.path)
