@@ -31,11 +31,7 @@ bool WorkerPool::submit(Task task, bool reserved) {
       queue_.push_back({std::move(task), false});
     }
   }
-  if (reserved) {
-    wake_.notify_all();  // the idle threads all wait for it: one of them takes it
-  } else {
-    wake_.notify_one();
-  }
+  wake_.notify_one();
   return true;
 }
 
@@ -60,8 +56,11 @@ bool WorkerPool::reserve_idle_thread() {
 }
 
 void WorkerPool::release_reservation() {
-  std::lock_guard lock(mutex_);
-  --reserved_;
+  {
+    std::lock_guard lock(mutex_);
+    --reserved_;
+  }
+  wake_.notify_one();  // a task queued meanwhile may run now
 }
 
 std::size_t WorkerPool::queued() const {
@@ -82,6 +81,8 @@ void WorkerPool::run() {
       if (queue_.empty()) return;  // stopping and drained
       task = std::move(queue_.front().task);
       queue_.pop_front();
+      // A task a reservation held back may be free to run now: pass the wake-up on.
+      if (!queue_.empty()) wake_.notify_one();
       ++busy_;
     }
     try {

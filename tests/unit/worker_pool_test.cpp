@@ -6,6 +6,7 @@
 #include <future>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 using scalecache::WorkerPool;
@@ -63,7 +64,13 @@ TEST(WorkerPool, AReservedThreadRunsTheReservedTaskBeforeOthers) {
   ASSERT_TRUE(pool.submit([&] { record("reserved"); }, true));
   done.get_future().wait();
   EXPECT_EQ(order, (std::vector<std::string>{"reserved", "queued"}));
-  ASSERT_TRUE(pool.reserve_idle_thread());
+  // Once the worker is back from its last task the thread can be reserved again.
+  bool reserved = false;
+  for (int i = 0; i < 1'000'000 && !reserved; ++i) {
+    reserved = pool.reserve_idle_thread();
+    if (!reserved) std::this_thread::yield();
+  }
+  ASSERT_TRUE(reserved);
   pool.release_reservation();  // given up: the thread is free again
   EXPECT_TRUE(pool.reserve_idle_thread());
   pool.release_reservation();
