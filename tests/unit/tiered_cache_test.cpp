@@ -114,6 +114,15 @@ struct Replica {
 
 class TieredCacheTest : public ::testing::Test {
  protected:
+  // r's miss of "k" finds the lease held by `holder` and waits: its first look
+  // at the shared tier has been made.
+  std::future<Answer> fetch_behind_lease(Replica& r, const std::string& holder) {
+    store.hold_lease("k", holder);
+    auto answer = r.fetch("k");
+    EXPECT_TRUE(eventually([&] { return store.wait_looks.load() >= 1; }));
+    return answer;
+  }
+
   Clock clock;
   FakeSharedStore store{[this] { return clock.now.load(); }};
   FakeOrigin origin;
@@ -179,9 +188,7 @@ TEST_F(TieredCacheTest, AnotherReplicaWaitsForTheLeaseHoldersFill) {
 
 TEST_F(TieredCacheTest, WaiterTakesOverWhenTheLeaseHolderDies) {
   Replica b(&store, origin, clock);
-  store.hold_lease("k", "dead-replica");
-  auto answer = b.fetch("k");
-  ASSERT_TRUE(eventually([&] { return store.leases_refused.load() >= 1; }));
+  auto answer = fetch_behind_lease(b, "dead-replica");
   EXPECT_EQ(origin.total_calls(), 0);  // nobody calls the origin while the lease stands
   store.expire_lease("k");             // its TTL ran out
   Answer got = answer.get();
@@ -192,14 +199,10 @@ TEST_F(TieredCacheTest, WaiterTakesOverWhenTheLeaseHolderDies) {
 
 TEST_F(TieredCacheTest, WaiterCallsTheOriginItselfAtTheWaitDeadline) {
   Replica b(&store, origin, clock);
-  store.hold_lease("k", "stuck-replica");
-  auto answer = b.fetch("k");
-  ASSERT_TRUE(eventually([&] { return store.leases_refused.load() >= 1; }));
-  // The deadline is set just after the refusal: move time on until it has passed.
-  ASSERT_TRUE(eventually([&] {
-    clock.now += test_config().cache.lease_wait_ms;
-    return answer.wait_for(std::chrono::milliseconds(1)) == std::future_status::ready;
-  }));
+  auto answer = fetch_behind_lease(b, "stuck-replica");
+  // The wait's deadline was set before that first look: this reaches it, and
+  // leaves the miss's own deadline (lease wait + origin timeout) time for the origin.
+  clock.now += test_config().cache.lease_wait_ms;
   Answer got = answer.get();
   EXPECT_EQ(got.source, CacheSource::Origin);
   EXPECT_EQ(metric(b.metrics, "scalecache_lease_total{outcome=\"timed_out\"}"), 1);

@@ -30,6 +30,7 @@ class FakeSharedStore {
   std::atomic<int> leases_refused{0};  // take_lease answered HeldElsewhere
   std::atomic<int> fills{0};
   std::atomic<int> wait_state_failures{0};  // wait_states() throws this many more times
+  std::atomic<int> wait_looks{0};           // wait_states() calls: a waiter looked
 
   std::optional<Entry> entry(const std::string& key) {
     std::lock_guard lock(mutex_);
@@ -122,6 +123,7 @@ class FakeSharedTier final : public SharedTier {
   }
 
   std::vector<WaitState> wait_states(const std::vector<std::string>& keys) override {
+    ++store_.wait_looks;
     if (store_.wait_state_failures.load() > 0) {
       --store_.wait_state_failures;
       throw std::bad_alloc();
