@@ -47,7 +47,8 @@ const std::string& value() {
 L1Cache& full_cache() {
   // Built once (thread-safe static initialisation), shared by every run.
   static L1Cache cache([] {
-    L1Cache::Limits limits;  // the service's defaults, room for every key
+    // The service's defaults, with room for every key.
+    L1Cache::Limits limits = L1Cache::Limits::from(scalecache::CacheConfig{});
     limits.max_entries = 2 * kKeys;
     limits.max_bytes = std::size_t{1} << 30;
     limits.shards = 16;
