@@ -6,6 +6,7 @@
 
 #include "cache/entry_codec.hpp"
 #include "cache/freshness.hpp"
+#include "redis/lua_script.hpp"
 #include "util/clock.hpp"
 #include "util/log.hpp"
 #include "util/random_token.hpp"
@@ -18,25 +19,25 @@ using Command = RedisStore::Command;
 
 // Deletes the lease only if it is still ours: one that expired and was
 // taken by another replica is never deleted by mistake.
-constexpr const char* kReleaseScript =
-    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+const LuaScript kReleaseScript{
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"};
 
 // The lease step. KEYS: lease, generation, bypass. ARGV: token, lease TTL.
 // Returns {outcome, generation}: the generation whatever the outcome, so a
 // fetch that waits and later calls the origin still knows when it began.
-constexpr const char* kLeaseScript = R"lua(
+const LuaScript kLeaseScript{R"lua(
 local generation = redis.call('get', KEYS[2]) or '0'
 if redis.call('exists', KEYS[3]) == 1 then return {'bypass', generation} end
 if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'acquired', generation} end
 return {'held', generation}
-)lua";
+)lua"};
 
 // The fill. KEYS: value, generation, lease, bypass. ARGV: the generation seen when
 // the fetch began, the entry, its retention (ms), the lease token ('' for
 // none), the events channel, the fill notice. Returns {stored, released}.
 // The value, its notice and the release happen at once; a purge since the
 // fetch began (generation moved on) means nothing is stored or announced.
-constexpr const char* kFillScript = R"lua(
+const LuaScript kFillScript{R"lua(
 local released = 0
 if ARGV[4] ~= '' and redis.call('get', KEYS[3]) == ARGV[4] then
   redis.call('del', KEYS[3])
@@ -47,24 +48,24 @@ redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3])
 redis.call('del', KEYS[4])
 redis.call('publish', ARGV[5], ARGV[6])
 return {1, released}
-)lua";
+)lua"};
 
 // A tag set lives at least as long as its longest-kept member. (PEXPIRE's GT
 // and NX flags would say this in one command, but need Redis 7.)
-constexpr const char* kExtendScript = R"lua(
+const LuaScript kExtendScript{R"lua(
 local ttl = redis.call('pttl', KEYS[1])
 if ttl >= 0 and ttl >= tonumber(ARGV[1]) then return 0 end
 return redis.call('pexpire', KEYS[1], ARGV[1])
-)lua";
+)lua"};
 
 // Soft purge: rewrite the entry as stale only if it is still the bytes that
 // were read, so a concurrent hard purge (or a newer fill) is never undone.
-constexpr const char* kMarkStaleScript = R"lua(
+const LuaScript kMarkStaleScript{R"lua(
 if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[3] == '0' then return redis.call('del', KEYS[1]) end
 redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
-)lua";
+)lua"};
 
 // Generations must outlive any fetch that could still be in flight (its
 // lease TTL plus its origin call); an hour is far beyond that.
@@ -87,6 +88,14 @@ std::optional<int64_t> parse_generation(const RedisStore::Reply& reply) {
   return value;
 }
 
+// The store's options with every script this tier runs, loaded on each connection.
+RedisStore::Options with_scripts(RedisStore::Options options) {
+  for (const LuaScript* script : {&kReleaseScript, &kLeaseScript, &kFillScript, &kExtendScript, &kMarkStaleScript}) {
+    options.scripts.push_back(script->source);
+  }
+  return options;
+}
+
 bool should_prune() {
   thread_local std::minstd_rand generator{std::random_device{}()};
   return generator() % kPruneOneIn == 0;
@@ -101,7 +110,7 @@ RedisSharedTier::Options RedisSharedTier::Options::from(const Config& config) {
 RedisSharedTier::RedisSharedTier(Options options, Hooks hooks)
     : options_(std::move(options)),
       keys_(options_.key_prefix),
-      store_(options_.store, std::move(hooks.on_health)),
+      store_(with_scripts(options_.store), std::move(hooks.on_health)),
       events_({options_.store.address, options_.store.password, options_.store.connect_timeout_ms,
                keys_.events_channel(), std::move(hooks.on_subscribe_error)},
               store_) {}
@@ -124,8 +133,8 @@ std::vector<SharedTier::Read> RedisSharedTier::read(const std::vector<std::strin
 
 LeaseOutcome RedisSharedTier::take_lease(const std::string& key, Lease& lease) {
   std::string candidate = random_token();
-  const auto reply = store_.run({"EVAL", kLeaseScript, "3", keys_.lease(key), keys_.generation(key), keys_.bypass(key),
-                                 candidate, std::to_string(options_.lease_ttl_ms)});
+  const auto reply = store_.run({"EVALSHA", kLeaseScript.sha1, "3", keys_.lease(key), keys_.generation(key),
+                                 keys_.bypass(key), candidate, std::to_string(options_.lease_ttl_ms)});
   lease.token.clear();
   lease.generation.reset();
   if (reply.status != Status::Ok || reply.elements.size() != 2) return LeaseOutcome::Unavailable;
@@ -149,7 +158,7 @@ void RedisSharedTier::mark_uncacheable(const std::string& key, const Lease& leas
 }
 
 Command RedisSharedTier::release_command(const std::string& key, const std::string& token) const {
-  return {"EVAL", kReleaseScript, "1", keys_.lease(key), token};
+  return {"EVALSHA", kReleaseScript.sha1, "1", keys_.lease(key), token};
 }
 
 void RedisSharedTier::release_lease(const std::string& key, const std::string& token) {
@@ -193,14 +202,14 @@ SharedTier::FillResult RedisSharedTier::store_fill(const std::string& key, const
   const std::string keep = std::to_string(std::max<int64_t>(1, retention_ms(entry.meta, entry.meta.stored_at_ms)));
   const Command notice = events_.publish_command(CacheEvent::Filled, key, entry.meta.stored_at_ms);
   std::vector<Command> fill;
-  fill.push_back({"EVAL", kFillScript, "4", keys_.value(key), keys_.generation(key), keys_.lease(key),
+  fill.push_back({"EVALSHA", kFillScript.sha1, "4", keys_.value(key), keys_.generation(key), keys_.lease(key),
                   keys_.bypass(key), std::to_string(*lease.generation), encode_entry(entry), keep, lease.token,
                   notice[1], notice[2]});
   // Tags of an answer that turns out superseded are harmless: purging a
   // member whose entry is gone does nothing, and pruning drops it.
   for (const std::string& tag : tags) {
     fill.push_back({"SADD", keys_.tag(tag), key});
-    fill.push_back({"EVAL", kExtendScript, "1", keys_.tag(tag), keep});
+    fill.push_back({"EVALSHA", kExtendScript.sha1, "1", keys_.tag(tag), keep});
   }
   const std::vector<RedisStore::Reply> replies = store_.pipeline(fill);
   const RedisStore::Reply& filled = replies[0];
@@ -266,7 +275,7 @@ RedisSharedTier::BatchPurge RedisSharedTier::purge_batch(const std::vector<std::
     if (entry) {
       const int64_t now = wall_clock_ms();
       mark_stale(entry->meta, now);
-      second.push_back({"EVAL", kMarkStaleScript, "1", keys_.value(keys[i]), r[2].text, encode_entry(*entry),
+      second.push_back({"EVALSHA", kMarkStaleScript.sha1, "1", keys_.value(keys[i]), r[2].text, encode_entry(*entry),
                         std::to_string(retention_ms(entry->meta, now))});
     } else {
       result.gone.push_back(keys[i]);

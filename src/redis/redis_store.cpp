@@ -106,7 +106,8 @@ RedisStore::Options RedisStore::Options::from(const RedisConfig& config) {
           static_cast<int>(config.breaker_failures),
           config.backoff_min_ms,
           config.backoff_max_ms,
-          kHealthIntervalMs};
+          kHealthIntervalMs,
+          {}};
 }
 
 RedisStore::RedisStore(Options options, std::function<void(bool)> on_health)
@@ -140,6 +141,21 @@ redisContext* RedisStore::connect() {
   return c;
 }
 
+redisContext* RedisStore::connect_with_scripts() {
+  redisContext* c = connect();
+  for (const std::string& script : options_.scripts) {
+    if (c == nullptr) break;
+    const ReplyPtr reply = command_argv(c, std::array<std::string_view, 3>{"SCRIPT", "LOAD", script});
+    if (connection_failed(c, reply) || reply->type == REDIS_REPLY_ERROR) {
+      log::warn("redis refused to load a script; its commands fail until it does",
+                {{"redis", endpoint()}, {"reason", reply && reply->str != nullptr ? reply->str : "connection lost"}});
+      redisFree(c);
+      c = nullptr;
+    }
+  }
+  return c;
+}
+
 redisContext* RedisStore::acquire() {
   if (breaker_open_.load(std::memory_order_relaxed)) return nullptr;
   std::unique_lock lock(pool_mutex_);
@@ -154,7 +170,7 @@ redisContext* RedisStore::acquire() {
   }
   ++open_connections_;
   lock.unlock();
-  redisContext* c = connect();
+  redisContext* c = connect_with_scripts();
   if (c == nullptr) {
     record(false);
     std::lock_guard relock(pool_mutex_);
@@ -215,7 +231,7 @@ RedisStore::Reply RedisStore::run(std::initializer_list<std::string_view> args) 
 }
 
 RedisStore::Reply RedisStore::run_once_fresh(const Command& command) {
-  redisContext* c = connect();
+  redisContext* c = connect_with_scripts();
   if (c == nullptr) return {};
   const ReplyPtr reply = command_argv(c, command);
   Reply out = connection_failed(c, reply) ? Reply{} : to_reply(*reply);
@@ -244,8 +260,13 @@ std::vector<RedisStore::Reply> RedisStore::pipeline(const std::vector<Command>& 
     }
     out = to_reply(*ReplyPtr(static_cast<redisReply*>(raw), &freeReplyObject));
   }
-  lease.mark_healthy();
   record(true);
+  // NOSCRIPT: this server lost its scripts (SCRIPT FLUSH). Dropping the
+  // connection makes the next one load them again.
+  const bool scripts_lost = std::any_of(replies.begin(), replies.end(), [](const Reply& r) {
+    return r.status == Status::Unavailable && r.text.starts_with("NOSCRIPT");
+  });
+  if (!scripts_lost) lease.mark_healthy();
   return replies;
 }
 

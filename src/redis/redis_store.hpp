@@ -34,6 +34,7 @@ class RedisStore {
     int64_t backoff_min_ms;
     int64_t backoff_max_ms;
     int64_t health_interval_ms;
+    std::vector<std::string> scripts;  // Lua sources to SCRIPT LOAD on every command connection
 
     static Options from(const RedisConfig& config);  // config.url must not be empty
   };
@@ -75,8 +76,9 @@ class RedisStore {
   class Lease;
   friend class Lease;
 
-  redisContext* connect();  // nullptr on failure; logs the reason once per outage
-  redisContext* acquire();  // nullptr when none can be had within the timeout
+  redisContext* connect();               // nullptr on failure; logs the reason once per outage
+  redisContext* connect_with_scripts();  // connect(), then SCRIPT LOAD of options_.scripts
+  redisContext* acquire();               // nullptr when none can be had within the timeout
   void release(redisContext* context, bool healthy);
   void record(bool success);
   void drop_idle();

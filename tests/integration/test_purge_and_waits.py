@@ -203,3 +203,22 @@ def test_a_missed_purge_is_not_served_stale_past_l1_ttl(redis):
         wait_until(lambda: time.monotonic() - stored > 1.2, 5, what="one L1 period")
         body = sc.get_json("/data/missed")[1]
         assert body["data"] != "v1 of missed", "the purged copy was served stale from L1 past l1_ttl_seconds"
+
+
+def test_scripts_come_back_after_a_script_flush(redis):
+    """The lease and fill scripts run by SHA-1. A SCRIPT FLUSH makes Redis
+    answer NOSCRIPT: those requests are still answered (from the origin, not
+    shared), the connections that saw it are dropped, and new ones load the
+    scripts again, so fills reach Redis again within a few requests."""
+    with Scalecache(redis_url=redis.url) as sc:
+        assert sc.get("/data/before-flush")[0] == 200
+        assert redis.cli("EXISTS", PREFIX + "v:before-flush") == "1"
+        redis.cli("SCRIPT", "FLUSH")
+        shared = []
+        for i in range(50):  # the pool holds redis.pool_size (4) connections
+            status, _, _ = sc.get(f"/data/after-flush-{i}")
+            assert status == 200
+            if redis.cli("EXISTS", PREFIX + f"v:after-flush-{i}") == "1":
+                shared.append(i)
+                break
+        assert shared, "no fill reached Redis again after SCRIPT FLUSH"
