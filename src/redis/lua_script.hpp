@@ -10,7 +10,7 @@
 namespace scalecache {
 
 struct LuaScript {
-  explicit LuaScript(std::string source);
+  explicit LuaScript(std::string source_text);
 
   std::string source;
   std::string sha1;  // lower-case hex, as EVALSHA takes it
