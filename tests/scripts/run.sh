@@ -17,6 +17,10 @@ unset SCALECACHE_DEBIAN_MIRROR SCALECACHE_DEBIAN_SECURITY_MIRROR
 . scripts/docker-testlib.sh
 # shellcheck source=tests/lib/checks.sh
 . tests/lib/checks.sh
+# uri NAME PATH: a fixture mirror's URI. Its host is under the reserved .test
+# domain (RFC 6761) and is never contacted: only the parser reads it.
+uri() { echo "http://$1.test/$2"; }
+
 # mirror ETC_DIR ARGS...: scripts/debian-mirror.sh reading ETC_DIR as /etc/apt.
 mirror() { local etc=$1; shift; SCALECACHE_APT_ETC="$WORK/$etc" scripts/debian-mirror.sh "$@"; }
 
@@ -28,13 +32,13 @@ codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
 mkdir -p "$WORK/oneline/sources.list.d"
 cat >"$WORK/oneline/sources.list" <<SRC
 # comment
-deb-src http://src.mirror.test/debian $codename main
-deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://one.mirror.test/debian/ $codename main
-deb http://one.mirror.test/debian-security $codename-security main
+deb-src $(uri src debian) $codename main
+deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $(uri one debian/) $codename main
+deb $(uri one debian-security) $codename-security main
 SRC
-check_same "one-line sources.list: main mirror" "http://one.mirror.test/debian" mirror oneline
-check_same "one-line sources.list: security mirror" "http://one.mirror.test/debian-security" mirror oneline --security
-check_same "one-line sources.list: another suite falls back to the machine's" "http://one.mirror.test/debian" mirror oneline other-suite
+check_same "one-line sources.list: main mirror" "$(uri one debian)" mirror oneline
+check_same "one-line sources.list: security mirror" "$(uri one debian-security)" mirror oneline --security
+check_same "one-line sources.list: another suite falls back to the machine's" "$(uri one debian)" mirror oneline other-suite
 
 # deb822: a third-party repository first, a disabled entry, several URIs and suites.
 mkdir -p "$WORK/deb822/sources.list.d"
@@ -46,38 +50,38 @@ Components: main
 SRC
 cat >"$WORK/deb822/sources.list.d/debian.sources" <<SRC
 Types: deb
-URIs: http://off.mirror.test/debian
+URIs: $(uri off debian)
 Suites: $codename
 Enabled: no
 
 # the real one
 Types: deb deb-src
-URIs: http://two.mirror.test/debian http://three.mirror.test/debian
+URIs: $(uri two debian) $(uri three debian)
 Suites: $codename $codename-updates
 Components: main
 
 Types: deb
-URIs: http://two.mirror.test/debian-security
+URIs: $(uri two debian-security)
 Suites: $codename-security
 Components: main
 SRC
 touch "$WORK/deb822/sources.list.d/old.list.disabled"
-check_same "deb822 .sources: main mirror (enabled, not the vendor's)" "http://two.mirror.test/debian" mirror deb822
-check_same "deb822 .sources: security mirror" "http://two.mirror.test/debian-security" mirror deb822 --security
+check_same "deb822 .sources: main mirror (enabled, not the vendor's)" "$(uri two debian)" mirror deb822
+check_same "deb822 .sources: security mirror" "$(uri two debian-security)" mirror deb822 --security
 
 # mirror+file: and no security entry (derived beside the main mirror).
 mkdir -p "$WORK/mirrorfile/sources.list.d"
-printf '# mirrors\nhttp://four.mirror.test/debian\tpriority:1\n' >"$WORK/mirrorfile/mirrors.list"
+printf '# mirrors\n%s\tpriority:1\n' "$(uri four debian)" >"$WORK/mirrorfile/mirrors.list"
 printf 'Types: deb\nURIs: mirror+file:%s\nSuites: %s\nComponents: main\n' \
   "$WORK/mirrorfile/mirrors.list" "$codename" >"$WORK/mirrorfile/sources.list.d/debian.sources"
-check_same "mirror+file: URI gives its first mirror" "http://four.mirror.test/debian" mirror mirrorfile
-check_same "security mirror derived when there is no entry" "http://four.mirror.test/debian-security" mirror mirrorfile --security
+check_same "mirror+file: URI gives its first mirror" "$(uri four debian)" mirror mirrorfile
+check_same "security mirror derived when there is no entry" "$(uri four debian-security)" mirror mirrorfile --security
 
 # Overrides, and the error without any source.
-check_same "SCALECACHE_DEBIAN_MIRROR overrides" "http://override.test/debian" \
-  env SCALECACHE_DEBIAN_MIRROR=http://override.test/debian/ SCALECACHE_APT_ETC="$WORK/deb822" scripts/debian-mirror.sh
-check_same "SCALECACHE_DEBIAN_MIRROR moves the security mirror too" "http://override.test/debian-security" \
-  env SCALECACHE_DEBIAN_MIRROR=http://override.test/debian SCALECACHE_APT_ETC="$WORK/deb822" scripts/debian-mirror.sh --security
+check_same "SCALECACHE_DEBIAN_MIRROR overrides" "$(uri override debian)" \
+  env SCALECACHE_DEBIAN_MIRROR="$(uri override debian/)" SCALECACHE_APT_ETC="$WORK/deb822" scripts/debian-mirror.sh
+check_same "SCALECACHE_DEBIAN_MIRROR moves the security mirror too" "$(uri override debian-security)" \
+  env SCALECACHE_DEBIAN_MIRROR="$(uri override debian)" SCALECACHE_APT_ETC="$WORK/deb822" scripts/debian-mirror.sh --security
 mkdir -p "$WORK/empty"
 no_source_error() { ! mirror empty >"$WORK/out.log" 2>&1 && grep -q SCALECACHE_DEBIAN_MIRROR "$WORK/out.log"; }
 check "no sources: an error naming SCALECACHE_DEBIAN_MIRROR" no_source_error
