@@ -50,11 +50,23 @@ lint_tidy() {
     echo "lint-tidy: no $BUILD_DIR/compile_commands.json: configure first (make lint-tidy does)" >&2
     return 1
   fi
+  # A file clang-tidy found clean is remembered under a hash of everything
+  # that could change that verdict: the file, every header of the project (the
+  # generated one included), .clang-tidy, the compile commands and the
+  # clang-tidy version. A later run re-checks only files whose inputs changed;
+  # findings are never remembered, so they show on every run.
+  local clean="$TOOLS/tidy-clean" inputs
+  mkdir -p "$clean"
+  inputs=$({ clang-tidy --version; cat .clang-tidy "$BUILD_DIR/compile_commands.json"
+             files 'src/*.hpp' 'src/*.hpp.in' | xargs cat; cat "$BUILD_DIR"/generated/*.hpp 2>/dev/null || true
+           } | sha256sum | cut -d' ' -f1)
   # One clang-tidy per file, JOBS at a time; a file's report is printed whole, and only when it has findings.
-  # shellcheck disable=SC2016  # $1 and $2 are the inner shell's
-  files 'src/*.cpp' | xargs -P "$JOBS" -I{} sh -c \
-    'out=$(clang-tidy -p "$1" --quiet "$2" 2>&1) || { printf "%s\n" "$out" | grep -v "warnings generated\.$"; exit 1; }' \
-    _ "$BUILD_DIR" {}
+  # shellcheck disable=SC2016  # $1..$4 are the inner shell's
+  files 'src/*.cpp' | xargs -P "$JOBS" -I{} sh -c '
+    key=$( { echo "$3"; cat "$2"; } | sha256sum | cut -d" " -f1)
+    [ -e "$4/$key" ] && exit 0
+    out=$(clang-tidy -p "$1" --quiet "$2" 2>&1) || { printf "%s\n" "$out" | grep -v "warnings generated\.$"; exit 1; }
+    touch "$4/$key"' _ "$BUILD_DIR" {} "$inputs" "$clean"
 }
 
 lint_shell() {
