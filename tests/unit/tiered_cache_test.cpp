@@ -97,6 +97,21 @@ struct Replica {
     return promise->get_future();
   }
 
+  // A purge through Invalidation, waited for: whether the shared tier confirmed it.
+  bool purge(const std::string& key, bool soft = false) {
+    std::promise<bool> done;
+    cache.invalidation().purge(key, soft, [&](bool ok) { done.set_value(ok); });
+    return done.get_future().get();
+  }
+
+  // A tag purge, waited for: the keys it purged, or nullopt when it did not complete.
+  std::optional<std::size_t> purge_tag(const std::string& tag) {
+    std::promise<std::optional<std::size_t>> done;
+    cache.invalidation().purge_tag(
+        tag, false, [&](bool ok, std::size_t n) { done.set_value(ok ? std::optional<std::size_t>(n) : std::nullopt); });
+    return done.get_future().get();
+  }
+
   // What L1 alone answers now: nullopt when the request would go through fetch().
   std::optional<std::pair<std::string, std::optional<StaleReason>>> from_l1(const std::string& key) {
     std::optional<std::pair<std::string, std::optional<StaleReason>>> out;
@@ -252,9 +267,7 @@ TEST_F(TieredCacheTest, APurgeWinsOverAFetchInFlight) {
   origin.hold();
   auto in_flight = a.fetch("k");
   origin.wait_for_held_calls(1);  // a read the origin's answer before the purge
-  std::promise<bool> purged;
-  b.cache.invalidation().purge("k", false, [&](bool ok) { purged.set_value(ok); });
-  ASSERT_TRUE(purged.get_future().get());
+  ASSERT_TRUE(b.purge("k"));
   origin.open();
   Answer answered = in_flight.get();
   EXPECT_EQ(answered.entry->data, "value-of-k#1");  // served once to whoever asked
@@ -364,9 +377,7 @@ TEST_F(TieredCacheTest, PurgeRemovesTheKeyEverywhere) {
   a.fetch("k").get();
   b.fetch("k").get();
   ASSERT_TRUE(b.from_l1("k"));
-  std::promise<bool> done;
-  a.cache.invalidation().purge("k", false, [&](bool ok) { done.set_value(ok); });
-  EXPECT_TRUE(done.get_future().get());
+  EXPECT_TRUE(a.purge("k"));
   EXPECT_FALSE(store.entry("k"));
   EXPECT_FALSE(a.from_l1("k"));
   EXPECT_FALSE(b.from_l1("k"));  // told through the shared tier
@@ -378,9 +389,7 @@ TEST_F(TieredCacheTest, SoftPurgeKeepsAStaleCopy) {
   Replica b(&store, origin, clock);
   a.fetch("k").get();
   b.fetch("k").get();
-  std::promise<bool> done;
-  a.cache.invalidation().purge("k", true, [&](bool ok) { done.set_value(ok); });
-  EXPECT_TRUE(done.get_future().get());
+  EXPECT_TRUE(a.purge("k", true));
   ASSERT_TRUE(store.entry("k"));
   EXPECT_EQ(classify(store.entry("k")->meta, clock.now), Freshness::Revalidate);
   origin.hold();                 // keep the refresh the stale answer starts from finishing
@@ -401,9 +410,7 @@ TEST_F(TieredCacheTest, TagPurgeRemovesEveryTaggedKey) {
     a.fetch(key).get();
   }
   a.fetch("other").get();
-  std::promise<std::size_t> done;
-  a.cache.invalidation().purge_tag("team", false, [&](bool ok, std::size_t n) { done.set_value(ok ? n : 999); });
-  EXPECT_EQ(done.get_future().get(), 2u);
+  EXPECT_EQ(a.purge_tag("team"), 2u);
   EXPECT_FALSE(a.from_l1("x"));
   EXPECT_FALSE(a.from_l1("y"));
   EXPECT_TRUE(a.from_l1("other"));
@@ -427,18 +434,14 @@ TEST_F(TieredCacheTest, WithTheSharedTierDownTheOriginStillAnswers) {
   Answer got = a.fetch("k").get();
   EXPECT_EQ(got.source, CacheSource::Origin);
   EXPECT_TRUE(a.from_l1("k"));
-  std::promise<bool> done;
-  a.cache.invalidation().purge("k", false, [&](bool ok) { done.set_value(ok); });
-  EXPECT_FALSE(done.get_future().get());  // L1 only: the caller is told
+  EXPECT_FALSE(a.purge("k"));  // L1 only: the caller is told
 }
 
 TEST_F(TieredCacheTest, WithoutASharedTierL1AndTheOriginServe) {
   Replica a(nullptr, origin, clock);
   EXPECT_EQ(a.fetch("k").get().source, CacheSource::Origin);
   EXPECT_TRUE(a.from_l1("k"));
-  std::promise<bool> tag_done;
-  a.cache.invalidation().purge_tag("t", false, [&](bool ok, std::size_t) { tag_done.set_value(ok); });
-  EXPECT_FALSE(tag_done.get_future().get());  // tags live in the shared tier
+  EXPECT_FALSE(a.purge_tag("t"));  // tags live in the shared tier
 }
 
 }  // namespace
