@@ -79,12 +79,11 @@ constexpr int kPruneOneIn = 16;
 // be cached, unless a cacheable answer ends it sooner.
 constexpr int64_t kBypassKeepMs = 30'000;
 
-std::optional<int64_t> parse_generation(const RedisStore::Reply& reply) {
-  if (reply.status == Status::Miss) return 0;  // never purged
-  if (reply.status != Status::Ok) return std::nullopt;
+// The lease script's generation ('0' for a key never purged); nullopt if it is not a number.
+std::optional<int64_t> parse_generation(std::string_view text) {
   int64_t value = 0;
-  const auto [end, ec] = std::from_chars(reply.text.data(), reply.text.data() + reply.text.size(), value);
-  if (ec != std::errc() || end != reply.text.data() + reply.text.size()) return std::nullopt;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   return value;
 }
 
@@ -138,10 +137,7 @@ LeaseOutcome RedisSharedTier::take_lease(const std::string& key, Lease& lease) {
   lease.token.clear();
   lease.generation.reset();
   if (reply.status != Status::Ok || reply.elements.size() != 2) return LeaseOutcome::Unavailable;
-  RedisStore::Reply generation;
-  generation.status = Status::Ok;
-  generation.text = reply.elements[1];
-  lease.generation = parse_generation(generation);
+  lease.generation = parse_generation(reply.elements[1]);
   const std::string& outcome = reply.elements[0];
   if (outcome == "held") return LeaseOutcome::HeldElsewhere;
   if (outcome == "bypass") return LeaseOutcome::Bypass;
