@@ -160,8 +160,8 @@ void TieredCache::submit(WorkerPool& pool, const std::shared_ptr<Fetch>& fetch, 
 
 void TieredCache::on_l2_read(const std::shared_ptr<Fetch>& fetch, SharedTier::Read read) {
   if (read.status == SharedTier::ReadStatus::Unavailable) {
-    submit(origin_pool_, fetch,
-           &TieredCache::call_origin);  // no shared tier, no lease: the in-process flight is all we have
+    // No shared tier, no lease: the in-process flight is all there is.
+    submit(origin_pool_, fetch, &TieredCache::call_origin);
     return;
   }
   if (read.entry) {
