@@ -221,9 +221,22 @@ class Load:
         self.stats.finished = time.monotonic()
         return self.stats
 
+    def join(self) -> LoadStats:
+        """Waits for every worker to finish its requests (or reach the duration), then the statistics."""
+        for t in self._threads:
+            t.join(self.duration + self.timeout + 5)
+        self.stats.finished = time.monotonic()
+        return self.stats
+
     def completed(self) -> int:
         with self._lock:
             return sum(self.stats.statuses.values())
+
+    def answered_more(self, n: int, timeout: float = 20.0, what: str = "answers") -> None:
+        """Returns once `n` more requests were answered than at the call: the load is making
+        progress. TimeoutError after `timeout` s."""
+        base = self.completed()
+        wait_until(lambda: self.completed() >= base + n, timeout, what=f"{n} more {what}")
 
     def __enter__(self) -> Load:
         return self.start()
@@ -232,11 +245,14 @@ class Load:
         self.stop()
 
 
-def run_load(port: int, seconds: float, **kw) -> LoadStats:
-    """A load for `seconds`, then its statistics."""
-    with Load(port, duration=seconds, **kw) as load:
-        time.sleep(seconds)
-    return load.stats
+def run_load(port: int, requests: int, workers: int = 4, timeout: float = 60.0, **kw) -> LoadStats:
+    """`requests` requests spread over `workers` keep-alive connections, then their statistics.
+
+    A count, not a duration, so a slow machine takes longer instead of asserting
+    less; `timeout` s only bounds a load that stalls (assert_no_failures then sees
+    it ran short)."""
+    load = Load(port, workers=workers, duration=timeout, max_requests=-(-requests // workers), **kw)
+    return load.start().join()
 
 
 # ------------------------------------------------------------------- origin

@@ -7,7 +7,6 @@ The replicas drain for SCALECACHE_SHUTDOWN_DRAIN_SECONDS=1 (readyz 503,
 (max_fails=1 fail_timeout=5s) and proxy_next_upstream retry whatever reached a
 replica that was going away.
 """
-import time
 from contextlib import contextmanager
 
 from faultlib import (Load, NginxLB, Scalecache, assert_clean_exit, assert_no_failures, mixed_paths,
@@ -39,10 +38,10 @@ def data_requests(sc: Scalecache) -> float:
 
 def test_sigterm_to_one_of_three_replicas_under_load(redis):
     with fleet(redis) as (replicas, lb):
-        with Load(lb.port, workers=8, duration=30, paths=mixed_paths(prefix="term")) as load:
-            time.sleep(2)
+        with Load(lb.port, workers=8, duration=60, paths=mixed_paths(prefix="term")) as load:
+            load.answered_more(500, what="answers from the full fleet")
             code = stop_and_expect_clean_exit(replicas[1])
-            time.sleep(3)
+            load.answered_more(500, what="answers from the two survivors")
         stats = load.stats
         print(stats.summary())
         assert code == 0, replicas[1].log()[-2000:]
@@ -54,7 +53,7 @@ def test_sigterm_to_one_of_three_replicas_under_load(redis):
 def test_rolling_restart_of_all_three_under_load(redis):
     with fleet(redis) as (replicas, lb):
         with Load(lb.port, workers=8, duration=60, paths=mixed_paths(prefix="roll")) as load:
-            time.sleep(1.5)
+            load.answered_more(300, what="answers before the first restart")
             for i, old in enumerate(list(replicas)):
                 code = stop_and_expect_clean_exit(old)
                 assert code == 0, old.log()[-2000:]
@@ -65,7 +64,7 @@ def test_rolling_restart_of_all_three_under_load(redis):
                 # next one before that would leave a single replica, or none, in rotation.
                 wait_until(lambda: data_requests(replicas[i]) > 0, 15,
                            what=f"NGINX to route to restarted replica {i}")
-            time.sleep(1)
+            load.answered_more(300, what="answers from the restarted fleet")
         stats = load.stats
         print(stats.summary())
         assert_no_failures(stats, at_least=1000)

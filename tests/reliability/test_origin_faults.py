@@ -87,8 +87,8 @@ def test_not_found_is_404(sc):
 def test_refused_then_origin_comes_back():
     port = free_port()
     with Scalecache(env=http_origin_env(f"http://127.0.0.1:{port}/api", TIMEOUT_MS)) as sc:
-        stats = run_load(sc.port, 2, workers=4, ok_statuses=(502,))
-        assert_no_failures(stats, at_least=50)  # every answer a prompt 502, none hanging
+        stats = run_load(sc.port, 100, workers=4, ok_statuses=(502,))
+        assert_no_failures(stats, at_least=100)  # every answer a prompt 502, none hanging
         assert max(stats.latencies) < 1.0, stats.summary()
         with LocalOrigin(port=port):
             wait_until(lambda: sc.get("/data/ok-back")[0] == 200, 5, what="answers once the origin listens")

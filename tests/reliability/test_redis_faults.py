@@ -5,7 +5,7 @@ request a new key that goes to L2 and the origin) while the fault is injected,
 and asserts that no client request failed, latency stayed bounded, the
 process survived and exits 0, and L2 is used again once Redis is back.
 """
-import time
+import signal
 
 from faultlib import (DelayProxy, Load, RedisServer, Scalecache, assert_clean_exit, assert_no_failures,
                       free_port, log_lines, rss_budget, rss_bytes, run_load, wait_until)
@@ -26,20 +26,18 @@ def in_redis(redis, key: str) -> bool:
 def test_redis_killed_under_load_and_restarted(redis):
     with Scalecache(redis_url=redis.url, origin_delay_ms=5, env=FAST_RECOVERY) as sc:
         rss_before = rss_bytes(sc.proc.pid)
-        with Load(sc.port, workers=8, duration=30) as load:
-            time.sleep(2)
+        with Load(sc.port, workers=8, duration=60) as load:
+            load.answered_more(300, what="answers before the fault")
             redis.stop()  # SIGKILL
             wait_until(lambda: redis_up(sc) == 0, 5, what="redis_up to drop to 0")
-            served_before = load.completed()
-            time.sleep(2)
-            served_while_down = load.completed() - served_before
+            load.answered_more(300, what="answers while Redis is down")
+            assert redis_up(sc) == 0, "Redis came back by itself: the answers above were not served without it"
             redis.start()  # same port, empty
             wait_until(lambda: redis_up(sc) == 1, 10, what="redis_up to return to 1")
-            time.sleep(2)
+            load.answered_more(300, what="answers after Redis came back")
         stats = load.stats
         print(stats.summary())
-        assert_no_failures(stats, at_least=500)
-        assert served_while_down > 100, f"only {served_while_down} answers in 2 s without Redis"
+        assert_no_failures(stats, at_least=900)
         assert max(stats.latencies) < 2.0, stats.summary()
         status, body = sc.get_json("/data/after-restart")
         assert status == 200
@@ -51,17 +49,19 @@ def test_redis_killed_under_load_and_restarted(redis):
 
 def test_redis_paused_under_load(redis):
     with Scalecache(redis_url=redis.url, origin_delay_ms=5, env=FAST_RECOVERY) as sc:
-        with Load(sc.port, workers=8, duration=30) as load:
-            time.sleep(1.5)
-            before = load.completed()
-            redis.cli("CLIENT", "PAUSE", "3000", "ALL")
-            time.sleep(3)
-            during = load.completed() - before
-            time.sleep(2)
+        with Load(sc.port, workers=8, duration=60) as load:
+            load.answered_more(200, what="answers before the pause")
+            # Redis frozen (as in a long fork or a stalled VM) until the answers below are in,
+            # so the pause covers them however slow the machine is.
+            redis.proc.send_signal(signal.SIGSTOP)
+            try:
+                load.answered_more(300, what="answers while Redis is paused")
+            finally:
+                redis.proc.send_signal(signal.SIGCONT)
+            load.answered_more(200, what="answers after the pause")
         stats = load.stats
-        print(stats.summary(), f"answers during the 3 s pause: {during}")
-        assert_no_failures(stats, at_least=300)
-        assert during > 100, f"only {during} answers during the pause"
+        print(stats.summary())
+        assert_no_failures(stats, at_least=700)
         # A miss waits at most a Redis timeout per command (50 ms) before the breaker opens.
         assert max(stats.latencies) < 1.0, stats.summary()
         wait_until(lambda: redis_up(sc) == 1, 10, what="redis_up back to 1 after the pause")
@@ -74,13 +74,13 @@ def test_slow_redis_within_and_beyond_the_timeout(redis):
     with DelayProxy(redis.port) as proxy, \
          Scalecache(redis_url=f"redis://127.0.0.1:{proxy.port}", origin_delay_ms=5, env=FAST_RECOVERY) as sc:
         proxy.delay = 0.010
-        assert_no_failures(run_load(sc.port, 3, workers=4), at_least=50)
+        assert_no_failures(run_load(sc.port, 200, workers=4), at_least=200)
         assert redis_up(sc) == 1, "10 ms per packet is within the 50 ms timeout"
 
         proxy.delay = 0.300
-        beyond = run_load(sc.port, 4, workers=8)
+        beyond = run_load(sc.port, 400, workers=8)
         print("beyond the timeout:", beyond.summary())
-        assert_no_failures(beyond, at_least=200)
+        assert_no_failures(beyond, at_least=400)
         assert beyond.percentile(99) < 1.0, beyond.summary()
         assert max(beyond.latencies) < 2.0, beyond.summary()
 
@@ -102,8 +102,8 @@ def test_redis_restarted_empty_under_load(redis):
         origin_before = b.metric("scalecache_origin_requests_total", result="ok")
 
         paths = lambda w, i: f"/data/{keys[(w * 13 + i) % len(keys)]}"  # noqa: E731
-        with Load(b.port, workers=6, duration=30, paths=paths) as load:
-            time.sleep(1)
+        with Load(b.port, workers=6, duration=60, paths=paths) as load:
+            load.answered_more(200, what="answers before Redis restarts")
             redis.stop()
             redis.start()  # empty: no persistence
             wait_until(lambda: redis_up(b) == 1, 10, what="replica b to reconnect")
@@ -125,8 +125,8 @@ def test_wrong_redis_password_under_load():
     wrong = "wrong-pass-91c2"
     with RedisServer(password=secret) as redis, \
          Scalecache(redis_url=f"redis://:{wrong}@127.0.0.1:{redis.port}", origin_delay_ms=5) as sc:
-        stats = run_load(sc.port, 3, workers=6)
-        assert_no_failures(stats, at_least=100)
+        stats = run_load(sc.port, 300, workers=6)
+        assert_no_failures(stats, at_least=300)
         assert set(stats.sources) <= {"origin", "l1"}, stats.sources
         assert redis_up(sc) == 0
         lines = [line for line in log_lines(sc) if "AUTH" in str(line)]
@@ -139,8 +139,8 @@ def test_wrong_redis_password_under_load():
 
 def test_redis_never_reachable():
     with Scalecache(redis_url=f"redis://127.0.0.1:{free_port()}", origin_delay_ms=5) as sc:
-        stats = run_load(sc.port, 3, workers=6)
-        assert_no_failures(stats, at_least=100)
+        stats = run_load(sc.port, 300, workers=6)
+        assert_no_failures(stats, at_least=300)
         assert max(stats.latencies) < 1.0, stats.summary()
         assert redis_up(sc) == 0
         assert any(e.get("level") in ("error", "warn") and "redis" in str(e).lower() for e in log_lines(sc)), \
