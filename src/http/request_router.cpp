@@ -4,6 +4,7 @@
 
 #include "http/cache_headers.hpp"
 #include "http/key_decoder.hpp"
+#include "http/ops_routes.hpp"
 #include "http/reply.hpp"
 #include "http/response_body.hpp"
 #include "util/clock.hpp"
@@ -15,8 +16,6 @@ namespace Http = Pistache::Http;
 
 namespace {
 
-constexpr std::string_view kDataPrefix = "/data/";
-
 const char* source_name(CacheSource source) {
   switch (source) {
     case CacheSource::L1: return "l1";
@@ -26,19 +25,6 @@ const char* source_name(CacheSource source) {
     case CacheSource::Negative: return "negative";
   }
   return "origin";
-}
-
-constexpr std::string_view kTagsPrefix = "/tags/";
-
-Route route_of(std::string_view path, Http::Method method) {
-  if (path == "/data" || path.starts_with(kDataPrefix)) {
-    return method == Http::Method::Delete ? Route::Purge : Route::Data;
-  }
-  if (path.starts_with(kTagsPrefix)) return Route::Purge;
-  if (path == "/healthz") return Route::Healthz;
-  if (path == "/readyz") return Route::Readyz;
-  if (path == "/metrics") return Route::Metrics;
-  return Route::Other;
 }
 
 std::string bearer_token(const Http::Request& request) {
@@ -248,24 +234,7 @@ void RequestRouter::onRequest(const Http::Request& request, Http::ResponseWriter
       }
       case Route::Healthz:
       case Route::Readyz:
-      case Route::Metrics:
-        if (method != Http::Method::Get) {
-          method_not_allowed(*reply, "GET");
-          return;
-        }
-        if (route == Route::Healthz) {
-          reply->json(Http::Code::Ok, R"({"status":"ok"})");
-        } else if (route == Route::Readyz) {
-          if (ctx.lifecycle.ready()) {
-            reply->json(Http::Code::Ok, R"({"status":"ready"})");
-          } else {
-            reply->error(Http::Code::Service_Unavailable, "not_ready",
-                         ctx.lifecycle.draining() ? "shutting down" : "starting");
-          }
-        } else {
-          reply->text(Http::Code::Ok, ctx.metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
-        }
-        return;
+      case Route::Metrics: answer_ops_route(route, method, *reply, ctx.lifecycle, ctx.metrics); return;
       case Route::Other:
         reply->error(Http::Code::Not_Found, "no_route",
                      "routes: /data/{key}, /tags/{tag}, /healthz, /readyz, /metrics");
