@@ -133,9 +133,10 @@ int run(const Config& config) {
   TieredCache cache(TieredCache::Options::from(config), l1, shared_tier.get(), *origin, metrics, jobs.get());
   metrics.on_scrape([&cache](Metrics& m) { m.set_queued(cache.l2_queued(), cache.origin_queued()); });
 
-  auto context = std::make_shared<RouterContext>(RouterContext{cache, metrics, lifecycle,
-                                                               static_cast<std::size_t>(config.cache.max_key_bytes),
-                                                               PurgeAccess::from(config.admin)});
+  Timer timer;
+  auto context = std::make_shared<RouterContext>(
+      RouterContext{cache, metrics, lifecycle, static_cast<std::size_t>(config.cache.max_key_bytes),
+                    PurgeAccess::from(config.admin), timer, config.queue.retry_after_seconds});
   context->purge_access.log_at_start();
   const HttpServer::Options server_options = HttpServer::Options::from(config);
   HttpServer server(server_options, std::make_shared<RequestRouter>(context));
@@ -144,6 +145,7 @@ int run(const Config& config) {
   } catch (const std::exception& e) {
     log::error("cannot start", {{"error", e.what()}});
     cache.stop();
+    timer.stop();
     return 1;
   }
   lifecycle.set_serving();
@@ -165,6 +167,7 @@ int run(const Config& config) {
   // Pool threads may still answer requests: they must finish before the
   // endpoint that owns the connections goes away.
   cache.stop();
+  timer.stop();  // a wait it would have ended was answered by cache.stop()
   server.stop();
   log::info("stopped");
   return 0;

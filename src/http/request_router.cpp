@@ -1,10 +1,13 @@
 #include "http/request_router.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <string_view>
 
 #include "http/cache_headers.hpp"
 #include "http/key_decoder.hpp"
 #include "http/ops_routes.hpp"
+#include "http/prefer.hpp"
 #include "http/reply.hpp"
 #include "http/response_body.hpp"
 #include "util/clock.hpp"
@@ -133,7 +136,7 @@ void answer_fetch(Reply& reply, RouterContext& ctx, const std::string& key, cons
     case Answer::Kind::OriginError: reply.error(Http::Code::Bad_Gateway, "origin_error", answer.detail); return;
     case Answer::Kind::OriginTooLarge: reply.error(Http::Code::Bad_Gateway, "origin_too_large", answer.detail); return;
     case Answer::Kind::Overloaded:
-      reply.header("Retry-After", "1");
+      reply.header("Retry-After", std::to_string(ctx.retry_after_seconds));
       reply.error(Http::Code::Service_Unavailable, "overloaded", answer.detail);
       return;
   }
@@ -145,8 +148,36 @@ std::optional<std::string> if_none_match_of(const Http::Request& request) {
   return raw->value();
 }
 
+// 202: the answer is being computed; GET `location` again after Retry-After.
+void answer_accepted(Reply& reply, const RouterContext& ctx, const std::string& key, const std::string& location,
+                     const Preferences& prefs) {
+  reply.header("Location", location);
+  reply.header("Retry-After", std::to_string(ctx.retry_after_seconds));
+  reply.header("Preference-Applied", prefs.applied());
+  reply.json(Http::Code::Accepted, accepted_body(key, location));
+}
+
+// A miss whose client states preferences: the answer if it comes within the
+// bound, else 202 while the fetch runs on and fills the cache; whichever
+// comes first answers. wait=N bounds it to N seconds; respond-async alone to
+// kAtHandMs, so what is at hand (an L2 hit, a full queue's 503) is still
+// answered as it is, and only work that takes time becomes a 202.
+void fetch_preferring(std::shared_ptr<Reply> reply, const std::string& key, const std::optional<std::string>& inm,
+                      const std::string& location, const Preferences& prefs, RouterContext& ctx) {
+  constexpr std::chrono::milliseconds kAtHandMs{50};
+  const std::chrono::milliseconds bound =
+      prefs.wait_seconds ? std::chrono::milliseconds(std::chrono::seconds(*prefs.wait_seconds)) : kAtHandMs;
+  auto answered = std::make_shared<std::atomic<bool>>(false);
+  ctx.cache.fetch(key, [reply, answered, key, inm, &ctx](const Answer& answer) {
+    if (!answered->exchange(true)) answer_fetch(*reply, ctx, key, answer, inm);
+  });
+  ctx.timer.at(Timer::Clock::now() + bound, [reply, answered, key, location, prefs, &ctx] {
+    if (!answered->exchange(true)) answer_accepted(*reply, ctx, key, location, prefs);
+  });
+}
+
 void get_data(std::unique_ptr<Reply> reply, const std::string& key, const std::optional<std::string>& inm,
-              RouterContext& ctx) {
+              const std::string& location, const Preferences& prefs, RouterContext& ctx) {
   Prepared prepared;
   CacheSource source = CacheSource::L1;
   std::optional<StaleReason> stale;
@@ -162,6 +193,10 @@ void get_data(std::unique_ptr<Reply> reply, const std::string& key, const std::o
   }
   // The answer comes later from a pool thread; std::function needs a copyable capture.
   std::shared_ptr<Reply> pending(std::move(reply));
+  if (prefs.respond_async || prefs.wait_seconds) {
+    fetch_preferring(std::move(pending), key, inm, location, prefs, ctx);
+    return;
+  }
   ctx.cache.fetch(key,
                   [pending, key, inm, &ctx](const Answer& answer) { answer_fetch(*pending, ctx, key, answer, inm); });
 }
@@ -228,7 +263,14 @@ void RequestRouter::onRequest(const Http::Request& request, Http::ResponseWriter
         } else if (route == Route::Purge) {
           purge_data(std::move(reply), *name, soft_requested(request), ctx);
         } else {
-          get_data(std::move(reply), *name, if_none_match_of(request), ctx);
+          const auto prefer = request.headers().tryGetRaw("Prefer");
+          const Preferences prefs =
+              parse_prefer(prefer ? std::optional<std::string_view>(prefer->value()) : std::nullopt);
+          if (!prefs.error.empty()) {
+            reply->error(Http::Code::Bad_Request, "invalid_prefer", prefs.error);
+            return;
+          }
+          get_data(std::move(reply), *name, if_none_match_of(request), path, prefs, ctx);
         }
         return;
       }

@@ -172,3 +172,47 @@ def test_sigterm_lets_running_jobs_finish_within_the_grace_period(redis):
             worker.stop()
             assert redis.cli("XLEN", JOBS) == "0"
             assert origin.count("finishing") == 1
+
+
+def test_respond_async_answers_202_then_the_answer_comes_from_the_cache(redis):
+    with OriginServer() as origin:
+        env = queue_env(origin, SCALECACHE_QUEUE_RETRY_AFTER_SECONDS="2")
+        with Scalecache(redis_url=redis.url, env=env) as sc, Worker(redis.url, env=env) as worker:
+            with origin.held():
+                status, body, headers = sc.get("/data/later%20on", headers={"Prefer": "respond-async"})
+                assert status == 202, body
+                assert json.loads(body) == {"key": "later on", "status": "accepted", "location": "/data/later%20on"}
+                assert headers["location"] == "/data/later%20on"
+                assert headers["retry-after"] == "2"
+                assert headers["preference-applied"] == "respond-async"
+            wait_until(lambda: worker_metric(worker, "ok") == 1, 10, what="the job done")
+            status, body, _ = sc.get("/data/later%20on")
+            assert status == 200, body
+            assert json.loads(body)["data"] == "v1 of later on"
+            assert origin.count("later on") == 1
+            # What is at hand is answered as it is, preference or not.
+            status, body, _ = sc.get("/data/later%20on", headers={"Prefer": "respond-async"})
+            assert status == 200, body
+
+
+def test_prefer_wait_bounds_the_wait_then_answers_202(redis):
+    with OriginServer() as origin:
+        env = queue_env(origin)
+        with Scalecache(redis_url=redis.url, env=env) as sc, Worker(redis.url, env=env), origin.held():
+            started = time.monotonic()
+            status, body, headers = sc.get("/data/slow", headers={"Prefer": "wait=1"})
+            waited = time.monotonic() - started
+            assert status == 202, body
+            assert headers["preference-applied"] == "wait=1"
+            assert 1.0 <= waited < 10, waited
+            assert origin.count("slow") == 1
+
+
+def test_a_malformed_prefer_wait_is_a_400_with_the_json_error(redis):
+    with OriginServer() as origin:
+        env = queue_env(origin)
+        with Scalecache(redis_url=redis.url, env=env) as sc:
+            status, body, _ = sc.get("/data/x", headers={"Prefer": "wait=soon"})
+            assert status == 400
+            assert json.loads(body)["error"] == "invalid_prefer"
+            assert origin.count("x") == 0
