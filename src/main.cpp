@@ -52,7 +52,8 @@ void print_help() {
                "  --check-config   validate the configuration and exit (0 ok, 2 invalid)\n"
                "  --probe [URL]    ask a running scalecache whether it is ready and exit\n"
                "                   (0 ready, 1 not, 2 bad URL); URL defaults to /readyz on the\n"
-               "                   configured port; for HEALTHCHECKs in the shell-less image\n"
+               "                   configured port (worker.port after `worker`); for HEALTHCHECKs\n"
+               "                   in the shell-less image\n"
                "  --help           this text\n\n"
                "Configuration keys, defaults and environment overrides:\n"
             << describe_config_keys();
@@ -185,7 +186,10 @@ int main(int argc, char** argv) {
     return kExitConfig;
   }
   if (cmd.probe) {
-    const std::string url = cmd.probe_url.empty() ? default_probe_url(config.server) : cmd.probe_url;
+    // A worker answers on worker.port: `scalecache worker --probe` asks there.
+    ServerConfig probed = config.server;
+    if (cmd.worker) probed.port = config.worker.port;
+    const std::string url = cmd.probe_url.empty() ? default_probe_url(probed) : cmd.probe_url;
     return run_health_probe(url, std::chrono::seconds(2));
   }
   if (cmd.check_only) {
