@@ -162,8 +162,9 @@ void answer_accepted(Reply& reply, const RouterContext& ctx, const std::string& 
 // comes first answers. wait=N bounds it to N seconds; respond-async alone to
 // kAtHandMs, so what is at hand (an L2 hit, a full queue's 503) is still
 // answered as it is, and only work that takes time becomes a 202.
-void fetch_preferring(std::shared_ptr<Reply> reply, const std::string& key, const std::optional<std::string>& inm,
-                      const std::string& location, const Preferences& prefs, RouterContext& ctx) {
+void fetch_preferring(const std::shared_ptr<Reply>& reply, const std::string& key,
+                      const std::optional<std::string>& inm, const std::string& location, const Preferences& prefs,
+                      RouterContext& ctx) {
   constexpr std::chrono::milliseconds kAtHandMs{50};
   const std::chrono::milliseconds bound =
       prefs.wait_seconds ? std::chrono::milliseconds(std::chrono::seconds(*prefs.wait_seconds)) : kAtHandMs;
@@ -194,7 +195,7 @@ void get_data(std::unique_ptr<Reply> reply, const std::string& key, const std::o
   // The answer comes later from a pool thread; std::function needs a copyable capture.
   std::shared_ptr<Reply> pending(std::move(reply));
   if (prefs.respond_async || prefs.wait_seconds) {
-    fetch_preferring(std::move(pending), key, inm, location, prefs, ctx);
+    fetch_preferring(pending, key, inm, location, prefs, ctx);
     return;
   }
   ctx.cache.fetch(key,
