@@ -134,6 +134,10 @@ std::size_t Worker::stop(std::chrono::milliseconds grace) {
   std::vector<std::string> left;
   {
     std::unique_lock lock(mutex_);
+    if (!held_.empty()) {
+      log::info("waiting for held jobs",
+                {{"jobs", std::to_string(held_.size())}, {"grace_ms", std::to_string(grace.count())}});
+    }
     // Backoff pauses end at once (their jobs are handed back); running calls get the grace period.
     changed_.wait_for(lock, grace, [this] { return held_.empty(); });
     for (const auto& [id, held] : held_) left.push_back(id);

@@ -164,7 +164,10 @@ def test_sigterm_lets_running_jobs_finish_within_the_grace_period(redis):
                 answer = pool.submit(sc.get, "/data/finishing", timeout=90)
                 wait_until(lambda: origin.count("finishing") == 1, 20, what="the job at the origin")
                 worker.signal(signal.SIGTERM)
-                wait_until(lambda: worker.get("/readyz")[0] == 503, 10, what="the worker to stop being ready")
+                # Let the origin answer only once the worker has stopped reading and
+                # waits for its job: the job must then finish, not be handed back.
+                wait_until(lambda: "waiting for held jobs" in worker.log(), 10, what="the worker to wait for its job")
+                assert worker.get("/readyz")[0] == 503
                 origin._released.set()
                 assert worker.wait(15) == 0
                 assert answer.result(60)[0] == 200
