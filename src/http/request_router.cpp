@@ -177,8 +177,15 @@ void fetch_preferring(const std::shared_ptr<Reply>& reply, const std::string& ke
   });
 }
 
-void get_data(std::unique_ptr<Reply> reply, const std::string& key, const std::optional<std::string>& inm,
-              const std::string& location, const Preferences& prefs, RouterContext& ctx) {
+// The request's Prefer header, looked at only on a miss: an answer at hand is
+// sent as it is whatever the client prefers, and hits pay nothing for it.
+Preferences preferences_of(const Http::Request& request) {
+  const auto prefer = request.headers().tryGetRaw("Prefer");
+  return parse_prefer(prefer ? std::optional<std::string_view>(prefer->value()) : std::nullopt);
+}
+
+void get_data(std::unique_ptr<Reply> reply, const std::string& key, const Http::Request& request, RouterContext& ctx) {
+  const std::optional<std::string> inm = if_none_match_of(request);
   Prepared prepared;
   CacheSource source = CacheSource::L1;
   std::optional<StaleReason> stale;
@@ -192,10 +199,15 @@ void get_data(std::unique_ptr<Reply> reply, const std::string& key, const std::o
     send_prepared(*reply, prepared);
     return;
   }
+  const Preferences prefs = preferences_of(request);
+  if (!prefs.error.empty()) {
+    reply->error(Http::Code::Bad_Request, "invalid_prefer", prefs.error);
+    return;
+  }
   // The answer comes later from a pool thread; std::function needs a copyable capture.
   std::shared_ptr<Reply> pending(std::move(reply));
   if (prefs.respond_async || prefs.wait_seconds) {
-    fetch_preferring(pending, key, inm, location, prefs, ctx);
+    fetch_preferring(pending, key, inm, request.resource(), prefs, ctx);
     return;
   }
   ctx.cache.fetch(key,
@@ -264,14 +276,7 @@ void RequestRouter::onRequest(const Http::Request& request, Http::ResponseWriter
         } else if (route == Route::Purge) {
           purge_data(std::move(reply), *name, soft_requested(request), ctx);
         } else {
-          const auto prefer = request.headers().tryGetRaw("Prefer");
-          const Preferences prefs =
-              parse_prefer(prefer ? std::optional<std::string_view>(prefer->value()) : std::nullopt);
-          if (!prefs.error.empty()) {
-            reply->error(Http::Code::Bad_Request, "invalid_prefer", prefs.error);
-            return;
-          }
-          get_data(std::move(reply), *name, if_none_match_of(request), path, prefs, ctx);
+          get_data(std::move(reply), *name, request, ctx);
         }
         return;
       }
