@@ -192,6 +192,12 @@ int main(int argc, char** argv) {
     const std::string url = cmd.probe_url.empty() ? default_probe_url(probed) : cmd.probe_url;
     return run_health_probe(url, std::chrono::seconds(2));
   }
+  if (cmd.check_only && cmd.worker) {
+    if (const std::string error = worker_config_error(config); !error.empty()) {
+      std::cerr << error << "\n";
+      return kExitConfig;
+    }
+  }
   if (cmd.check_only) {
     std::cout << "configuration ok" << (cmd.config_path.empty() ? "" : ": " + cmd.config_path) << "\n";
     return 0;

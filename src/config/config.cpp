@@ -221,8 +221,9 @@ void validate_queue(const Config& config, const Origins& origins) {
     }
   }
   // A job's lease must outlive a dead worker's silence, or waiters give up
-  // on the job (and enqueue another) before anyone could take it over.
-  if (config.worker.claim_idle_ms >= config.cache.lease_ttl_ms) {
+  // on the job (and enqueue another) before anyone could take it over. Only
+  // checked where the tier is in use: a worker checks it again at start.
+  if (config.origin.kind == "queue" && config.worker.claim_idle_ms >= config.cache.lease_ttl_ms) {
     fail(where_of(origins, "worker.claim_idle_ms"),
          "worker.claim_idle_ms (" + std::to_string(config.worker.claim_idle_ms) +
              " ms) must be below cache.lease_ttl_ms (" + std::to_string(config.cache.lease_ttl_ms) + " ms)");

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
 
 #include "cache/entry_policy.hpp"
 #include "cache/l1_cache.hpp"
@@ -52,9 +53,19 @@ HttpServer::Options ops_server_options(const Config& config) {
 
 }  // namespace
 
+std::string worker_config_error(const Config& config) {
+  if (config.redis.url.empty()) return "config error: scalecache worker needs redis.url: the job queue lives in Redis";
+  if (config.worker.claim_idle_ms >= config.cache.lease_ttl_ms) {
+    return "config error: worker.claim_idle_ms (" + std::to_string(config.worker.claim_idle_ms) +
+           " ms) must be below cache.lease_ttl_ms (" + std::to_string(config.cache.lease_ttl_ms) +
+           " ms): a dead worker's jobs would lose their lease before they are claimed";
+  }
+  return {};
+}
+
 int run_worker(const Config& config) {
-  if (config.redis.url.empty()) {
-    log::error("scalecache worker needs redis.url: the job queue lives in Redis");
+  if (const std::string error = worker_config_error(config); !error.empty()) {
+    std::cerr << error << "\n";
     return 2;
   }
   const sigset_t signals = Lifecycle::block_termination_signals();

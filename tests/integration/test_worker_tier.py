@@ -6,10 +6,12 @@ system still: counts are read while nothing can finish, then it lets go.
 """
 import concurrent.futures
 import json
+import os
 import signal
+import subprocess
 import time
 
-from harness import Fleet, Scalecache, Worker, total
+from harness import SCALECACHE_BIN, Fleet, Scalecache, Worker, total
 from helpers import wait_until
 from origin_server import HOLDABLE, OriginServer
 
@@ -219,3 +221,20 @@ def test_a_malformed_prefer_wait_is_a_400_with_the_json_error(redis):
             assert status == 400
             assert json.loads(body)["error"] == "invalid_prefer"
             assert origin.count("x") == 0
+
+
+def test_worker_configuration_errors_exit_2_naming_the_key(tmp_path):
+    def check(env, *args):
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("SCALECACHE_")}
+        return subprocess.run([SCALECACHE_BIN, "worker", *args], env={**clean, **env},
+                              capture_output=True, text=True, timeout=10)
+
+    no_redis = check({}, "--check-config")
+    assert no_redis.returncode == 2 and "needs redis.url" in no_redis.stderr
+    config = tmp_path / "worker.yaml"
+    config.write_text("redis:\n  url: redis://127.0.0.1:1\nworker:\n  max_attempts: lots\n")
+    bad = check({}, "--config", str(config))
+    assert bad.returncode == 2
+    assert f"{config}:4:17: worker.max_attempts: expected an integer from 1 to 100" in bad.stderr
+    ok = check({"SCALECACHE_REDIS_URL": "redis://127.0.0.1:1"}, "--check-config")
+    assert ok.returncode == 0, ok.stderr
