@@ -36,7 +36,10 @@ void Timer::loop() {
     }
     const auto first = due_.begin();
     if (first->first > Clock::now()) {
-      changed_.wait_until(lock, first->first);
+      // A copy: wait_until reads its deadline again after waking, and stop()
+      // may have freed the entry it came from meanwhile (TSan saw it).
+      const Clock::time_point when = first->first;
+      changed_.wait_until(lock, when);
       continue;
     }
     std::function<void()> callback = std::move(first->second);
