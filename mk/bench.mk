@@ -12,7 +12,7 @@
 BENCH_PYTHON ?= /usr/bin/python3
 BENCH_ARGS   ?=
 
-.PHONY: bench bench-quick bench-deps
+.PHONY: bench bench-quick bench-deps bench-worker
 
 bench-deps:
 	@bench/install-deps.sh
@@ -25,3 +25,7 @@ bench: build bench-deps
 bench-quick: build bench-deps
 	PYTHONDONTWRITEBYTECODE=1 $(BENCH_PYTHON) bench/run.py --bin $(abspath $(BIN)) --quick \
 	  --results-dir $(BUILD_DIR)/bench-quick $(BENCH_ARGS)
+
+## The worker tier: drain of 1,000 cold keys with 1, 2, 4 workers and the queue's cost per miss (~2 min).
+bench-worker: build
+	SCALECACHE_BIN=$(abspath $(BIN)) PYTHONDONTWRITEBYTECODE=1 python3 bench/worker_tier.py $(BENCH_ARGS)

@@ -15,14 +15,17 @@
 #include "cache/tiered_cache.hpp"
 #include "config/config.hpp"
 #include "http/http_server.hpp"
+#include "http/request_router.hpp"
 #include "lifecycle/fd_limit.hpp"
 #include "lifecycle/health_probe.hpp"
 #include "lifecycle/lifecycle.hpp"
 #include "metrics/metrics.hpp"
 #include "metrics/process_metrics.hpp"
 #include "origin/origin_factory.hpp"
+#include "redis/redis_job_stream.hpp"
 #include "redis/redis_shared_tier.hpp"
 #include "util/log.hpp"
+#include "worker/worker_main.hpp"
 
 namespace {
 
@@ -31,6 +34,7 @@ using namespace scalecache;
 constexpr int kExitConfig = 2;
 
 struct CommandLine {
+  bool worker = false;  // `scalecache worker`: the worker tier's process
   std::string config_path;
   bool check_only = false;
   bool probe = false;
@@ -38,14 +42,18 @@ struct CommandLine {
 };
 
 void print_help() {
-  std::cout << "usage: scalecache [--config FILE] [--check-config | --probe [URL]] [--help]\n\n"
+  std::cout << "usage: scalecache [worker] [--config FILE] [--check-config | --probe [URL]] [--help]\n\n"
                "An HTTP cache in front of a slow origin: GET /data/{key} is answered from\n"
                "memory (L1), Redis (L2) or the origin.\n\n"
+               "  worker           run a worker of the worker tier instead: compute the jobs\n"
+               "                   that replicas with origin.kind: queue put on the Redis queue\n"
+               "                   (worker.* settings; /healthz, /readyz, /metrics on worker.port)\n"
                "  --config FILE    YAML configuration (see config/scalecache.yaml)\n"
                "  --check-config   validate the configuration and exit (0 ok, 2 invalid)\n"
                "  --probe [URL]    ask a running scalecache whether it is ready and exit\n"
                "                   (0 ready, 1 not, 2 bad URL); URL defaults to /readyz on the\n"
-               "                   configured port; for HEALTHCHECKs in the shell-less image\n"
+               "                   configured port (worker.port after `worker`); for HEALTHCHECKs\n"
+               "                   in the shell-less image\n"
                "  --help           this text\n\n"
                "Configuration keys, defaults and environment overrides:\n"
             << describe_config_keys();
@@ -55,7 +63,9 @@ CommandLine parse_command_line(int argc, char** argv) {
   CommandLine cmd;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
+    if (arg == "worker" && i == 1) {
+      cmd.worker = true;
+    } else if (arg == "--help" || arg == "-h") {
       print_help();
       std::exit(0);
     } else if (arg == "--check-config") {
@@ -114,20 +124,29 @@ int run(const Config& config) {
   std::unique_ptr<RedisSharedTier> shared_tier = make_shared_tier(config, metrics);
   metrics.set_redis_configured(shared_tier != nullptr);
   std::unique_ptr<Origin> origin = make_origin(config.origin, config.cache.tag_header);
-  TieredCache cache(TieredCache::Options::from(config), l1, shared_tier.get(), *origin, metrics);
+  // origin.kind: queue (config validation made sure redis.url is set).
+  std::unique_ptr<RedisJobStream> jobs;
+  if (config.origin.kind == "queue" && shared_tier) {
+    jobs = std::make_unique<RedisJobStream>(RedisJobStream::Options{RedisStore::Options::from(config.redis),
+                                                                    config.redis.key_prefix, config.queue.max_length},
+                                            [](bool) {});
+  }
+  TieredCache cache(TieredCache::Options::from(config), l1, shared_tier.get(), *origin, metrics, jobs.get());
   metrics.on_scrape([&cache](Metrics& m) { m.set_queued(cache.l2_queued(), cache.origin_queued()); });
 
-  auto context = std::make_shared<RouterContext>(RouterContext{cache, metrics, lifecycle,
-                                                               static_cast<std::size_t>(config.cache.max_key_bytes),
-                                                               PurgeAccess::from(config.admin)});
+  Timer timer;
+  auto context = std::make_shared<RouterContext>(
+      RouterContext{cache, metrics, lifecycle, static_cast<std::size_t>(config.cache.max_key_bytes),
+                    PurgeAccess::from(config.admin), timer, config.queue.retry_after_seconds});
   context->purge_access.log_at_start();
   const HttpServer::Options server_options = HttpServer::Options::from(config);
-  HttpServer server(server_options, context);
+  HttpServer server(server_options, std::make_shared<RequestRouter>(context));
   try {
     server.start();
   } catch (const std::exception& e) {
     log::error("cannot start", {{"error", e.what()}});
     cache.stop();
+    timer.stop();
     return 1;
   }
   lifecycle.set_serving();
@@ -149,6 +168,7 @@ int run(const Config& config) {
   // Pool threads may still answer requests: they must finish before the
   // endpoint that owns the connections goes away.
   cache.stop();
+  timer.stop();  // a wait it would have ended was answered by cache.stop()
   server.stop();
   log::info("stopped");
   return 0;
@@ -166,8 +186,17 @@ int main(int argc, char** argv) {
     return kExitConfig;
   }
   if (cmd.probe) {
-    const std::string url = cmd.probe_url.empty() ? default_probe_url(config.server) : cmd.probe_url;
+    // A worker answers on worker.port: `scalecache worker --probe` asks there.
+    ServerConfig probed = config.server;
+    if (cmd.worker) probed.port = config.worker.port;
+    const std::string url = cmd.probe_url.empty() ? default_probe_url(probed) : cmd.probe_url;
     return run_health_probe(url, std::chrono::seconds(2));
+  }
+  if (cmd.check_only && cmd.worker) {
+    if (const std::string error = worker_config_error(config); !error.empty()) {
+      std::cerr << error << "\n";
+      return kExitConfig;
+    }
   }
   if (cmd.check_only) {
     std::cout << "configuration ok" << (cmd.config_path.empty() ? "" : ": " + cmd.config_path) << "\n";
@@ -175,7 +204,7 @@ int main(int argc, char** argv) {
   }
   log::set_level(config.log.level);
   try {
-    return run(config);
+    return cmd.worker ? run_worker(config) : run(config);
   } catch (const std::exception& e) {
     log::error("fatal", {{"error", e.what()}});
     return 1;

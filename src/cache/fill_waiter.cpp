@@ -66,6 +66,8 @@ std::vector<FillWaiter::Looked> FillWaiter::look(const std::vector<std::pair<std
       }
       if (state.bypass) {
         over.push_back({batch[i], Outcome::Bypass, std::nullopt});
+      } else if (state.failed) {
+        over.push_back({batch[i], Outcome::Failed, std::nullopt});
       } else if (state.unavailable || !state.lease_held) {
         over.push_back({batch[i], Outcome::LeaseGone, std::nullopt});
       } else if (now >= keys[from + i].second) {

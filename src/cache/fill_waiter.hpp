@@ -26,7 +26,7 @@ namespace scalecache {
 
 class FillWaiter {
  public:
-  enum class Outcome { Filled, LeaseGone, Bypass, TimedOut };
+  enum class Outcome { Filled, LeaseGone, Bypass, Failed, TimedOut };
   using Callback = std::function<void(Outcome, std::optional<Entry>)>;
 
   FillWaiter(SharedTier& tier, int64_t poll_ms, const TimeSource& time);

@@ -60,8 +60,8 @@ void Invalidation::on_event(CacheEvent event, const std::string& key, int64_t st
       return;
     case CacheEvent::Purged: l1_.erase(key); return;
     case CacheEvent::MarkedStale: l1_.mark_stale(key, time_.now_ms()); return;
-    case CacheEvent::Uncacheable:
-      // Nothing will be filled: waiters call the origin themselves.
+    case CacheEvent::Uncacheable:  // nothing will be filled: waiters call the origin themselves
+    case CacheEvent::Failed:       // the worker tier gave up: waiters answer stale or an error
       if (waiter_ != nullptr) waiter_->notify_filled(key);
       return;
   }

@@ -3,18 +3,21 @@
 #include "cache/fleet_lease.hpp"
 #include "cache/freshness.hpp"
 #include "util/log.hpp"
+#include "util/random_token.hpp"
 
 namespace scalecache {
 
 Refresher::Refresher(SharedTier* tier, OriginFill& fill, WorkerPool& l2_pool, WorkerPool& origin_pool, Metrics& metrics,
-                     const TimeSource& time, int64_t origin_timeout_ms)
+                     const TimeSource& time, int64_t origin_timeout_ms, JobQueue* queue, int64_t lease_ttl_ms)
     : tier_(tier),
       fill_(fill),
       l2_pool_(l2_pool),
       origin_pool_(origin_pool),
       metrics_(metrics),
       time_(time),
-      origin_timeout_ms_(origin_timeout_ms) {}
+      origin_timeout_ms_(origin_timeout_ms),
+      queue_(queue),
+      lease_ttl_ms_(lease_ttl_ms) {}
 
 template <typename Step>
 bool Refresher::submit(WorkerPool& pool, const std::string& key, Step step) {
@@ -43,6 +46,16 @@ bool Refresher::lease_step(const std::string& key, int64_t known_stored_at_ms) {
   SharedTier::Lease lease;
   if (take_fleet_lease(*tier_, key, lease, metrics_) == LeaseOutcome::HeldElsewhere) {
     return false;  // that replica refreshes for everyone
+  }
+  if (queue_ != nullptr) {
+    // The job takes the lease along; a job that cannot be queued gives it
+    // back. Without a lease (Redis down, an uncacheable key) there is no job.
+    if (lease.token.empty()) return false;
+    const int64_t now = time_.now_ms();
+    if (queue_->enqueue({key, 1, now + lease_ttl_ms_, random_token(), lease, now}) != JobQueue::Enqueued::Queued) {
+      tier_->release_lease(key, lease.token);
+    }
+    return false;
   }
   if (submit(origin_pool_, key, [this, key, lease] { return origin_step(key, lease); })) return true;
   tier_->release_lease(key, lease.token);

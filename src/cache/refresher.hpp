@@ -7,6 +7,7 @@
 //
 // Two steps on two pools, so a slow origin never holds the threads that
 // serve L2 reads: check and lease on the L2 pool, the origin on the origin pool.
+// With a job queue the second step is a job for the worker tier instead.
 
 #include <cstdint>
 #include <string>
@@ -16,6 +17,7 @@
 #include "cache/shared_tier.hpp"
 #include "cache/single_flight.hpp"
 #include "metrics/metrics.hpp"
+#include "queue/job_queue.hpp"
 #include "util/clock.hpp"
 #include "util/worker_pool.hpp"
 
@@ -27,8 +29,9 @@ class Refresher {
 
   // `tier` may be null (no L2: the origin step only).
   // A refresh's origin call gets `origin_timeout_ms` (no client waits on it).
+  // `queue` set: refreshes become jobs carrying a lease of `lease_ttl_ms`.
   Refresher(SharedTier* tier, OriginFill& fill, WorkerPool& l2_pool, WorkerPool& origin_pool, Metrics& metrics,
-            const TimeSource& time, int64_t origin_timeout_ms);
+            const TimeSource& time, int64_t origin_timeout_ms, JobQueue* queue = nullptr, int64_t lease_ttl_ms = 0);
 
   // Starts a refresh of `key`, whose copy here was stored at `known_stored_at_ms`,
   // unless one runs already. Never blocks; a refresh that cannot be queued is
@@ -52,6 +55,8 @@ class Refresher {
   Metrics& metrics_;
   const TimeSource& time_;
   const int64_t origin_timeout_ms_;
+  JobQueue* queue_;
+  const int64_t lease_ttl_ms_;
   SingleFlight<bool> running_;
 };
 

@@ -82,6 +82,7 @@ class SharedTier {
     bool entry_present = false;
     bool lease_held = false;
     bool bypass = false;  // the holder's answer could not be cached: fetch without waiting
+    bool failed = false;  // the worker tier gave up on the key's job: nothing will be filled
   };
   virtual std::vector<WaitState> wait_states(const std::vector<std::string>& keys) = 0;
 
@@ -98,6 +99,15 @@ class SharedTier {
   // fill that never comes; waiters are told now. Releases lease.token. The
   // next stored fill ends it.
   virtual void mark_uncacheable(const std::string& key, const Lease& lease) = 0;
+
+  // The worker tier: a job holds the lease it was made under for as long as
+  // a worker works on it. False when the lease is no longer `token`'s.
+  virtual bool extend_lease(const std::string& key, const std::string& token, int64_t ttl_ms) = 0;
+  // A job for `key` used up its attempts: its waiters, here and on every
+  // replica, are told now and answer with a stale copy or an error instead
+  // of waiting out their deadline. Releases lease.token. The next lease taken
+  // for the key ends it.
+  virtual void mark_failed(const std::string& key, const Lease& lease) = 0;
 
   // Removes `key`, or with `soft` only makes it stale (it keeps its stale
   // windows), and tells every replica. False when the store was unreachable.

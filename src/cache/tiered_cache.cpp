@@ -4,6 +4,7 @@
 
 #include "cache/fleet_lease.hpp"
 #include "util/log.hpp"
+#include "util/random_token.hpp"
 
 namespace scalecache {
 
@@ -36,10 +37,12 @@ Answer from_entry(std::shared_ptr<const Entry> entry, CacheSource source) {
 
 // The time a miss may take: its waits and its origin call, never closer to
 // the server's request timeout than kAnswerMarginMs (time to send the answer).
+// With a queue a miss only waits: for the fill, up to queue.wait_ms.
 int64_t miss_budget_ms(const Config& config) {
   constexpr int64_t kAnswerMarginMs = 500;
-  return std::max<int64_t>(1, std::min(config.cache.lease_wait_ms + config.origin.timeout_ms,
-                                       config.server.header_timeout_ms - kAnswerMarginMs));
+  const int64_t wanted =
+      config.origin.kind == "queue" ? config.queue.wait_ms : config.cache.lease_wait_ms + config.origin.timeout_ms;
+  return std::max<int64_t>(1, std::min(wanted, config.server.header_timeout_ms - kAnswerMarginMs));
 }
 
 }  // namespace
@@ -47,7 +50,7 @@ int64_t miss_budget_ms(const Config& config) {
 TieredCache::Options TieredCache::Options::from(const Config& config) {
   return {EntryPolicy::from(config.cache),
           config.cache.early_refresh_beta,
-          config.cache.lease_wait_ms,
+          config.origin.kind == "queue" ? config.queue.wait_ms : config.cache.lease_wait_ms,
           config.cache.lease_poll_ms,
           config.origin.timeout_ms,
           miss_budget_ms(config),
@@ -55,20 +58,24 @@ TieredCache::Options TieredCache::Options::from(const Config& config) {
           kL2MaxQueue,
           static_cast<std::size_t>(config.origin.concurrency),
           static_cast<std::size_t>(config.origin.max_queue),
+          config.cache.lease_ttl_ms,
           TimeSource{}};
 }
 
-TieredCache::TieredCache(Options options, L1Cache& l1, SharedTier* tier, Origin& origin, Metrics& metrics)
+TieredCache::TieredCache(Options options, L1Cache& l1, SharedTier* tier, Origin& origin, Metrics& metrics,
+                         JobQueue* queue)
     : options_(std::move(options)),
       l1_(l1),
       tier_(tier),
       metrics_(metrics),
+      queue_(tier != nullptr ? queue : nullptr),
       l2_pool_("l2", tier != nullptr ? options_.l2_threads : 0, options_.l2_max_queue),
       origin_pool_("origin", options_.origin_threads, options_.origin_max_queue),
       fill_(options_.entry, l1, tier, origin, metrics, options_.time),
       waiter_(tier != nullptr ? std::make_unique<FillWaiter>(*tier, options_.lease_poll_ms, options_.time) : nullptr),
       reads_(tier != nullptr ? std::make_unique<L2ReadBatcher>(*tier, l2_pool_, options_.l2_max_queue) : nullptr),
-      refresher_(tier, fill_, l2_pool_, origin_pool_, metrics, options_.time, options_.origin_timeout_ms),
+      refresher_(tier, fill_, l2_pool_, origin_pool_, metrics, options_.time, options_.origin_timeout_ms, queue_,
+                 options_.lease_ttl_ms),
       invalidation_(l1, tier, waiter_.get(), l2_pool_, metrics, options_.time) {
   if (tier_ != nullptr) {
     tier_->subscribe(
@@ -159,6 +166,10 @@ void TieredCache::submit(WorkerPool& pool, const std::shared_ptr<Fetch>& fetch, 
 }
 
 void TieredCache::on_l2_read(const std::shared_ptr<Fetch>& fetch, SharedTier::Read read) {
+  if (read.status == SharedTier::ReadStatus::Unavailable && queue_ != nullptr) {
+    finish(fetch, failure(Answer::Kind::Overloaded, "Redis, which holds the job queue, cannot be reached"));
+    return;
+  }
   if (read.status == SharedTier::ReadStatus::Unavailable) {
     // No shared tier, no lease: the in-process flight is all there is.
     submit(origin_pool_, fetch, &TieredCache::call_origin);
@@ -213,13 +224,56 @@ bool TieredCache::lease_or_wait(const std::shared_ptr<Fetch>& fetch) {
     answer_failure(fetch, OriginStatus::Timeout, "no answer within the request's deadline");
     return false;
   }
-  if (take_fleet_lease(*tier_, fetch->key, fetch->lease, metrics_) != LeaseOutcome::HeldElsewhere) return true;
+  const LeaseOutcome outcome = take_fleet_lease(*tier_, fetch->key, fetch->lease, metrics_);
+  if (queue_ != nullptr) {
+    to_queue(fetch, outcome);
+    return false;
+  }
+  if (outcome != LeaseOutcome::HeldElsewhere) return true;
   metrics_.lease(LeaseOutcome::HeldElsewhere);
+  wait_for_fill(fetch);
+  return false;
+}
+
+void TieredCache::to_queue(const std::shared_ptr<Fetch>& fetch, LeaseOutcome outcome) {
+  switch (outcome) {
+    case LeaseOutcome::Acquired: break;
+    case LeaseOutcome::HeldElsewhere:
+      // A job for the key is queued or running, made by this replica or another.
+      metrics_.lease(LeaseOutcome::HeldElsewhere);
+      wait_for_fill(fetch);
+      return;
+    case LeaseOutcome::Bypass:
+    case LeaseOutcome::TimedOut:
+      // Only an origin call could answer, and workers alone make them.
+      answer_failure(fetch, OriginStatus::Error, "the origin's answer for this key cannot be cached or shared");
+      return;
+    case LeaseOutcome::Unavailable:
+      finish(fetch, failure(Answer::Kind::Overloaded, "Redis, which holds the job queue, cannot be reached"));
+      return;
+  }
+  const int64_t now = options_.time.now_ms();
+  Job job{fetch->key, 1, now + options_.lease_ttl_ms, random_token(), fetch->lease, now};
+  switch (queue_->enqueue(job)) {
+    case JobQueue::Enqueued::Queued:
+      log::debug("job queued", {{"key", fetch->key}, {"request_id", job.request_id}});
+      fetch->lease.token.clear();  // the job holds it now; its fill releases it
+      wait_for_fill(fetch);
+      return;
+    case JobQueue::Enqueued::Full:
+      finish(fetch, failure(Answer::Kind::Overloaded, "the job queue is full (queue.max_length)"));
+      return;
+    case JobQueue::Enqueued::Unavailable:
+      finish(fetch, failure(Answer::Kind::Overloaded, "Redis, which holds the job queue, cannot be reached"));
+      return;
+  }
+}
+
+void TieredCache::wait_for_fill(const std::shared_ptr<Fetch>& fetch) {
   const int64_t deadline = std::min(options_.time.now_ms() + options_.lease_wait_ms, fetch->deadline_ms);
   waiter_->wait(fetch->key, deadline, [this, fetch](FillWaiter::Outcome outcome, std::optional<Entry> entry) {
     on_fill_wait(fetch, outcome, std::move(entry));
   });
-  return false;
 }
 
 void TieredCache::on_fill_wait(const std::shared_ptr<Fetch>& fetch, FillWaiter::Outcome outcome,
@@ -237,12 +291,24 @@ void TieredCache::on_fill_wait(const std::shared_ptr<Fetch>& fetch, FillWaiter::
       submit(l2_pool_, fetch, &TieredCache::to_origin);
       return;
     case FillWaiter::Outcome::Bypass:
+      if (queue_ != nullptr) {
+        answer_failure(fetch, OriginStatus::Error, "the origin's answer for this key cannot be cached or shared");
+        return;
+      }
       // The holder's answer could not be cached: call the origin now, as
       // every other replica does, instead of taking turns behind the lease.
       submit(origin_pool_, fetch, &TieredCache::call_origin);
       return;
+    case FillWaiter::Outcome::Failed:
+      answer_failure(fetch, OriginStatus::Error, "the worker tier gave up on this key (worker.max_attempts)");
+      return;
     case FillWaiter::Outcome::TimedOut:
       metrics_.lease(LeaseOutcome::TimedOut);
+      if (queue_ != nullptr) {
+        // The job goes on and fills the cache for later requests.
+        answer_failure(fetch, OriginStatus::Timeout, "the worker tier did not answer within queue.wait_ms");
+        return;
+      }
       submit(origin_pool_, fetch, &TieredCache::call_origin);
       return;
   }

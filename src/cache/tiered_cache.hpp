@@ -11,6 +11,10 @@
 // (cache/freshness.hpp, docs/cache-semantics.md): refreshes run in the
 // background (Refresher); purges and other replicas' events go through
 // Invalidation.
+//
+// With a job queue (origin.kind: queue) the replica never calls the origin:
+// the miss that takes the fleet lease hands it to a job for the worker tier
+// and then waits for the fill like every other waiter (queue/job_queue.hpp).
 
 #include <cstdint>
 #include <functional>
@@ -33,6 +37,7 @@
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
 #include "origin/origin.hpp"
+#include "queue/job_queue.hpp"
 #include "util/clock.hpp"
 #include "util/worker_pool.hpp"
 
@@ -43,7 +48,7 @@ class TieredCache {
   struct Options {
     EntryPolicy entry;
     double early_refresh_beta;  // XFetch; 0 turns early refresh off
-    int64_t lease_wait_ms;      // how long a miss waits for another replica's fill
+    int64_t lease_wait_ms;      // how long a miss waits for another replica's fill (queue.wait_ms with a queue)
     int64_t lease_poll_ms;
     int64_t origin_timeout_ms;  // one origin call, at most
     // One absolute deadline per miss, from its start: lease waits, takeovers
@@ -54,6 +59,7 @@ class TieredCache {
     std::size_t l2_max_queue;
     std::size_t origin_threads;
     std::size_t origin_max_queue;
+    int64_t lease_ttl_ms;  // a job not picked up within its lease's life is given up on
     TimeSource time;
 
     static Options from(const Config& config);
@@ -61,7 +67,9 @@ class TieredCache {
   using Done = std::function<void(const Answer&)>;
 
   // `tier` may be null: the cache then runs on L1 and the origin alone.
-  TieredCache(Options options, L1Cache& l1, SharedTier* tier, Origin& origin, Metrics& metrics);
+  // `queue` set (it needs `tier`): misses become jobs, `origin` is never called.
+  TieredCache(Options options, L1Cache& l1, SharedTier* tier, Origin& origin, Metrics& metrics,
+              JobQueue* queue = nullptr);
   ~TieredCache();
 
   // Fast path, on the caller's thread. When L1 can answer (fresh, or stale
@@ -93,7 +101,10 @@ class TieredCache {
   // when the miss waits for another replica's fill (or its deadline passed:
   // then it is answered already).
   bool lease_or_wait(const std::shared_ptr<Fetch>& fetch);
+  void wait_for_fill(const std::shared_ptr<Fetch>& fetch);
   void on_fill_wait(const std::shared_ptr<Fetch>& fetch, FillWaiter::Outcome outcome, std::optional<Entry> entry);
+  // The queue's lease step: a job for the lease taken, or a wait for the job that holds it.
+  void to_queue(const std::shared_ptr<Fetch>& fetch, LeaseOutcome outcome);
   void call_origin(const std::shared_ptr<Fetch>& fetch);
   // An origin error or timeout (or a deadline passed): a stale copy if there is one, else the error.
   void answer_failure(const std::shared_ptr<Fetch>& fetch, OriginStatus status, std::string detail,
@@ -113,6 +124,7 @@ class TieredCache {
   L1Cache& l1_;
   SharedTier* tier_;
   Metrics& metrics_;
+  JobQueue* queue_;
   WorkerPool l2_pool_;
   WorkerPool origin_pool_;
   SingleFlight<Answer> flights_;

@@ -23,6 +23,6 @@ enum class LeaseOutcome {
 enum class PurgeKind { Key, Tag, Soft };
 
 // What one replica tells the others about a key through the shared tier.
-enum class CacheEvent : char { Filled = 'F', Purged = 'P', MarkedStale = 'S', Uncacheable = 'U' };
+enum class CacheEvent : char { Filled = 'F', Purged = 'P', MarkedStale = 'S', Uncacheable = 'U', Failed = 'X' };
 
 }  // namespace scalecache

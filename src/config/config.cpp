@@ -120,7 +120,8 @@ void apply_file(const std::string& path, Config& config, Origins& origins) {
     const std::string section_str = section_name.Scalar();
     if (!is_section(section_str)) {
       fail(mark_text(path, section_name.Mark()),
-           "unknown section \"" + section_str + "\" (expected server, cache, redis, origin, admin, shutdown or log)");
+           "unknown section \"" + section_str +
+               "\" (expected server, cache, redis, origin, queue, worker, admin, shutdown or log)");
     }
     if (section.IsNull()) continue;
     if (!section.IsMap()) fail(mark_text(path, section.Mark()), section_str + ": expected a mapping");
@@ -206,6 +207,39 @@ void validate_http_url(const std::string& url, const std::string& key, const Ori
   }
 }
 
+// The worker tier's settings, checked whether or not this process is a
+// worker: serving replicas and workers usually share one file.
+void validate_queue(const Config& config, const Origins& origins) {
+  if (config.origin.kind == "queue") {
+    if (config.redis.url.empty()) {
+      fail(where_of(origins, "origin.kind"), "origin.kind is queue but redis.url is empty: the queue lives in Redis");
+    }
+    if (config.queue.wait_ms > config.server.header_timeout_ms) {
+      fail(where_of(origins, "queue.wait_ms"), "queue.wait_ms (" + std::to_string(config.queue.wait_ms) +
+                                                   " ms) must not exceed server.header_timeout_ms (" +
+                                                   std::to_string(config.server.header_timeout_ms) + " ms)");
+    }
+  }
+  // A job's lease must outlive a dead worker's silence, or waiters give up
+  // on the job (and enqueue another) before anyone could take it over. Only
+  // checked where the tier is in use: a worker checks it again at start.
+  if (config.origin.kind == "queue" && config.worker.claim_idle_ms >= config.cache.lease_ttl_ms) {
+    fail(where_of(origins, "worker.claim_idle_ms"),
+         "worker.claim_idle_ms (" + std::to_string(config.worker.claim_idle_ms) +
+             " ms) must be below cache.lease_ttl_ms (" + std::to_string(config.cache.lease_ttl_ms) + " ms)");
+  }
+  if (config.worker.backoff_ms > config.worker.backoff_max_ms) {
+    fail(where_of(origins, "worker.backoff_ms"), "worker.backoff_ms: must not exceed worker.backoff_max_ms (" +
+                                                     std::to_string(config.worker.backoff_max_ms) + ")");
+  }
+  if (config.worker.origin_kind == "http") {
+    if (config.origin.url.empty()) {
+      fail(where_of(origins, "worker.origin_kind"), "worker.origin_kind is http but origin.url is empty");
+    }
+    validate_http_url(config.origin.url, "origin.url", origins);
+  }
+}
+
 void validate(Config& config, const Origins& origins) {
   const auto shards = config.cache.l1_shards;
   if ((shards & (shards - 1)) != 0) {
@@ -232,6 +266,7 @@ void validate(Config& config, const Origins& origins) {
              " ms) must not exceed server.header_timeout_ms (" + std::to_string(config.server.header_timeout_ms) +
              " ms): a miss could outlast its request");
   }
+  validate_queue(config, origins);
   if (config.origin.max_body_bytes == 0) config.origin.max_body_bytes = config.cache.max_object_bytes;
   if (config.origin.kind == "http") {
     if (config.origin.url.empty()) {

@@ -54,7 +54,7 @@ struct RedisConfig {
 };
 
 struct OriginConfig {
-  std::string kind = "simulated";  // simulated | http
+  std::string kind = "simulated";  // simulated | http | queue (misses become jobs for the worker tier)
   std::string url;
   int64_t simulated_delay_ms = 2000;
   int64_t connect_timeout_ms = 1000;
@@ -64,6 +64,26 @@ struct OriginConfig {
   // Largest http origin answer read; beyond it the call fails (502). 0, the
   // default, follows cache.max_object_bytes: load_config resolves it.
   int64_t max_body_bytes = 0;
+};
+
+// The job queue between serving replicas (origin.kind: queue) and workers:
+// a Redis Stream next to the cache's keys.
+struct QueueConfig {
+  int64_t max_length = 10000;       // jobs not yet done; beyond: a miss answers 503
+  int64_t wait_ms = 5000;           // how long a GET waits for its job's fill
+  int64_t retry_after_seconds = 1;  // Retry-After of a 503 (queue full) or a 202 (Prefer: respond-async)
+};
+
+// `scalecache worker`: reads jobs, calls the real origin, stores the fills.
+struct WorkerConfig {
+  int64_t port = 8081;                    // /healthz, /readyz, /metrics
+  std::string origin_kind = "simulated";  // simulated | http (origin.* settings apply)
+  std::string consumer;                   // this worker's name in the consumer group; empty: host name + pid
+  int64_t concurrency = 16;               // jobs computed at once
+  int64_t claim_idle_ms = 5000;           // a job held this long without a heartbeat is taken over
+  int64_t max_attempts = 3;               // origin calls per job, then the dead-letter stream
+  int64_t backoff_ms = 200;               // before the 2nd attempt; doubles each time
+  int64_t backoff_max_ms = 5000;
 };
 
 struct AdminConfig {
@@ -86,6 +106,8 @@ struct Config {
   CacheConfig cache;
   RedisConfig redis;
   OriginConfig origin;
+  QueueConfig queue;
+  WorkerConfig worker;
   AdminConfig admin;
   ShutdownConfig shutdown;
   LogConfig log;

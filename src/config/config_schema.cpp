@@ -75,7 +75,8 @@ std::vector<ConfigKey> build_keys() {
       SC_INT(redis, backoff_min_ms, 1, 600000, "first reconnect delay after the breaker opens"),
       SC_INT(redis, backoff_max_ms, 1, 600000, "longest reconnect delay"),
 
-      SC_STR(origin, kind, (Choices{"simulated", "http"}), false, "simulated or http"),
+      SC_STR(origin, kind, (Choices{"simulated", "http", "queue"}), false,
+             "simulated, http, or queue: misses become jobs for `scalecache worker`"),
       SC_STR(origin, url, Choices{}, false, "base URL of the http origin: GET {url}/{key}"),
       SC_INT(origin, simulated_delay_ms, 0, 600000, "delay of the simulated origin"),
       SC_INT(origin, connect_timeout_ms, 1, 600000, "connect bound for the http origin"),
@@ -84,6 +85,20 @@ std::vector<ConfigKey> build_keys() {
       SC_INT(origin, max_queue, 0, 1000000, "misses allowed to wait for an origin slot; beyond: 503"),
       SC_INT(origin, max_body_bytes, 0, 1 << 30,
              "largest http origin answer read (Content-Length checked first); larger: 502; 0 = cache.max_object_bytes"),
+
+      SC_INT(queue, max_length, 1, 100000000, "jobs queued or running at most; beyond: a miss answers 503"),
+      SC_INT(queue, wait_ms, 0, 600000, "how long a GET waits for its job's answer (Prefer: wait=N shortens it)"),
+      SC_INT(queue, retry_after_seconds, 1, 3600, "Retry-After of a 503 (queue full) and of a 202 (respond-async)"),
+
+      SC_INT(worker, port, 1, 65535, "the worker's TCP port for /healthz, /readyz and /metrics"),
+      SC_STR(worker, origin_kind, (Choices{"simulated", "http"}), false,
+             "the origin workers call: simulated or http (origin.* settings apply)"),
+      SC_STR(worker, consumer, Choices{}, false, "name in the consumer group; empty: host name and process id"),
+      SC_INT(worker, concurrency, 1, 4096, "jobs one worker computes at once"),
+      SC_INT(worker, claim_idle_ms, 100, 600000, "a job whose worker sent no heartbeat this long is taken over"),
+      SC_INT(worker, max_attempts, 1, 100, "origin calls per job before it goes to the dead-letter stream"),
+      SC_INT(worker, backoff_ms, 0, 600000, "wait before a job's second attempt; doubles for each further one"),
+      SC_INT(worker, backoff_max_ms, 0, 600000, "longest wait between attempts"),
 
       SC_STR(admin, token, Choices{}, true, "bearer token required by purges (DELETE); empty: purges answer 403"),
       SC_STR(admin, token_file, Choices{}, false, "file holding the admin token"),

@@ -14,8 +14,8 @@ HttpServer::Options HttpServer::Options::from(const Config& config) {
           std::chrono::seconds(server.keepalive_timeout_seconds)};
 }
 
-HttpServer::HttpServer(Options options, std::shared_ptr<RouterContext> context)
-    : options_(std::move(options)), context_(std::move(context)) {}
+HttpServer::HttpServer(Options options, std::shared_ptr<Pistache::Http::Handler> handler)
+    : options_(std::move(options)), handler_(std::move(handler)) {}
 
 HttpServer::~HttpServer() { stop(); }
 
@@ -32,7 +32,7 @@ void HttpServer::start() {
                     .bodyTimeout(options_.header_timeout)
                     .keepaliveTimeout(options_.keepalive_timeout);
     endpoint_->init(opts);
-    endpoint_->setHandler(std::make_shared<RequestRouter>(context_));
+    endpoint_->setHandler(handler_);
     endpoint_->serveThreaded();
   } catch (const std::exception& e) {
     endpoint_.reset();

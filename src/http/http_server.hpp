@@ -10,7 +10,6 @@
 #include <pistache/endpoint.h>
 
 #include "config/config.hpp"
-#include "http/request_router.hpp"
 
 namespace scalecache {
 
@@ -27,7 +26,8 @@ class HttpServer {
     static Options from(const Config& config);  // threads: effective_threads(config)
   };
 
-  HttpServer(Options options, std::shared_ptr<RouterContext> context);
+  // `handler`: RequestRouter for a serving replica, OpsRouter for a worker.
+  HttpServer(Options options, std::shared_ptr<Pistache::Http::Handler> handler);
   ~HttpServer();
 
   // Binds and starts the reactor threads; throws std::runtime_error naming
@@ -38,7 +38,7 @@ class HttpServer {
 
  private:
   Options options_;
-  std::shared_ptr<RouterContext> context_;
+  std::shared_ptr<Pistache::Http::Handler> handler_;
   std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
 };
 

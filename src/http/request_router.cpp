@@ -1,9 +1,13 @@
 #include "http/request_router.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <string_view>
 
 #include "http/cache_headers.hpp"
 #include "http/key_decoder.hpp"
+#include "http/ops_routes.hpp"
+#include "http/prefer.hpp"
 #include "http/reply.hpp"
 #include "http/response_body.hpp"
 #include "util/clock.hpp"
@@ -15,8 +19,6 @@ namespace Http = Pistache::Http;
 
 namespace {
 
-constexpr std::string_view kDataPrefix = "/data/";
-
 const char* source_name(CacheSource source) {
   switch (source) {
     case CacheSource::L1: return "l1";
@@ -26,19 +28,6 @@ const char* source_name(CacheSource source) {
     case CacheSource::Negative: return "negative";
   }
   return "origin";
-}
-
-constexpr std::string_view kTagsPrefix = "/tags/";
-
-Route route_of(std::string_view path, Http::Method method) {
-  if (path == "/data" || path.starts_with(kDataPrefix)) {
-    return method == Http::Method::Delete ? Route::Purge : Route::Data;
-  }
-  if (path.starts_with(kTagsPrefix)) return Route::Purge;
-  if (path == "/healthz") return Route::Healthz;
-  if (path == "/readyz") return Route::Readyz;
-  if (path == "/metrics") return Route::Metrics;
-  return Route::Other;
 }
 
 std::string bearer_token(const Http::Request& request) {
@@ -147,7 +136,7 @@ void answer_fetch(Reply& reply, RouterContext& ctx, const std::string& key, cons
     case Answer::Kind::OriginError: reply.error(Http::Code::Bad_Gateway, "origin_error", answer.detail); return;
     case Answer::Kind::OriginTooLarge: reply.error(Http::Code::Bad_Gateway, "origin_too_large", answer.detail); return;
     case Answer::Kind::Overloaded:
-      reply.header("Retry-After", "1");
+      reply.header("Retry-After", std::to_string(ctx.retry_after_seconds));
       reply.error(Http::Code::Service_Unavailable, "overloaded", answer.detail);
       return;
   }
@@ -159,8 +148,44 @@ std::optional<std::string> if_none_match_of(const Http::Request& request) {
   return raw->value();
 }
 
-void get_data(std::unique_ptr<Reply> reply, const std::string& key, const std::optional<std::string>& inm,
-              RouterContext& ctx) {
+// 202: the answer is being computed; GET `location` again after Retry-After.
+void answer_accepted(Reply& reply, const RouterContext& ctx, const std::string& key, const std::string& location,
+                     const Preferences& prefs) {
+  reply.header("Location", location);
+  reply.header("Retry-After", std::to_string(ctx.retry_after_seconds));
+  reply.header("Preference-Applied", prefs.applied());
+  reply.json(Http::Code::Accepted, accepted_body(key, location));
+}
+
+// A miss whose client states preferences: the answer if it comes within the
+// bound, else 202 while the fetch runs on and fills the cache; whichever
+// comes first answers. wait=N bounds it to N seconds; respond-async alone to
+// kAtHandMs, so what is at hand (an L2 hit, a full queue's 503) is still
+// answered as it is, and only work that takes time becomes a 202.
+void fetch_preferring(const std::shared_ptr<Reply>& reply, const std::string& key,
+                      const std::optional<std::string>& inm, const std::string& location, const Preferences& prefs,
+                      RouterContext& ctx) {
+  constexpr std::chrono::milliseconds kAtHandMs{50};
+  const std::chrono::milliseconds bound =
+      prefs.wait_seconds ? std::chrono::milliseconds(std::chrono::seconds(*prefs.wait_seconds)) : kAtHandMs;
+  auto answered = std::make_shared<std::atomic<bool>>(false);
+  ctx.cache.fetch(key, [reply, answered, key, inm, &ctx](const Answer& answer) {
+    if (!answered->exchange(true)) answer_fetch(*reply, ctx, key, answer, inm);
+  });
+  ctx.timer.at(Timer::Clock::now() + bound, [reply, answered, key, location, prefs, &ctx] {
+    if (!answered->exchange(true)) answer_accepted(*reply, ctx, key, location, prefs);
+  });
+}
+
+// The request's Prefer header, looked at only on a miss: an answer at hand is
+// sent as it is whatever the client prefers, and hits pay nothing for it.
+Preferences preferences_of(const Http::Request& request) {
+  const auto prefer = request.headers().tryGetRaw("Prefer");
+  return parse_prefer(prefer ? std::optional<std::string_view>(prefer->value()) : std::nullopt);
+}
+
+void get_data(std::unique_ptr<Reply> reply, const std::string& key, const Http::Request& request, RouterContext& ctx) {
+  const std::optional<std::string> inm = if_none_match_of(request);
   Prepared prepared;
   CacheSource source = CacheSource::L1;
   std::optional<StaleReason> stale;
@@ -174,8 +199,17 @@ void get_data(std::unique_ptr<Reply> reply, const std::string& key, const std::o
     send_prepared(*reply, prepared);
     return;
   }
+  const Preferences prefs = preferences_of(request);
+  if (!prefs.error.empty()) {
+    reply->error(Http::Code::Bad_Request, "invalid_prefer", prefs.error);
+    return;
+  }
   // The answer comes later from a pool thread; std::function needs a copyable capture.
   std::shared_ptr<Reply> pending(std::move(reply));
+  if (prefs.respond_async || prefs.wait_seconds) {
+    fetch_preferring(pending, key, inm, request.resource(), prefs, ctx);
+    return;
+  }
   ctx.cache.fetch(key,
                   [pending, key, inm, &ctx](const Answer& answer) { answer_fetch(*pending, ctx, key, answer, inm); });
 }
@@ -242,30 +276,13 @@ void RequestRouter::onRequest(const Http::Request& request, Http::ResponseWriter
         } else if (route == Route::Purge) {
           purge_data(std::move(reply), *name, soft_requested(request), ctx);
         } else {
-          get_data(std::move(reply), *name, if_none_match_of(request), ctx);
+          get_data(std::move(reply), *name, request, ctx);
         }
         return;
       }
       case Route::Healthz:
       case Route::Readyz:
-      case Route::Metrics:
-        if (method != Http::Method::Get) {
-          method_not_allowed(*reply, "GET");
-          return;
-        }
-        if (route == Route::Healthz) {
-          reply->json(Http::Code::Ok, R"({"status":"ok"})");
-        } else if (route == Route::Readyz) {
-          if (ctx.lifecycle.ready()) {
-            reply->json(Http::Code::Ok, R"({"status":"ready"})");
-          } else {
-            reply->error(Http::Code::Service_Unavailable, "not_ready",
-                         ctx.lifecycle.draining() ? "shutting down" : "starting");
-          }
-        } else {
-          reply->text(Http::Code::Ok, ctx.metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
-        }
-        return;
+      case Route::Metrics: answer_ops_route(route, method, *reply, ctx.lifecycle, ctx.metrics); return;
       case Route::Other:
         reply->error(Http::Code::Not_Found, "no_route",
                      "routes: /data/{key}, /tags/{tag}, /healthz, /readyz, /metrics");

@@ -14,6 +14,7 @@
 #include "http/purge_access.hpp"
 #include "lifecycle/lifecycle.hpp"
 #include "metrics/metrics.hpp"
+#include "util/timer.hpp"
 
 namespace scalecache {
 
@@ -23,6 +24,8 @@ struct RouterContext {
   Lifecycle& lifecycle;
   std::size_t max_key_bytes;
   PurgeAccess purge_access;
+  Timer& timer;                 // ends waits bounded by Prefer: wait=N
+  int64_t retry_after_seconds;  // queue.retry_after_seconds: 503 (overloaded) and 202
 };
 
 class RequestRouter : public Pistache::Http::Handler {

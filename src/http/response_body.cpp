@@ -3,6 +3,9 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <initializer_list>
+#include <utility>
+
 namespace scalecache {
 namespace {
 
@@ -10,6 +13,19 @@ namespace {
 // so strings here are already UTF-8 and the writer need not validate them.
 void write_string(rapidjson::Writer<rapidjson::StringBuffer>& w, std::string_view text) {
   w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+}
+
+// {"name": "value", ...} in the order given.
+std::string string_object(std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  for (const auto& [name, value] : fields) {
+    w.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+    write_string(w, value);
+  }
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
 }
 
 }  // namespace
@@ -42,16 +58,12 @@ std::string purge_body(std::string_view what, std::string_view name, std::size_t
   return {buf.GetString(), buf.GetSize()};
 }
 
+std::string accepted_body(std::string_view key, std::string_view location) {
+  return string_object({{"key", key}, {"status", "accepted"}, {"location", location}});
+}
+
 std::string error_body(std::string_view error, std::string_view detail) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  w.StartObject();
-  w.Key("error");
-  write_string(w, error);
-  w.Key("detail");
-  write_string(w, detail);
-  w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
+  return string_object({{"error", error}, {"detail", detail}});
 }
 
 }  // namespace scalecache

@@ -14,4 +14,15 @@ const char* route_name(Route route) {
   return "other";
 }
 
+Route route_of(std::string_view path, Pistache::Http::Method method) {
+  if (path == "/data" || path.starts_with(kDataPrefix)) {
+    return method == Pistache::Http::Method::Delete ? Route::Purge : Route::Data;
+  }
+  if (path.starts_with(kTagsPrefix)) return Route::Purge;
+  if (path == "/healthz") return Route::Healthz;
+  if (path == "/readyz") return Route::Readyz;
+  if (path == "/metrics") return Route::Metrics;
+  return Route::Other;
+}
+
 }  // namespace scalecache

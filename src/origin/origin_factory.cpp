@@ -4,6 +4,18 @@
 #include "origin/simulated_origin.hpp"
 
 namespace scalecache {
+namespace {
+
+// origin.kind: queue. The replica hands misses to the worker tier and never
+// calls an origin; were it ever asked, it says so instead of inventing data.
+class WorkersOnlyOrigin final : public Origin {
+ public:
+  OriginResponse fetch(const std::string&, std::chrono::milliseconds) override {
+    return OriginResponse::failed(OriginStatus::Error, "origin.kind is queue: only workers call the origin");
+  }
+};
+
+}  // namespace
 
 std::unique_ptr<Origin> make_origin(const OriginConfig& config, const std::string& tag_header) {
   if (config.kind == "http") {
@@ -15,6 +27,7 @@ std::unique_ptr<Origin> make_origin(const OriginConfig& config, const std::strin
     options.tag_header = tag_header;
     return std::make_unique<HttpOrigin>(options);
   }
+  if (config.kind == "queue") return std::make_unique<WorkersOnlyOrigin>();
   return std::make_unique<SimulatedOrigin>(std::chrono::milliseconds(config.simulated_delay_ms));
 }
 

@@ -59,7 +59,7 @@ void EventBus::handle_message(std::string_view payload) {
   if (payload.size() < kHeaderLength || payload[1 + kIdLength] != ':' || payload[kHeaderLength - 1] != ':') return;
   if (payload.substr(1, kIdLength) == instance_id_) return;
   const char type = payload[0];
-  if (type != 'F' && type != 'P' && type != 'S' && type != 'U') return;
+  if (type != 'F' && type != 'P' && type != 'S' && type != 'U' && type != 'X') return;
   const std::string_view stamp_hex = payload.substr(2 + kIdLength, kStampLength);
   unsigned long long stamp = 0;
   auto [ptr, ec] = std::from_chars(stamp_hex.data(), stamp_hex.data() + stamp_hex.size(), stamp, 16);

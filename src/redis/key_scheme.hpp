@@ -9,7 +9,13 @@
 //   <prefix>t:<tag>   the set of keys whose origin answers carried <tag>
 //   <prefix>p:<key>   "bypass": the key's last answer could not be cached, so
 //                     replicas call the origin without the lease; PX = kBypassKeepMs
+//   <prefix>x:<key>   "failed": the worker tier gave up on the key's job (dead
+//                     letter); waiters answer stale or 502; PX = kFailedKeepMs,
+//                     and the next lease taken for the key ends it
 //   <prefix>events    the pub/sub channel of cache events
+//   <prefix>jobs      the worker tier's job stream (consumer group "workers")
+//   <prefix>jobs:tries  hash: origin calls made per job entry id, crashed ones included
+//   <prefix>jobs:dead   the dead-letter stream: jobs that used up worker.max_attempts
 //
 // Nothing outside src/redis/ builds these names.
 
@@ -27,7 +33,11 @@ class KeyScheme {
   std::string generation(std::string_view key) const { return join("g:", key); }
   std::string tag(std::string_view tag) const { return join("t:", tag); }
   std::string bypass(std::string_view key) const { return join("p:", key); }
+  std::string failed(std::string_view key) const { return join("x:", key); }
   std::string events_channel() const { return join("events", {}); }
+  std::string jobs() const { return join("jobs", {}); }
+  std::string job_tries() const { return join("jobs:tries", {}); }
+  std::string dead_jobs() const { return join("jobs:dead", {}); }
 
  private:
   std::string join(std::string_view kind, std::string_view name) const {

@@ -22,15 +22,23 @@ using Command = RedisStore::Command;
 const LuaScript kReleaseScript{
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"};
 
-// The lease step. KEYS: lease, generation, bypass. ARGV: token, lease TTL.
+// The lease step. KEYS: lease, generation, bypass, failed. ARGV: token, lease TTL.
 // Returns {outcome, generation}: the generation whatever the outcome, so a
 // fetch that waits and later calls the origin still knows when it began.
+// A new lease starts a new try: a failed job's marker no longer applies.
 const LuaScript kLeaseScript{R"lua(
 local generation = redis.call('get', KEYS[2]) or '0'
 if redis.call('exists', KEYS[3]) == 1 then return {'bypass', generation} end
-if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'acquired', generation} end
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  redis.call('del', KEYS[4])
+  return {'acquired', generation}
+end
 return {'held', generation}
 )lua"};
+
+// Keeps a job's lease. KEYS: lease. ARGV: token, TTL. 1 when it is still the token's.
+const LuaScript kExtendLeaseScript{
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"};
 
 // The fill. KEYS: value, generation, lease, bypass. ARGV: the generation seen when
 // the fetch began, the entry, its retention (ms), the lease token ('' for
@@ -78,6 +86,10 @@ constexpr int kPruneOneIn = 16;
 // How long replicas call the origin directly for a key whose answer could not
 // be cached, unless a cacheable answer ends it sooner.
 constexpr int64_t kBypassKeepMs = 30'000;
+// How long a dead-lettered job's waiters, and misses that join them, are told
+// it failed; long enough for every replica's waiter to look, short enough
+// that the next miss after it starts a new job.
+constexpr int64_t kFailedKeepMs = 2'000;
 
 // The lease script's generation ('0' for a key never purged); nullopt if it is not a number.
 std::optional<int64_t> parse_generation(std::string_view text) {
@@ -89,7 +101,8 @@ std::optional<int64_t> parse_generation(std::string_view text) {
 
 // The store's options with every script this tier runs, loaded on each connection.
 RedisStore::Options with_scripts(RedisStore::Options options) {
-  for (const LuaScript* script : {&kReleaseScript, &kLeaseScript, &kFillScript, &kExtendScript, &kMarkStaleScript}) {
+  for (const LuaScript* script :
+       {&kReleaseScript, &kLeaseScript, &kFillScript, &kExtendScript, &kMarkStaleScript, &kExtendLeaseScript}) {
     options.scripts.push_back(script->source);
   }
   return options;
@@ -132,8 +145,9 @@ std::vector<SharedTier::Read> RedisSharedTier::read(const std::vector<std::strin
 
 LeaseOutcome RedisSharedTier::take_lease(const std::string& key, Lease& lease) {
   std::string candidate = random_token();
-  const auto reply = store_.run({"EVALSHA", kLeaseScript.sha1, "3", keys_.lease(key), keys_.generation(key),
-                                 keys_.bypass(key), candidate, std::to_string(options_.lease_ttl_ms)});
+  const auto reply =
+      store_.run({"EVALSHA", kLeaseScript.sha1, "4", keys_.lease(key), keys_.generation(key), keys_.bypass(key),
+                  keys_.failed(key), candidate, std::to_string(options_.lease_ttl_ms)});
   lease.token.clear();
   lease.generation.reset();
   if (reply.status != Status::Ok || reply.elements.size() != 2) return LeaseOutcome::Unavailable;
@@ -153,6 +167,20 @@ void RedisSharedTier::mark_uncacheable(const std::string& key, const Lease& leas
   store_.pipeline(mark);
 }
 
+bool RedisSharedTier::extend_lease(const std::string& key, const std::string& token, int64_t ttl_ms) {
+  if (token.empty()) return false;
+  const auto reply =
+      store_.run({"EVALSHA", kExtendLeaseScript.sha1, "1", keys_.lease(key), token, std::to_string(ttl_ms)});
+  return reply.status == Status::Ok && reply.integer == 1;
+}
+
+void RedisSharedTier::mark_failed(const std::string& key, const Lease& lease) {
+  std::vector<Command> mark{{"SET", keys_.failed(key), "1", "PX", std::to_string(kFailedKeepMs)}};
+  if (!lease.token.empty()) mark.push_back(release_command(key, lease.token));
+  mark.push_back(events_.publish_command(CacheEvent::Failed, key));
+  store_.pipeline(mark);
+}
+
 Command RedisSharedTier::release_command(const std::string& key, const std::string& token) const {
   return {"EVALSHA", kReleaseScript.sha1, "1", keys_.lease(key), token};
 }
@@ -169,18 +197,20 @@ void RedisSharedTier::release_lease(const std::string& key, const std::string& t
 
 std::vector<SharedTier::WaitState> RedisSharedTier::wait_states(const std::vector<std::string>& keys) {
   std::vector<Command> checks;
-  checks.reserve(keys.size() * 3);
+  constexpr std::size_t kChecks = 4;  // value, lease, bypass, failed
+  checks.reserve(keys.size() * kChecks);
   for (const std::string& key : keys) {
     checks.push_back({"EXISTS", keys_.value(key)});
     checks.push_back({"EXISTS", keys_.lease(key)});
     checks.push_back({"EXISTS", keys_.bypass(key)});
+    checks.push_back({"EXISTS", keys_.failed(key)});
   }
   const std::vector<RedisStore::Reply> replies = store_.pipeline(checks);
   std::vector<WaitState> states(keys.size());
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    const RedisStore::Reply* r = &replies[3 * i];  // value, lease, bypass
-    if (r[0].status != Status::Ok || r[1].status != Status::Ok || r[2].status != Status::Ok) continue;  // unavailable
-    states[i] = {false, r[0].integer > 0, r[1].integer > 0, r[2].integer > 0};
+    const RedisStore::Reply* r = &replies[kChecks * i];
+    if (std::any_of(r, r + kChecks, [](const RedisStore::Reply& one) { return one.status != Status::Ok; })) continue;
+    states[i] = {false, r[0].integer > 0, r[1].integer > 0, r[2].integer > 0, r[3].integer > 0};
   }
   return states;
 }

@@ -45,6 +45,8 @@ class RedisSharedTier final : public SharedTier {
   FillResult store_fill(const std::string& key, const Entry& entry, const std::vector<std::string>& tags,
                         const Lease& lease) override;
   void mark_uncacheable(const std::string& key, const Lease& lease) override;
+  bool extend_lease(const std::string& key, const std::string& token, int64_t ttl_ms) override;
+  void mark_failed(const std::string& key, const Lease& lease) override;
   bool purge(const std::string& key, bool soft) override;
   TagPurge purge_tag(const std::string& tag, bool soft) override;
   void subscribe(EventHandlers handlers) override;

@@ -20,7 +20,12 @@ For every file given (multi-document YAML):
     preStop sleep + shutdown.drain_seconds + shutdown.grace_seconds of the
     mounted configuration, and it takes SCALECACHE_ADMIN_TOKEN from a Secret
     with nothing (config or env) opening purges to anyone
-    (admin.allow_unauthenticated_purge).
+    (admin.allow_unauthenticated_purge);
+  * a worker Deployment (`scalecache worker`) mounts a configuration whose
+    origin.kind is queue (else no job ever reaches it), outlives its grace
+    period on SIGTERM, is not handed the admin token, and is covered by a
+    NetworkPolicy that lets traffic in on its metrics port only and lets it
+    out only to listed destinations.
 
 Usage: policy.py FILE...   (exit 1 when any check fails)
 """
@@ -299,6 +304,38 @@ class Checker:
                 if "cpu" not in ((c.get("resources") or {}).get("limits") or {}):
                     self.fail(dep, "threads follow the CPU limit, but the container has none")
 
+    # -- the worker tier ---------------------------------------------------------
+    def workers(self):
+        configmaps = {c["metadata"]["name"]: c for c in self.of_kind("ConfigMap")}
+        policies = self.of_kind("NetworkPolicy")
+        for dep in self.of_kind("Deployment"):
+            spec = dep["spec"]["template"]["spec"]
+            for c in spec["containers"]:
+                if (c.get("args") or [None])[0] != "worker":
+                    continue
+                cm_name = next((v["configMap"]["name"] for v in spec.get("volumes", []) if "configMap" in v), None)
+                cfg = yaml.safe_load(configmaps[cm_name]["data"].get("scalecache.yaml", "")) if cm_name in configmaps else {}
+                if ((cfg or {}).get("origin") or {}).get("kind") != "queue":
+                    self.fail(dep, "workers run but the serving configuration's origin.kind is not queue: no job reaches them")
+                grace = ((cfg or {}).get("shutdown") or {}).get("grace_seconds", 10)
+                if spec.get("terminationGracePeriodSeconds", 30) <= grace:
+                    self.fail(dep, f"terminationGracePeriodSeconds {spec.get('terminationGracePeriodSeconds', 30)} <= "
+                                   f"shutdown.grace_seconds {grace}: held jobs would be killed, not handed back")
+                if any(e["name"] == "SCALECACHE_ADMIN_TOKEN" for e in c.get("env", [])):
+                    self.fail(dep, "a worker is handed the admin token it never uses")
+                labels = pod_labels(dep)
+                covering = [np for np in policies if matches(np["spec"].get("podSelector"), labels)]
+                if not covering and policies:
+                    self.fail(dep, "no NetworkPolicy covers the workers")
+                for np in covering:
+                    for rule in np["spec"].get("ingress") or []:
+                        ports = [p.get("port") for p in rule.get("ports") or []]
+                        if ports != ["metrics"]:
+                            self.fail(np, f"worker ingress allows ports {ports or 'all'}: only metrics scraping may reach a worker")
+                    for rule in np["spec"].get("egress") or []:
+                        if not rule.get("to"):
+                            self.fail(np, "worker egress rule without `to`: workers may reach only DNS, Redis and the origin")
+
     def run(self):
         if not self.docs:
             self.errors.append(f"{self.path}: no objects")
@@ -312,6 +349,7 @@ class Checker:
         self.ports()
         self.autoscaling()
         self.scalecache()
+        self.workers()
         return self.errors
 
 

@@ -208,7 +208,7 @@ check_quiet "values.schema.json is valid JSON" "$PY" -m json.tool "$CHART/values
 say "helm lint --strict and helm template, per ci values file"
 mkdir -p "$WORK/render"
 CI_FILES=("$CHART"/ci/*-values.yaml)
-[ "${#CI_FILES[@]}" -ge 7 ] || fail "at least 7 ci values files (found ${#CI_FILES[@]})"
+[ "${#CI_FILES[@]}" -ge 9 ] || fail "at least 9 ci values files (found ${#CI_FILES[@]})"
 for f in "${CI_FILES[@]}"; do
   n=$(basename "$f" -values.yaml)
   check_quiet "lint $n" "$HELM" lint --strict "$CHART" -f "$f" --namespace scalecache
@@ -277,6 +277,13 @@ refuse "policy: a container without limits is caught" "no limits.cpu" \
   "$PY" tests/chart/policy.py <(T --set resources.limits=null 2>/dev/null)
 refuse "policy: a writable root filesystem is caught" "readOnlyRootFilesystem" \
   "$PY" tests/chart/policy.py <(T --set securityContext.readOnlyRootFilesystem=false 2>/dev/null)
+refuse "template: worker HPA and KEDA together"      "mutually exclusive"                T --set worker.enabled=true --set worker.keda.enabled=true
+refuse "template: workers without Redis"             "needs Redis"                       T --set worker.enabled=true --set redis.enabled=false
+refuse "schema: worker origin kind queue"            "/config/worker/origin_kind"        T --set config.worker.origin_kind=queue
+refuse "policy: a worker reachable on any port is caught" "only metrics scraping" \
+  "$PY" tests/chart/policy.py <(T -f "$CHART/ci/worker-values.yaml" 2>/dev/null | sed 's/^        - port: metrics$/        - port: 9999/')
+refuse "policy: workers whose replicas queue nothing are caught" "origin.kind is not queue" \
+  "$PY" tests/chart/policy.py <(T -f "$CHART/ci/worker-values.yaml" 2>/dev/null | sed 's/^      kind: queue$/      kind: http/')
 refuse "policy: purges opened to anyone (extraEnv) are caught" "allow_unauthenticated_purge" \
   "$PY" tests/chart/policy.py <(T --set 'extraEnv[0].name=SCALECACHE_ADMIN_ALLOW_UNAUTHENTICATED_PURGE' \
                                   --set-string 'extraEnv[0].value=true' 2>/dev/null)

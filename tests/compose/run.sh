@@ -16,7 +16,10 @@
 #     origin's count, not by the service's own `source` field);
 #   - purges through NGINX need compose.yaml's admin token (401 without, 200 with);
 #   - stopping one replica under load fails no client request;
-#   - scaling to 4 replicas: NGINX and Prometheus pick the new one up.
+#   - scaling to 4 replicas: NGINX and Prometheus pick the new one up;
+#   - the worker tier: the replicas switched to queueing misses and
+#     `--scale worker=3`: 3 workers scraped, every request answered, one
+#     origin call and one job per key.
 # Tears everything down (containers, network, volumes) on exit.
 # check_eval takes single-quoted expressions on purpose.
 # shellcheck disable=SC2016
@@ -326,6 +329,36 @@ new_share=$(awk 'NR == FNR { b[$1] = $2; next } { printf "%s=+%d ", $1, $2 - b[$
 checks_log "after scaling, new data requests per replica: $new_share"
 check_eval "after scaling, $scaled_sent requests ($(json_get "$work/scaled.json" failed) failed) reached all 4 replicas ($(checks_elapsed "$t") s)" \
   '[ "$(json_get "$work/scaled.json" failed)" = 0 ] && grown 4'
+
+# --- the worker tier: replicas queue their misses, 3 workers compute them ---------
+say_workers=$(date +%s.%N)
+dcw() { dc -f "$here/workers.yaml" "$@"; }
+if ! dcw up -d --no-build --no-deps --scale scalecache=3 --scale worker=3 scalecache worker >"$work/workers.log" 2>&1; then
+  cat "$work/workers.log"; fail "docker-compose up --scale worker=3"
+fi
+workers_are() { [ "$("${client[@]}" targets "$prom" scalecache-worker 2>/dev/null)" = "$1" ]; }
+check "Prometheus scrapes 3 healthy workers after --scale worker=3" tl_until 60 workers_are 3
+check "the replicas, now queueing misses, are ready through NGINX" tl_wait_http "$lb/readyz" 200 60
+check "Prometheus finds the 3 replicas again" tl_until 60 targets_are 3
+nginx_on_current_replicas() {  # NGINX's latest reload lists exactly the running replicas' addresses
+  local want got id
+  want=$(for id in $(dc ps -q scalecache); do
+           docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$id"; done | sort | xargs)
+  got=$(dc logs --no-color nginx 2>/dev/null | sed -n 's/.*\] -> \[\(.*\)\]; reloading nginx.*/\1/p' | tail -n 1 \
+          | tr -s ' ,' '\n' | sed 's/:[0-9]*$//' | grep . | sort | xargs)
+  [ -n "$want" ] && [ "$want" = "$got" ]
+}
+check "NGINX balances over the recreated replicas" tl_until 60 nginx_on_current_replicas
+"${client[@]}" load "$lb" --keys "$keys" --prefix worker-key- --requests 400 --concurrency 8 --timeout 20 >"$work/workers.json"
+worker_calls=$("${client[@]}" calls "$origin" --prefix worker-key-)
+jobs_done() {
+  [ "$("${client[@]}" prom "$prom" 'sum(scalecache_worker_jobs_total{result="ok"})' 2>/dev/null | awk '{ print $2 + 0 }')" = "$1" ]
+}
+check_eval "through the workers: $(json_get "$work/workers.json" requests) requests, $(json_get "$work/workers.json" failed) failed" \
+  '[ "$(json_get "$work/workers.json" failed)" = 0 ] && [ "$(json_get "$work/workers.json" requests)" = 400 ]'
+check_eval "one origin call per key through the workers ($worker_calls calls for $keys keys)" '[ "$worker_calls" = "$keys" ]'
+check "the workers counted one job per key ($keys)" tl_until 30 jobs_done "$keys"
+checks_log "worker tier phase: $(checks_elapsed "$say_workers") s"
 
 echo "figures: hit ratio $hit_ratio (origin's count, 1200 requests after warm-up; replicas' counters $prom_ratio);" \
   "replica stopped under load: $failover_requests requests, $failover_failed failed," \

@@ -115,10 +115,13 @@ class Scalecache:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    # Arguments before --config: the subcommand, for Worker.
+    subcommand: tuple[str, ...] = ()
+
     def start(self, wait_ready: bool = True) -> Scalecache:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SCALECACHE_")}
         env.update(self.env)
-        args = [SCALECACHE_BIN]
+        args = [SCALECACHE_BIN, *self.subcommand]
         if self.config_file:
             args += ["--config", self.config_file]
         self._log = open(self.log_path, "ab")
@@ -220,6 +223,25 @@ def parse_metrics(text: str) -> list[tuple[str, dict, float]]:
 def sum_samples(text: str, name: str, **labels: str) -> float:
     return sum(value for n, ls, value in parse_metrics(text)
                if n == name and all(ls.get(k) == v for k, v in labels.items()))
+
+
+class Worker(Scalecache):
+    """One `scalecache worker` process; `port` is its worker.port (/healthz,
+    /readyz, /metrics), ready once its consumer group exists. Give it the
+    serving replicas' settings (redis_url, the origin's env) plus worker ones."""
+
+    subcommand = ("worker",)
+
+    def __init__(self, redis_url: str, env: dict[str, str] | None = None, **kwargs):
+        super().__init__(redis_url=redis_url, env=env, **kwargs)
+        self.env["SCALECACHE_WORKER_PORT"] = str(self.port)
+        self.env["SCALECACHE_SERVER_PORT"] = str(free_port())  # not listened on by a worker
+        self.env.update(env or {})
+
+    def kill(self):
+        """SIGKILL: the worker dies holding whatever it held."""
+        self.proc.kill()
+        self.proc.wait(10)
 
 
 class Fleet:

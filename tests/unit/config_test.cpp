@@ -153,8 +153,8 @@ TEST(Config, SyntaxErrorNamesLineAndColumn) {
 
 TEST(Config, UnknownSectionAndKey) {
   EXPECT_EQ(error_of("sever:\n  port: 1\n"),
-            "config error: FILE:1:1: unknown section \"sever\" (expected server, cache, redis, origin, admin, shutdown "
-            "or log)");
+            "config error: FILE:1:1: unknown section \"sever\" (expected server, cache, redis, origin, queue, worker, "
+            "admin, shutdown or log)");
   const std::string msg = error_of("server:\n  prot: 8080\n");
   EXPECT_EQ(msg.rfind("config error: FILE:2:3: unknown key server.prot (known: host, port,", 0), 0u) << msg;
 }
@@ -169,7 +169,7 @@ TEST(Config, WrongTypeAndRange) {
   EXPECT_EQ(error_of("server:\n  port: [80]\n"),
             "config error: FILE:2:9: server.port: expected a single value, got a list or mapping");
   EXPECT_EQ(error_of("origin:\n  kind: grpc\n"),
-            "config error: FILE:2:9: origin.kind: expected one of simulated, http, got \"grpc\"");
+            "config error: FILE:2:9: origin.kind: expected one of simulated, http, queue, got \"grpc\"");
   EXPECT_EQ(error_of("server: 8080\n"), "config error: FILE:1:9: server: expected a mapping");
 }
 
@@ -181,6 +181,23 @@ TEST(Config, CrossFieldAndUrlChecks) {
             "config error: FILE:2:8: redis.url: expected a URL of the form redis://[:password@]host:port[/db]");
   EXPECT_EQ(error_of("cache:\n  l1_shards: 3\n"),
             "config error: FILE:2:14: cache.l1_shards: expected a power of two, got 3");
+}
+
+TEST(Config, WorkerTierChecks) {
+  EXPECT_EQ(error_of("origin:\n  kind: queue\n"),
+            "config error: FILE:2:9: origin.kind is queue but redis.url is empty: the queue lives in Redis");
+  EXPECT_EQ(error_of("redis:\n  url: redis://127.0.0.1:1\norigin:\n  kind: queue\nqueue:\n  wait_ms: 20000\n"),
+            "config error: FILE:6:12: queue.wait_ms (20000 ms) must not exceed server.header_timeout_ms (10000 ms)");
+  EXPECT_EQ(error_of("redis:\n  url: redis://127.0.0.1:1\norigin:\n  kind: queue\nworker:\n  claim_idle_ms: 10000\n"),
+            "config error: FILE:6:18: worker.claim_idle_ms (10000 ms) must be below cache.lease_ttl_ms (10000 ms)");
+  EXPECT_NO_THROW(load_config("", Env{"SCALECACHE_CACHE_LEASE_TTL_MS=3000"}.get()))
+      << "without the worker tier a short lease is fine";
+  EXPECT_EQ(error_of("worker:\n  origin_kind: http\n"),
+            "config error: FILE:2:16: worker.origin_kind is http but origin.url is empty");
+  EXPECT_EQ(error_of("worker:\n  max_attempts: 0\n"),
+            "config error: FILE:2:17: worker.max_attempts: expected an integer from 1 to 100, got \"0\"");
+  EXPECT_EQ(error_of("worker:\n  backoff_ms: 9000\n"),
+            "config error: FILE:2:15: worker.backoff_ms: must not exceed worker.backoff_max_ms (5000)");
 }
 
 TEST(Config, EnvironmentErrorsNameTheVariable) {

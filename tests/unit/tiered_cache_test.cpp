@@ -18,6 +18,7 @@
 
 #include "cache/tiered_cache.hpp"
 #include "config/config.hpp"
+#include "eventually.hpp"
 #include "fakes/fake_origin.hpp"
 #include "fakes/fake_shared_tier.hpp"
 #include "metrics/metrics.hpp"
@@ -25,6 +26,7 @@
 namespace scalecache {
 namespace {
 
+using testing::eventually;
 using testing::FakeOrigin;
 using testing::FakeSharedStore;
 using testing::FakeSharedTier;
@@ -50,18 +52,6 @@ Config test_config() {
   config.redis.pool_size = 2;
   config.origin.concurrency = 4;
   return config;
-}
-
-// Waits for a condition another thread brings about; false after 30 s, so a
-// broken cache fails the test instead of hanging it.
-template <typename Predicate>
-bool eventually(Predicate predicate) {
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!predicate()) {
-    if (std::chrono::steady_clock::now() > give_up) return false;
-    std::this_thread::yield();
-  }
-  return true;
 }
 
 double metric(Metrics& metrics, const std::string& series) {

@@ -50,6 +50,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: redis
 {{- end }}
 
+{{- define "scalecache.workerSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "scalecache.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: worker
+{{- end }}
+
 {{- define "scalecache.commonLabels" -}}
 helm.sh/chart: {{ include "scalecache.chart" . }}
 app.kubernetes.io/part-of: scalecache
@@ -63,6 +69,15 @@ app.kubernetes.io/version: {{ include "scalecache.imageTag" . | quote }}
 {{- define "scalecache.labels" -}}
 {{ include "scalecache.selectorLabels" . }}
 {{ include "scalecache.commonLabels" . }}
+{{- end }}
+
+{{- define "scalecache.workerLabels" -}}
+{{ include "scalecache.workerSelectorLabels" . }}
+{{ include "scalecache.commonLabels" . }}
+{{- end }}
+
+{{- define "scalecache.workerName" -}}
+{{- printf "%s-worker" (include "scalecache.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
 {{- define "scalecache.redisLabels" -}}
@@ -151,6 +166,12 @@ admin token would leave scalecache refusing every purge). */}}
 {{- $redis := get $cfg "redis" | default dict }}
 {{- $_ := set $redis "url" (include "scalecache.redisUrl" .) }}
 {{- $_ := set $cfg "redis" $redis }}
+{{- if .Values.worker.enabled }}
+{{- /* With the worker tier the serving pods never call the origin: their misses become jobs. */}}
+{{- $origin := get $cfg "origin" | default dict }}
+{{- $_ := set $origin "kind" "queue" }}
+{{- $_ := set $cfg "origin" $origin }}
+{{- end }}
 {{- toYaml $cfg }}
 {{- end }}
 
@@ -174,6 +195,12 @@ admin token would leave scalecache refusing every purge). */}}
 {{- define "scalecache.validate" -}}
 {{- if and .Values.autoscaling.enabled .Values.keda.enabled }}
 {{- fail "autoscaling.enabled and keda.enabled are mutually exclusive: KEDA creates its own HPA, and two autoscalers on one Deployment fight each other" }}
+{{- end }}
+{{- if and .Values.worker.autoscaling.enabled .Values.worker.keda.enabled }}
+{{- fail "worker.autoscaling.enabled and worker.keda.enabled are mutually exclusive: KEDA creates its own HPA for the workers" }}
+{{- end }}
+{{- if and .Values.worker.enabled (not (include "scalecache.redisUrl" .)) }}
+{{- fail "worker.enabled needs Redis (redis.enabled or redis.external.url): the job queue lives there" }}
 {{- end }}
 {{- if and .Values.redis.enabled .Values.redis.external.url }}
 {{- fail "redis.external.url is set while redis.enabled is true: choose the in-chart Redis or an external one" }}

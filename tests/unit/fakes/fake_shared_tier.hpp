@@ -74,6 +74,7 @@ class FakeSharedStore {
   std::map<std::string, std::string> leases_;
   std::map<std::string, int64_t> generations_;  // purges per key
   std::set<std::string> bypass_;                // keys whose last answer could not be cached
+  std::set<std::string> failed_;                // keys whose job was dead-lettered
   std::map<std::string, std::set<std::string>> tags_;
   std::vector<FakeSharedTier*> replicas_;
   int next_token_ = 0;
@@ -113,6 +114,7 @@ class FakeSharedTier final : public SharedTier {
       return LeaseOutcome::HeldElsewhere;
     }
     lease.token = it->second;
+    store_.failed_.erase(key);
     return LeaseOutcome::Acquired;
   }
 
@@ -133,7 +135,7 @@ class FakeSharedTier final : public SharedTier {
     std::lock_guard lock(store_.mutex_);
     for (std::size_t i = 0; i < keys.size(); ++i) {
       states[i] = {false, store_.live_entry(keys[i]).has_value(), store_.leases_.contains(keys[i]),
-                   store_.bypass_.contains(keys[i])};
+                   store_.bypass_.contains(keys[i]), store_.failed_.contains(keys[i])};
     }
     return states;
   }
@@ -158,13 +160,18 @@ class FakeSharedTier final : public SharedTier {
   }
 
   void mark_uncacheable(const std::string& key, const Lease& lease) override {
-    if (!store_.available) return;
-    {
-      std::lock_guard lock(store_.mutex_);
-      store_.bypass_.insert(key);
-    }
-    release_lease(key, lease.token);
-    store_.broadcast(this, CacheEvent::Uncacheable, key, 0);
+    mark(store_.bypass_, key, lease, CacheEvent::Uncacheable);
+  }
+
+  bool extend_lease(const std::string& key, const std::string& token, int64_t /*ttl_ms*/) override {
+    if (!store_.available) return false;
+    std::lock_guard lock(store_.mutex_);
+    auto it = store_.leases_.find(key);
+    return it != store_.leases_.end() && it->second == token;
+  }
+
+  void mark_failed(const std::string& key, const Lease& lease) override {
+    mark(store_.failed_, key, lease, CacheEvent::Failed);
   }
 
   bool purge(const std::string& key, bool soft) override {
@@ -209,6 +216,17 @@ class FakeSharedTier final : public SharedTier {
   }
 
  private:
+  // Puts `key` in one of the store's marker sets, releases the lease and tells the others.
+  void mark(std::set<std::string>& markers, const std::string& key, const Lease& lease, CacheEvent event) {
+    if (!store_.available) return;
+    {
+      std::lock_guard lock(store_.mutex_);
+      markers.insert(key);
+    }
+    release_lease(key, lease.token);
+    store_.broadcast(this, event, key, 0);
+  }
+
   FakeSharedStore& store_;
   std::mutex mutex_;
   EventHandlers handlers_;
