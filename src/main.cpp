@@ -80,10 +80,11 @@ CommandLine parse_command_line(int argc, char** argv) {
 }
 
 std::unique_ptr<RedisSharedTier> make_shared_tier(const Config& config, Metrics& metrics) {
-  if (config.redis.url.empty()) {
+  if (!redis_configured(config.redis)) {
     log::warn("redis.url is empty: running with L1 only, no cache shared between replicas");
     return nullptr;
   }
+  if (config.redis.mode != "standalone") throw std::runtime_error("redis.mode " + config.redis.mode + " is not built yet");
   return std::make_unique<RedisSharedTier>(RedisSharedTier::Options::from(config),
                                            RedisSharedTier::Hooks{[&metrics](bool up) { metrics.set_redis_up(up); },
                                                                   [&metrics] { metrics.subscribe_error(); }});

@@ -46,9 +46,11 @@ redisContext* connect_redis(const RedisAddress& address, const std::string& fall
   redisEnableKeepAlive(c);
   const std::string& password = address.password.empty() ? fallback_password : address.password;
   if (!password.empty()) {
-    const char* argv[] = {"AUTH", password.c_str()};
-    const size_t lens[] = {4, password.size()};
-    if (!setup_command(c, 2, argv, lens, "AUTH", error)) {
+    // AUTH user password for an ACL user, AUTH password for the default user.
+    const bool acl_user = !address.username.empty();
+    const char* argv[] = {"AUTH", acl_user ? address.username.c_str() : password.c_str(), password.c_str()};
+    const size_t lens[] = {4, acl_user ? address.username.size() : password.size(), password.size()};
+    if (!setup_command(c, acl_user ? 3 : 2, argv, lens, "AUTH", error)) {
       redisFree(c);
       return nullptr;
     }

@@ -98,7 +98,9 @@ class RedisStore::Lease {
 
 RedisStore::Options RedisStore::Options::from(const RedisConfig& config) {
   constexpr int64_t kHealthIntervalMs = 1000;
-  return {parse_redis_url(config.url),
+  RedisAddress address = parse_redis_url(config.url);
+  if (address.username.empty()) address.username = config.username;
+  return {std::move(address),
           config.password,
           config.timeout_ms,
           config.connect_timeout_ms,
@@ -129,7 +131,7 @@ RedisStore::~RedisStore() {
   idle_.clear();
 }
 
-std::string RedisStore::endpoint() const { return options_.address.host + ":" + std::to_string(options_.address.port); }
+std::string RedisStore::endpoint() const { return endpoint_of(options_.address); }
 
 redisContext* RedisStore::connect() {
   std::string error;
