@@ -98,7 +98,8 @@ class RedisStore::Lease {
 
 RedisStore::Options RedisStore::Options::from(const RedisConfig& config) {
   constexpr int64_t kHealthIntervalMs = 1000;
-  RedisAddress address = parse_redis_url(config.url);
+  // Without a URL (cluster, sentinel) the address is filled in per server later.
+  RedisAddress address = config.url.empty() ? RedisAddress{} : parse_redis_url(config.url);
   if (address.username.empty()) address.username = config.username;
   return {std::move(address),
           config.password,
@@ -226,10 +227,6 @@ void RedisStore::set_up(bool up) {
     log::warn("redis down; serving from L1 and the origin", {{"redis", endpoint()}});
   }
   if (on_health_) on_health_(up);
-}
-
-RedisStore::Reply RedisStore::run(std::initializer_list<std::string_view> args) {
-  return pipeline({Command(args.begin(), args.end())})[0];
 }
 
 RedisStore::Reply RedisStore::run_once_fresh(const Command& command) {

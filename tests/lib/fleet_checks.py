@@ -1,0 +1,48 @@
+"""Checks a test runs against any fleet, whatever Redis topology it shares
+(one server, a cluster): the same assertions, written once."""
+from __future__ import annotations
+
+from harness import total, wait_until
+
+
+def three_hundred_cold_requests_one_origin_call(fleet, origin, key: str = "stampede") -> None:
+    """100 concurrent cold requests on each of 3 replicas make one origin call.
+    The origin holds the one fill until all 300 requests wait for it: on each
+    replica 99 join their replica's first request, and the two replicas
+    without the lease wait for the fleet's fill."""
+    calls = [lambda r=r: r.get_json(f"/data/{key}", timeout=30) for r in fleet for _ in range(100)]
+    results = origin.hold_while(
+        calls, lambda: (total(fleet, "scalecache_coalesced_requests_total") >= 297
+                        and total(fleet, "scalecache_lease_total", outcome="waited") >= 2),
+        what="every request to wait for the one fill")
+    assert [s for s, _ in results] == [200] * 300
+    assert {b["data"] for _, b in results} == {f"v1 of {key}"}
+    assert origin.count(key) == 1
+    assert total(fleet, "scalecache_origin_requests_total") == 1
+    assert total(fleet, "scalecache_lease_total", outcome="acquired") == 1
+    assert total(fleet, "scalecache_lease_total", outcome="waited") == 2
+    assert total(fleet, "scalecache_lease_total", outcome="timed_out") == 0
+    assert total(fleet, "scalecache_coalesced_requests_total") == 297
+
+
+def warm_everywhere(fleet, path: str) -> None:
+    """`path` fetched on every replica, then served from each one's L1."""
+    for r in fleet:
+        r.get(path)
+    for r in fleet:
+        assert r.get_json(path)[1]["source"] == "l1"
+
+
+def purge_reaches_every_replica(fleet, key: str = "doc") -> None:
+    """A purge on the first replica reaches the others: none serves the old value from L1 after."""
+    path = f"/data/{key}"
+    warm_everywhere(fleet, path)
+    received = [r.metric("scalecache_invalidation_messages_total", direction="received") for r in fleet]
+    assert fleet[0].purge(path)[0] == 200
+    for r, before in zip(fleet[1:], received[1:]):
+        wait_until(lambda r=r, before=before: r.metric("scalecache_invalidation_messages_total",
+                                                       direction="received") > before,
+                   5, what=f"replica {r.port} to receive the purge")
+        assert r.get_json(path)[1]["source"] != "l1", "a replica served the purged value from L1"
+    assert {r.get_json(path)[1]["data"] for r in fleet} == {f"v2 of {key}"}
+    assert total(fleet, "scalecache_purges_total", kind="key") == 1
