@@ -1,12 +1,13 @@
 """scalecache on a Redis Cluster (redis.mode cluster): 3 masters + 3 replicas
 made by the test on loopback, 3 scalecache replicas routing by slot."""
-import concurrent.futures
 import json
+import time
 
 import pytest
 
-from fleet_checks import purge_reaches_every_replica, three_hundred_cold_requests_one_origin_call, warm_everywhere
-from harness import Fleet, RedisCluster, wait_until
+from fleet_checks import (SteadyLoad, purge_reaches_every_replica, three_hundred_cold_requests_one_origin_call,
+                          warm_everywhere)
+from harness import Fleet, RedisCluster, total, wait_until
 from origin_server import HOLDABLE, OriginServer
 
 PREFIX = "scalecache:"
@@ -119,6 +120,93 @@ def delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
 
 
-def parallel(calls_, workers=32):
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda call: call(), calls_))
+# Failover and resharding under load: each test makes its own cluster, since it changes it.
+
+L1_OFF = {"SCALECACHE_CACHE_L1_MAX_ENTRIES": "0"}  # every request reads L2, so L2 trouble would show
+
+
+def fill(fleet, keys: list[str]) -> list[str]:
+    """Each key fetched once (so it is in L2); their paths."""
+    paths = [f"/data/{k}" for k in keys]
+    for path in paths:
+        fleet[0].get(path)
+    return paths
+
+
+def l2_hit(replica, key: str) -> bool:
+    status, body = replica.get_json(f"/data/{key}")
+    return status == 200 and body["source"] == "l2"
+
+
+def test_a_master_killed_under_load_fails_no_request_and_l2_hits_come_back():
+    with RedisCluster(masters=3, replicas=1) as cluster, OriginServer() as origin, \
+            Fleet(3, env=cluster.env(**origin.env(**L1_OFF))) as fleet:
+        keys = [f"load-{n}" for n in range(60)]
+        paths = fill(fleet, keys)
+        victim = cluster.master_of(f"{PREFIX}v:{{{keys[0]}}}")
+        doomed = [k for k in keys if cluster.master_of(f"{PREFIX}v:{{{k}}}").port == victim.port]
+        with SteadyLoad(fleet, paths) as load:
+            load.wait_for_more(100, "load to run")
+            killed_at = time.monotonic()
+            victim.stop()
+            # The cluster promotes the victim's replica; the fleet follows the new map.
+            wait_until(cluster.healthy, 30, what="a replica to be promoted")
+            promoted_at = time.monotonic()
+            # A miss on the way refills the key, so asking again soon finds it in L2.
+            wait_until(lambda: l2_hit(fleet[1], doomed[0]), 30, interval=0.05,
+                       what="L2 hits on the failed shard's keys again")
+            recovered_at = time.monotonic()
+            load.wait_for_more(50, "more load after recovery")
+        assert load.failures() == [], load.failures()[:5]
+        answers = load.answers
+        print(f"\nfailover: {len(answers)} requests, 0 failed; promoted after {promoted_at - killed_at:.2f} s, "
+              f"L2 hits on the shard back after {recovered_at - killed_at:.2f} s")
+        assert total(fleet, "scalecache_redis_up") == 3
+        assert total(fleet, "scalecache_redis_node_up", node=f"127.0.0.1:{victim.port}") == 0
+
+
+def test_resharding_a_thousand_slots_under_load_fails_no_request():
+    with RedisCluster(masters=3, replicas=1) as cluster, OriginServer() as origin, \
+            Fleet(3, env=cluster.env(**origin.env(**L1_OFF))) as fleet:
+        keys = [f"move-{n}" for n in range(200)]
+        paths = fill(fleet, keys)
+        owner_before = {k: cluster.master_of(f"{PREFIX}v:{{{k}}}").port for k in keys}
+        source = cluster.node(owner_before[keys[0]])
+        target = next(cluster.node(p) for p in cluster.slot_owners(source) if p != source.port)
+        with SteadyLoad(fleet, paths) as load:
+            load.wait_for_more(100, "load to run")
+            started = time.monotonic()
+            cluster.reshard(source, target, 1000)
+            took = time.monotonic() - started
+            load.wait_for_more(100, "more load after the reshard")
+        moved = [k for k in keys if cluster.master_of(f"{PREFIX}v:{{{k}}}").port != owner_before[k]]
+        assert moved, "no key of the load was on the slots moved"
+        assert load.failures() == [], load.failures()[:5]
+        redirects = total(fleet, "scalecache_redis_redirects_total", kind="moved") + \
+            total(fleet, "scalecache_redis_redirects_total", kind="ask")
+        assert redirects > 0
+        # The moved keys' entries went with their slots: served from L2 on every replica, no origin call.
+        calls = origin.count(moved[0])
+        assert all(l2_hit(r, moved[0]) for r in fleet)
+        assert origin.count(moved[0]) == calls
+        print(f"\nreshard of 1000 slots in {took:.1f} s: {len(load.answers)} requests, 0 failed, "
+              f"{len(moved)} of {len(keys)} keys moved, redirects followed: "
+              f"moved {total(fleet, 'scalecache_redis_redirects_total', kind='moved'):.0f}, "
+              f"ask {total(fleet, 'scalecache_redis_redirects_total', kind='ask'):.0f}")
+
+
+def test_a_fourth_master_added_and_rebalanced_takes_keys():
+    with RedisCluster(masters=3, replicas=0) as cluster, OriginServer() as origin, \
+            Fleet(2, env=cluster.env(**origin.env(**L1_OFF))) as fleet:
+        keys = [f"spread-{n}" for n in range(100)]
+        paths = fill(fleet, keys)
+        with SteadyLoad(fleet, paths) as load:
+            load.wait_for_more(100, "load to run")
+            fourth = cluster.add_master()
+            load.wait_for_more(100, "more load after the rebalance")
+        assert load.failures() == [], load.failures()[:5]
+        on_fourth = [k for k in keys if cluster.master_of(f"{PREFIX}v:{{{k}}}").port == fourth.port]
+        assert len(on_fourth) >= 10, f"only {len(on_fourth)} of {len(keys)} keys on the new master"
+        assert all(fourth.cli("EXISTS", f"{PREFIX}v:{{{k}}}") == "1" for k in on_fourth)
+        assert all(l2_hit(fleet[1], k) for k in on_fourth)
+        assert total(fleet, "scalecache_redis_node_up", node=f"127.0.0.1:{fourth.port}") == 2

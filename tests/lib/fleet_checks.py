@@ -2,6 +2,10 @@
 (one server, a cluster): the same assertions, written once."""
 from __future__ import annotations
 
+import json
+import threading
+import time
+
 from harness import total, wait_until
 
 
@@ -46,3 +50,53 @@ def purge_reaches_every_replica(fleet, key: str = "doc") -> None:
         assert r.get_json(path)[1]["source"] != "l1", "a replica served the purged value from L1"
     assert {r.get_json(path)[1]["data"] for r in fleet} == {f"v2 of {key}"}
     assert total(fleet, "scalecache_purges_total", kind="key") == 1
+
+
+class SteadyLoad:
+    """Requests for `paths` round-robin over the fleet from `workers` threads
+    until the block ends; every answer is kept as (monotonic time, replica port,
+    path, status, source), a failed connection as status 0."""
+
+    def __init__(self, fleet, paths: list[str], workers: int = 4):
+        self.fleet, self.paths, self.workers = fleet, paths, workers
+        self.answers: list[tuple[float, int, str, int, str]] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    def _run(self, offset: int) -> None:
+        n = offset
+        while not self._stop.is_set():
+            replica, path = self.fleet[n % len(self.fleet)], self.paths[n % len(self.paths)]
+            n += self.workers
+            try:
+                status, body, _ = replica.get(path, timeout=10)
+                source = json.loads(body).get("source", "") if status == 200 else ""
+            except OSError:
+                status, source = 0, ""
+            with self._lock:
+                self.answers.append((time.monotonic(), replica.port, path, status, source))
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self.answers)
+
+    def wait_for_more(self, answers: int, what: str = "more answers") -> None:
+        """Returns once `answers` more answers are in (the load ran on across whatever just happened)."""
+        seen = self.count()
+        wait_until(lambda: self.count() >= seen + answers, 30, what=what)
+
+    def failures(self) -> list[tuple[float, int, str, int, str]]:
+        with self._lock:
+            return [a for a in self.answers if a[3] != 200]
+
+    def __enter__(self) -> SteadyLoad:
+        self._threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(self.workers)]
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(30)

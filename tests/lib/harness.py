@@ -136,7 +136,13 @@ class RedisCluster(_StartStop):
                         "--cluster-replicas", str(self.replicas), "--cluster-yes"],
                        check=True, capture_output=True, text=True, timeout=60)
         wait_until(self.healthy, 30, what="the cluster to cover every slot on every node")
+        # A replica that never synced counts its data as too old to take over: failover tests need them in sync.
+        wait_until(self.replicas_in_sync, 30, what="every replica to sync with its master")
         return self
+
+    def replicas_in_sync(self) -> bool:
+        infos = [n.cli("INFO", "replication") for n in self.live()]
+        return sum("master_link_status:up" in info for info in infos) == self.masters * self.replicas
 
     @property
     def seeds(self) -> str:
@@ -153,7 +159,7 @@ class RedisCluster(_StartStop):
         return next(n for n in self.nodes if n.port == port)
 
     def healthy(self) -> bool:
-        """Every live node says cluster_state:ok and agrees on who serves all 16384 slots."""
+        """Every live node says cluster_state:ok and agrees on who serves all 16384 slots, and those masters are alive."""
         maps = set()
         for n in self.live():
             try:
@@ -165,7 +171,9 @@ class RedisCluster(_StartStop):
         if len(maps) != 1:
             return False
         (owners,) = maps
-        return sum(hi - lo + 1 for _, ranges in owners for lo, hi in ranges) == 16384
+        live = {n.port for n in self.live()}
+        return all(port in live for port, _ in owners) and \
+            sum(hi - lo + 1 for _, ranges in owners for lo, hi in ranges) == 16384
 
     @staticmethod
     def slot_owners(node: RedisServer) -> dict[int, list[tuple[int, int]]]:
@@ -200,6 +208,40 @@ class RedisCluster(_StartStop):
         """A command on the master owning the key in args[1] (redis-cli -c follows MOVED)."""
         return subprocess.run(["redis-cli", "-c", "-p", str(self.live()[0].port), *args], check=True,
                               capture_output=True, text=True, timeout=10).stdout.strip()
+
+    def reshard(self, source: RedisServer, target: RedisServer, slots: int) -> None:
+        """Moves `slots` slots, keys included, from one master to another (redis-cli --cluster reshard)."""
+        subprocess.run(["redis-cli", "--cluster", "reshard", f"127.0.0.1:{source.port}",
+                        "--cluster-from", self.node_id(source), "--cluster-to", self.node_id(target),
+                        "--cluster-slots", str(slots), "--cluster-yes"],
+                       check=True, capture_output=True, text=True, timeout=300)
+        wait_until(self.healthy, 30, what="every node to agree on the new slot owners")
+
+    def add_master(self) -> RedisServer:
+        """A new, empty master joined to the cluster, then given its share of slots (rebalance)."""
+        node = self._node()
+        self.nodes.append(node)
+        node.start()
+        subprocess.run(["redis-cli", "--cluster", "add-node", f"127.0.0.1:{node.port}",
+                        f"127.0.0.1:{self.live()[0].port}"], check=True, capture_output=True, text=True, timeout=60)
+        # Rebalancing before gossip has told every node of the newcomer fails half-way
+        # ("I don't know about node"), leaving a slot open.
+        ids = {self.node_id(n) for n in self.live()}
+        # A newcomer that has not yet seen the cluster as ok answers MIGRATE with CLUSTERDOWN.
+        wait_until(lambda: all(self.known_ids(n) >= ids and "cluster_state:ok" in n.cli("CLUSTER", "INFO")
+                               for n in self.live()), 30, interval=0.1,
+                   what="every node to know every other and see the cluster ok")
+        done = subprocess.run(["redis-cli", "--cluster", "rebalance", f"127.0.0.1:{node.port}",
+                               "--cluster-use-empty-masters"], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout[-2000:]
+        wait_until(self.healthy, 30, what="every node to agree on the new slot owners")
+        return node
+
+    @staticmethod
+    def known_ids(node: RedisServer) -> set[str]:
+        """The nodes `node` knows, handshakes still in progress left out."""
+        return {line.split()[0] for line in node.cli("CLUSTER", "NODES").splitlines()
+                if "handshake" not in line.split()[2]}
 
     def stop(self):
         for n in self.nodes:
