@@ -84,7 +84,6 @@ std::unique_ptr<RedisSharedTier> make_shared_tier(const Config& config, Metrics&
     log::warn("redis.url is empty: running with L1 only, no cache shared between replicas");
     return nullptr;
   }
-  if (config.redis.mode == "sentinel") throw std::runtime_error("redis.mode sentinel is not built yet");
   // Redirect::Kind and Metrics::RedisRedirect list the same answers in the same order.
   ClusterStore::Hooks cluster{
       nullptr, [&metrics](const std::string& node, bool up) { metrics.set_redis_node_up(node, up); },

@@ -67,4 +67,19 @@ redisContext* connect_redis(const RedisAddress& address, const std::string& fall
   return c;
 }
 
+bool is_master(redisContext* c, std::string& error) {
+  const std::unique_ptr<redisReply, decltype(&freeReplyObject)> reply(static_cast<redisReply*>(redisCommand(c, "ROLE")),
+                                                                      &freeReplyObject);
+  if (!reply || c->err != 0) {
+    error = c->errstr;
+    return false;
+  }
+  const bool answered =
+      reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 && reply->element[0]->type == REDIS_REPLY_STRING;
+  const std::string role = answered ? std::string(reply->element[0]->str, reply->element[0]->len) : "unknown";
+  if (role == "master") return true;
+  error = "ROLE is " + role + ", not master: not written to";
+  return false;
+}
+
 }  // namespace scalecache

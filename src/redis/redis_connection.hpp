@@ -18,3 +18,10 @@ redisContext* connect_redis(const RedisAddress& address, const std::string& fall
                             int64_t connect_timeout_ms, int64_t command_timeout_ms, std::string& error);
 
 }  // namespace scalecache
+
+namespace scalecache {
+
+// ROLE says master; false (with `error` saying what it is) otherwise, or when it could not be asked.
+bool is_master(redisContext* c, std::string& error);
+
+}  // namespace scalecache

@@ -7,6 +7,7 @@
 #include "cache/entry_codec.hpp"
 #include "cache/freshness.hpp"
 #include "redis/lua_script.hpp"
+#include "redis/sentinel/sentinel_store.hpp"
 #include "util/clock.hpp"
 #include "util/log.hpp"
 #include "util/random_token.hpp"
@@ -104,17 +105,30 @@ bool should_prune() {
 }  // namespace
 
 RedisSharedTier::Options RedisSharedTier::Options::from(const Config& config) {
-  return {RedisStore::Options::from(config.redis),
-          config.redis.mode == "cluster" ? parse_redis_nodes(config.redis.nodes) : std::vector<RedisAddress>{},
-          config.redis.key_prefix, config.cache.lease_ttl_ms};
+  const RedisConfig& redis = config.redis;
+  const bool sentinel = redis.mode == "sentinel";
+  return {RedisStore::Options::from(redis),
+          redis.mode == "cluster" ? parse_redis_nodes(redis.nodes) : std::vector<RedisAddress>{},
+          redis.sentinel.master_name,
+          sentinel ? parse_redis_nodes(redis.sentinel.nodes) : std::vector<RedisAddress>{},
+          redis.sentinel.password,
+          redis.key_prefix,
+          config.cache.lease_ttl_ms};
 }
 
 namespace {
 
-// One server's store, or the cluster's; `subscribe_to` learns where the event bus listens.
+// One server's store, the sentinels' master's, or the cluster's; `subscribe_to` learns where the event bus listens.
 std::unique_ptr<RedisCommands> make_store(const RedisSharedTier::Options& options, RedisSharedTier::Hooks& hooks,
                                           std::function<RedisAddress()>& subscribe_to) {
   RedisStore::Options store = with_scripts(options.store);
+  if (!options.sentinels.empty()) {
+    auto owned = std::make_unique<SentinelStore>(
+        SentinelStore::Options{std::move(store), options.sentinel_master, options.sentinels, options.sentinel_password},
+        std::move(hooks.on_health));
+    subscribe_to = [sentinel = owned.get()] { return sentinel->master_address(); };
+    return owned;
+  }
   if (options.cluster.empty()) {
     subscribe_to = [address = store.address] { return address; };
     return std::make_unique<RedisStore>(std::move(store), std::move(hooks.on_health));

@@ -27,8 +27,12 @@ namespace scalecache {
 class RedisSharedTier final : public SharedTier {
  public:
   struct Options {
-    RedisStore::Options store;          // standalone: the server; cluster: every node's template
-    std::vector<RedisAddress> cluster;  // cluster seed nodes; empty: standalone
+    RedisStore::Options store;          // standalone: the server; cluster, sentinel: the template of every server's
+    std::vector<RedisAddress> cluster;  // cluster seed nodes; empty: standalone or sentinel
+    // Sentinel mode when sentinels is not empty: the master they name for master_name.
+    std::string sentinel_master;
+    std::vector<RedisAddress> sentinels;
+    std::string sentinel_password;
     std::string key_prefix;
     int64_t lease_ttl_ms;
 

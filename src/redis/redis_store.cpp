@@ -138,6 +138,10 @@ redisContext* RedisStore::connect() {
   std::string error;
   redisContext* c =
       connect_redis(options_.address, options_.password, options_.connect_timeout_ms, options_.timeout_ms, error);
+  if (c != nullptr && options_.require_master && !is_master(c, error)) {
+    redisFree(c);
+    c = nullptr;
+  }
   if (c == nullptr && !logged_outage_.exchange(true)) {
     log::warn("redis unavailable; serving from L1 and the origin", {{"redis", endpoint()}, {"reason", error}});
   }

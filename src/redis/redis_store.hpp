@@ -36,6 +36,10 @@ class RedisStore final : public RedisCommands {
     int64_t backoff_max_ms;
     int64_t health_interval_ms;
     std::vector<std::string> scripts;  // Lua sources to SCRIPT LOAD on every command connection
+    // Sentinel mode: a connection to a server whose ROLE is not master is
+    // refused, so a failover the store has not followed yet never sends a
+    // write to what is now a replica.
+    bool require_master = false;
 
     static Options from(const RedisConfig& config);  // address from config.url, when it has one
   };

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from fleet_checks import (SteadyLoad, purge_reaches_every_replica, three_hundred_cold_requests_one_origin_call,
+from fleet_checks import (L1_OFF, SteadyLoad, fill, purge_reaches_every_replica, three_hundred_cold_requests_one_origin_call,
                           warm_everywhere)
 from harness import Fleet, RedisCluster, total, wait_until
 from origin_server import HOLDABLE, OriginServer
@@ -121,17 +121,6 @@ def delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
 
 
 # Failover and resharding under load: each test makes its own cluster, since it changes it.
-
-L1_OFF = {"SCALECACHE_CACHE_L1_MAX_ENTRIES": "0"}  # every request reads L2, so L2 trouble would show
-
-
-def fill(fleet, keys: list[str]) -> list[str]:
-    """Each key fetched once (so it is in L2); their paths."""
-    paths = [f"/data/{k}" for k in keys]
-    for path in paths:
-        fleet[0].get(path)
-    return paths
-
 
 def l2_hit(replica, key: str) -> bool:
     status, body = replica.get_json(f"/data/{key}")

@@ -28,6 +28,17 @@ def three_hundred_cold_requests_one_origin_call(fleet, origin, key: str = "stamp
     assert total(fleet, "scalecache_lease_total", outcome="timed_out") == 0
     assert total(fleet, "scalecache_coalesced_requests_total") == 297
 
+# Every request reads L2, so trouble with it shows in the answers.
+L1_OFF = {"SCALECACHE_CACHE_L1_MAX_ENTRIES": "0"}
+
+
+def fill(fleet, keys: list[str]) -> list[str]:
+    """Each key fetched once on the first replica (so it is in L2); their paths."""
+    paths = [f"/data/{k}" for k in keys]
+    for path in paths:
+        fleet[0].get(path)
+    return paths
+
 
 def warm_everywhere(fleet, path: str) -> None:
     """`path` fetched on every replica, then served from each one's L1."""

@@ -248,6 +248,72 @@ class RedisCluster(_StartStop):
             n.__exit__(None, None, None)
 
 
+class RedisSentinels(_StartStop):
+    """One master, `replicas` replicas and `sentinels` sentinels (quorum 2) on
+    loopback, the master named MASTER_NAME; down-after 1 s, so a failover
+    takes a few seconds."""
+
+    MASTER_NAME = "scalecache-master"
+
+    def __init__(self, replicas: int = 2, sentinels: int = 3):
+        self.replica_count, self.sentinel_count = replicas, sentinels
+        self.servers: list[RedisServer] = []  # the first is the master at start
+        self.sentinels: list[RedisServer] = []
+        self._procs: list[subprocess.Popen] = []
+
+    def start(self) -> RedisSentinels:
+        self.servers.append(RedisServer())
+        self.servers[0].start()
+        for _ in range(self.replica_count):
+            self.servers.append(RedisServer(args=["--replicaof", "127.0.0.1", str(self.servers[0].port)]))
+            self.servers[-1].start()
+        wait_until(lambda: f"connected_slaves:{self.replica_count}" in self.servers[0].cli("INFO", "replication"),
+                   30, what="the replicas to connect")
+        for _ in range(self.sentinel_count):
+            sentinel = RedisServer()
+            conf = Path(sentinel.dir) / "sentinel.conf"
+            conf.write_text(f"port {sentinel.port}\nbind 127.0.0.1\ndir {sentinel.dir}\n"
+                            f"sentinel monitor {self.MASTER_NAME} 127.0.0.1 {self.servers[0].port} 2\n"
+                            f"sentinel down-after-milliseconds {self.MASTER_NAME} 1000\n"
+                            f"sentinel failover-timeout {self.MASTER_NAME} 10000\n")
+            sentinel.proc = subprocess.Popen(["redis-server", str(conf), "--sentinel"],
+                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.sentinels.append(sentinel)
+            wait_until(lambda s=sentinel: port_open(s.port), 10, what="a sentinel to listen")
+        # Every sentinel knows the others and the replicas before anything is killed.
+        wait_until(lambda: all(
+            s.cli("SENTINEL", "master", self.MASTER_NAME).count("\n") > 0
+            and int(self._field(s, "num-other-sentinels")) == self.sentinel_count - 1
+            and int(self._field(s, "num-slaves")) == self.replica_count for s in self.sentinels),
+            30, what="the sentinels to find each other and the replicas")
+        return self
+
+    def _field(self, sentinel: RedisServer, name: str) -> str:
+        lines = sentinel.cli("SENTINEL", "master", self.MASTER_NAME).splitlines()
+        return lines[lines.index(name) + 1]
+
+    @property
+    def nodes(self) -> str:
+        return ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {"SCALECACHE_REDIS_MODE": "sentinel", "SCALECACHE_REDIS_SENTINEL_MASTER_NAME": self.MASTER_NAME,
+                "SCALECACHE_REDIS_SENTINEL_NODES": self.nodes, **extra}
+
+    def master_port(self) -> int:
+        """The master's port as every sentinel names it (0 while they disagree)."""
+        ports = {int(s.cli("SENTINEL", "get-master-addr-by-name", self.MASTER_NAME).split()[1])
+                 for s in self.sentinels}
+        return ports.pop() if len(ports) == 1 else 0
+
+    def master(self) -> RedisServer:
+        return next(s for s in self.servers if s.port == self.master_port())
+
+    def stop(self):
+        for s in [*self.sentinels, *self.servers]:
+            s.__exit__(None, None, None)
+
+
 class Scalecache(_StartStop):
     """One scalecache process. Extra settings go in as SCALECACHE_* variables
     (`env` wins, SCALECACHE_ADMIN_TOKEN included)."""
