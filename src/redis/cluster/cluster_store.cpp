@@ -74,7 +74,11 @@ ClusterStore::~ClusterStore() {
 
 std::string ClusterStore::endpoint() const {
   std::string out = "cluster";
-  for (const RedisAddress& seed : seeds_) out += (out.size() == 7 ? " " : ",") + endpoint_of(seed);
+  const char* separator = " ";
+  for (const RedisAddress& seed : seeds_) {
+    out.append(separator).append(endpoint_of(seed));
+    separator = ",";
+  }
   return out;
 }
 

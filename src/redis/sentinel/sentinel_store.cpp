@@ -3,7 +3,9 @@
 #include <hiredis/hiredis.h>
 #include <poll.h>
 
+#include <charconv>
 #include <chrono>
+#include <utility>
 
 #include "redis/redis_connection.hpp"
 #include "util/log.hpp"
@@ -91,10 +93,18 @@ std::optional<RedisAddress> SentinelStore::ask_sentinels() {
     }
     RedisAddress master;
     master.host = text_of(reply->element[0]);
-    master.port = std::atoi(text_of(reply->element[1]).c_str());
-    if (!master.host.empty() && master.port > 0) return master;
+    const std::string port = text_of(reply->element[1]);
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), master.port);
+    if (!master.host.empty() && ec == std::errc() && end == port.data() + port.size() && master.port > 0) {
+      warned_ = false;
+      return master;
+    }
+    error = "unreadable address";
   }
-  log::warn("no sentinel named the master", {{"master_name", options_.master_name}, {"reason", error}});
+  // Once per outage: the watcher asks again every few hundred milliseconds.
+  if (!std::exchange(warned_, true)) {
+    log::warn("no sentinel named the master", {{"master_name", options_.master_name}, {"reason", error}});
+  }
   return std::nullopt;
 }
 

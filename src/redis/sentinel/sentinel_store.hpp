@@ -69,7 +69,9 @@ class SentinelStore final : public RedisCommands {
   mutable std::mutex mutex_;
   std::shared_ptr<RedisStore> store_;  // null until a sentinel named a master
   RedisAddress master_;
-  uint64_t generation_ = 0;  // counts stores made, so a replaced store's health reports are ignored
+  uint64_t generation_ = 0;
+  bool warned_ = false;  // "no sentinel named the master" logged; touched by the constructor, then the watcher only  //
+                         // counts stores made, so a replaced store's health reports are ignored
 
   std::atomic<bool> stopping_{false};
   std::mutex wake_mutex_;
