@@ -238,6 +238,15 @@ TEST(ClusterStore, FollowsMovedAndAskAndRetriesTryAgain) {
                                                             Redirect::Kind::TryAgain, Redirect::Kind::ClusterDown}));
 }
 
+TEST(ClusterStore, ANoticeAfterARedirectedCommandIsSentAgainAfterIt) {
+  FakeCluster cluster;
+  ClusterStore store(cluster.backend(), {at(1)}, cluster.hooks());
+  cluster.nodes[2]->errors["foo"] = {"MOVED 12182 127.0.0.1:1"};
+  const auto replies = store.pipeline({{"SET", "foo", "1"}, {"PUBLISH", "ch", "filled foo"}});
+  EXPECT_EQ(replies[0].status, RedisCommands::Status::Ok);
+  EXPECT_EQ(cluster.nodes[1]->log, (std::vector<std::string>{"SET foo", "PUBLISH ch"}));  // the value, then the notice
+}
+
 TEST(ClusterStore, GivesUpWithinItsBudgetAndOneDownNodeFailsOnlyItsKeys) {
   FakeCluster cluster;
   ClusterStore store(cluster.backend(), {at(1)}, cluster.hooks());

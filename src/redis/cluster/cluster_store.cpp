@@ -140,9 +140,16 @@ std::vector<RedisCommands::Reply> ClusterStore::pipeline(const std::vector<Comma
       }
       const std::vector<Reply> answers = node(pending[lead].target)->pipeline(batch);
       std::size_t at = 0;
+      // A keyless command (a notice) after a redirected one is sent again
+      // after it, wherever it went: a notice must not come before what it
+      // announces. (Its first copy ran too; a repeated notice is harmless.)
+      std::optional<RedisAddress> follow;
       for (const std::size_t i : group) {
         if (pending[i].asking) ++at;
         Reply answer = answers[at++];
+        const bool keyed = command_key(commands[pending[i].index]).has_value();
+        if (!keyed && follow) again.push_back({pending[i].index, *follow, false});
+        if (keyed) follow.reset();
         const std::optional<Redirect> redirect =
             answer.status == Status::Unavailable ? parse_redirect(answer.text) : std::nullopt;
         if (answer.status == Status::Unavailable && answer.text.empty()) request_refresh();  // the node failed
@@ -162,6 +169,7 @@ std::vector<RedisCommands::Reply> ClusterStore::pipeline(const std::vector<Comma
             again.push_back({pending[i].index, route(*slot_map(), commands[pending[i].index]), false});
             break;
         }
+        follow = again.back().target;
       }
     }
     pending = std::move(again);
