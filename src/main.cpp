@@ -90,13 +90,19 @@ CommandLine parse_command_line(int argc, char** argv) {
 }
 
 std::unique_ptr<RedisSharedTier> make_shared_tier(const Config& config, Metrics& metrics) {
-  if (config.redis.url.empty()) {
+  if (!redis_configured(config.redis)) {
     log::warn("redis.url is empty: running with L1 only, no cache shared between replicas");
     return nullptr;
   }
-  return std::make_unique<RedisSharedTier>(RedisSharedTier::Options::from(config),
-                                           RedisSharedTier::Hooks{[&metrics](bool up) { metrics.set_redis_up(up); },
-                                                                  [&metrics] { metrics.subscribe_error(); }});
+  // Redirect::Kind and Metrics::RedisRedirect list the same answers in the same order.
+  ClusterStore::Hooks cluster{
+      nullptr, [&metrics](const std::string& node, bool up) { metrics.set_redis_node_up(node, up); },
+      [&metrics](Redirect::Kind kind) { metrics.redis_redirect(static_cast<Metrics::RedisRedirect>(kind)); },
+      [&metrics](bool ok) { metrics.topology_refresh(ok); }};
+  return std::make_unique<RedisSharedTier>(
+      RedisSharedTier::Options::from(config),
+      RedisSharedTier::Hooks{[&metrics](bool up) { metrics.set_redis_up(up); },
+                             [&metrics] { metrics.subscribe_error(); }, std::move(cluster)});
 }
 
 // Waits `seconds` unless another termination signal arrives first.

@@ -98,6 +98,40 @@ std::string keys_of(const std::string& section) {
   return out;
 }
 
+// Has the section a key nested under `group` (redis.sentinel.nodes under "sentinel")?
+bool is_group(const std::string& section, const std::string& group) {
+  return std::any_of(config_keys().begin(), config_keys().end(),
+                     [&](const ConfigKey& k) { return k.section == section && k.name.starts_with(group + "."); });
+}
+
+// The keys of one section's mapping; `group` is "" or the nested mapping's dotted name plus ".".
+void apply_entries(const std::string& path, const std::string& section_str, const std::string& group,
+                   const YAML::Node& mapping, Config& config, Origins& origins) {
+  for (const auto& entry : mapping) {
+    const std::string name = group + entry.first.Scalar();
+    const ConfigKey* key = find_key(section_str, name);
+    const std::string where = mark_text(path, entry.first.Mark());
+    const YAML::Node& value = entry.second;
+    if (key == nullptr && value.IsMap() && is_group(section_str, name)) {
+      apply_entries(path, section_str, name + ".", value, config, origins);
+      continue;
+    }
+    if (key == nullptr) {
+      fail(where, "unknown key " + section_str + "." + name + " (known: " + keys_of(section_str) + ")");
+    }
+    const std::string value_where = mark_text(path, value.Mark());
+    if (value.IsNull()) {
+      if (key->type != ConfigKey::Type::String) fail(value_where, key->dotted() + ": expected a value, got nothing");
+      key->string(config).clear();
+    } else if (!value.IsScalar()) {
+      fail(value_where, key->dotted() + ": expected a single value, got a list or mapping");
+    } else {
+      assign(*key, value.Scalar(), config, value_where);
+    }
+    origins[key->dotted()] = value_where;
+  }
+}
+
 void apply_file(const std::string& path, Config& config, Origins& origins) {
   YAML::Node root;
   {
@@ -125,25 +159,7 @@ void apply_file(const std::string& path, Config& config, Origins& origins) {
     }
     if (section.IsNull()) continue;
     if (!section.IsMap()) fail(mark_text(path, section.Mark()), section_str + ": expected a mapping");
-    for (const auto& entry : section) {
-      const std::string name = entry.first.Scalar();
-      const ConfigKey* key = find_key(section_str, name);
-      const std::string where = mark_text(path, entry.first.Mark());
-      if (key == nullptr) {
-        fail(where, "unknown key " + section_str + "." + name + " (known: " + keys_of(section_str) + ")");
-      }
-      const YAML::Node& value = entry.second;
-      const std::string value_where = mark_text(path, value.Mark());
-      if (value.IsNull()) {
-        if (key->type != ConfigKey::Type::String) fail(value_where, key->dotted() + ": expected a value, got nothing");
-        key->string(config).clear();
-      } else if (!value.IsScalar()) {
-        fail(value_where, key->dotted() + ": expected a single value, got a list or mapping");
-      } else {
-        assign(*key, value.Scalar(), config, value_where);
-      }
-      origins[key->dotted()] = value_where;
-    }
+    apply_entries(path, section_str, "", section, config, origins);
   }
 }
 
@@ -211,6 +227,12 @@ void validate_http_url(const std::string& url, const std::string& key, const Ori
 // worker: serving replicas and workers usually share one file.
 void validate_queue(const Config& config, const Origins& origins) {
   if (config.origin.kind == "queue") {
+    // The job stream and its scripts talk to one Redis: routing them over a
+    // cluster or following a sentinel is not built yet (docs/worker-tier.md).
+    if (config.redis.mode != "standalone") {
+      fail(where_of(origins, "origin.kind"),
+           "origin.kind is queue but redis.mode is " + config.redis.mode + ": the worker tier needs redis.mode standalone");
+    }
     if (config.redis.url.empty()) {
       fail(where_of(origins, "origin.kind"), "origin.kind is queue but redis.url is empty: the queue lives in Redis");
     }
@@ -240,6 +262,58 @@ void validate_queue(const Config& config, const Origins& origins) {
   }
 }
 
+// redis.mode decides which of url, nodes and sentinel.* must be set; a key
+// that belongs to another mode is an error rather than silently ignored.
+void validate_redis_topology(const RedisConfig& redis, const Origins& origins) {
+  const auto parse_url = [&] {
+    try {
+      (void)parse_redis_url(redis.url);
+    } catch (const std::invalid_argument& e) {
+      fail(where_of(origins, "redis.url"), std::string("redis.url: ") + e.what());
+    }
+  };
+  const auto parse_nodes = [&](const std::string& list, const std::string& key) {
+    try {
+      (void)parse_redis_nodes(list);
+    } catch (const std::invalid_argument& e) {
+      fail(where_of(origins, key), key + ": " + e.what());
+    }
+  };
+  const auto must_be_empty = [&](const std::string& value, const std::string& key) {
+    if (!value.empty()) fail(where_of(origins, key), key + " is set but redis.mode is " + redis.mode);
+  };
+  const auto must_be_set = [&](const std::string& value, const std::string& key) {
+    if (value.empty())
+      fail(where_of(origins, "redis.mode"), "redis.mode is " + redis.mode + " but " + key + " is empty");
+  };
+  if (redis.mode != "cluster") must_be_empty(redis.nodes, "redis.nodes");
+  if (redis.mode != "sentinel") {
+    must_be_empty(redis.sentinel.master_name, "redis.sentinel.master_name");
+    must_be_empty(redis.sentinel.nodes, "redis.sentinel.nodes");
+    must_be_empty(redis.sentinel.password, "redis.sentinel.password");
+    must_be_empty(redis.sentinel.password_file, "redis.sentinel.password_file");
+  }
+  if (redis.mode == "standalone") {
+    if (!redis.url.empty()) parse_url();
+    return;
+  }
+  // The address comes from the seeds or the sentinels; a URL would be a second, conflicting answer.
+  must_be_empty(redis.url, "redis.url");
+  if (redis.mode == "cluster") {
+    must_be_set(redis.nodes, "redis.nodes");
+    parse_nodes(redis.nodes, "redis.nodes");
+    // A brace in the prefix would become every key's hash tag: the whole cache in one slot.
+    if (redis.key_prefix.find_first_of("{}") != std::string::npos) {
+      fail(where_of(origins, "redis.key_prefix"),
+           "redis.key_prefix: must not contain { or } in cluster mode (it would put every key in one slot)");
+    }
+    return;
+  }
+  must_be_set(redis.sentinel.master_name, "redis.sentinel.master_name");
+  must_be_set(redis.sentinel.nodes, "redis.sentinel.nodes");
+  parse_nodes(redis.sentinel.nodes, "redis.sentinel.nodes");
+}
+
 void validate(Config& config, const Origins& origins) {
   const auto shards = config.cache.l1_shards;
   if ((shards & (shards - 1)) != 0) {
@@ -250,13 +324,7 @@ void validate(Config& config, const Origins& origins) {
     fail(where_of(origins, "redis.backoff_min_ms"), "redis.backoff_min_ms: must not exceed redis.backoff_max_ms (" +
                                                         std::to_string(config.redis.backoff_max_ms) + ")");
   }
-  if (!config.redis.url.empty()) {
-    try {
-      (void)parse_redis_url(config.redis.url);
-    } catch (const std::invalid_argument& e) {
-      fail(where_of(origins, "redis.url"), std::string("redis.url: ") + e.what());
-    }
-  }
+  validate_redis_topology(config.redis, origins);
   // The worst miss waits out a lease, then calls the origin: it must fit in
   // the time the server gives a request, or the client gets a bare 408.
   const int64_t worst_miss_ms = config.cache.lease_wait_ms + config.origin.timeout_ms;
@@ -276,6 +344,10 @@ void validate(Config& config, const Origins& origins) {
   }
   if (!config.redis.password_file.empty()) {
     config.redis.password = read_secret_file(config.redis.password_file, "redis.password_file", origins);
+  }
+  if (!config.redis.sentinel.password_file.empty()) {
+    config.redis.sentinel.password =
+        read_secret_file(config.redis.sentinel.password_file, "redis.sentinel.password_file", origins);
   }
   if (!config.admin.token_file.empty()) {
     config.admin.token = read_secret_file(config.admin.token_file, "admin.token_file", origins);

@@ -40,10 +40,22 @@ struct CacheConfig {
   int64_t lease_poll_ms = 50;
 };
 
+// Sentinel mode: where the sentinels are and which master they watch.
+struct RedisSentinelConfig {
+  std::string master_name;
+  std::string nodes;     // host:port,host:port
+  std::string password;  // the sentinels' own requirepass, if any
+  std::string password_file;
+};
+
 struct RedisConfig {
-  std::string url;  // empty: L1 only
+  std::string mode = "standalone";  // standalone | sentinel | cluster
+  std::string url;                  // standalone; empty (with mode standalone): L1 only
+  std::string username;             // ACL user when the URL names none
   std::string password;
   std::string password_file;
+  std::string nodes;  // cluster: seed nodes, host:port,host:port
+  RedisSentinelConfig sentinel;
   int64_t timeout_ms = 50;
   int64_t connect_timeout_ms = 200;
   int64_t pool_size = 4;
@@ -52,6 +64,9 @@ struct RedisConfig {
   int64_t backoff_min_ms = 100;
   int64_t backoff_max_ms = 5000;
 };
+
+// Whether an L2 is configured at all: a URL, or a cluster or sentinel mode.
+inline bool redis_configured(const RedisConfig& redis) { return !redis.url.empty() || redis.mode != "standalone"; }
 
 struct OriginConfig {
   std::string kind = "simulated";  // simulated | http | queue (misses become jobs for the worker tier)

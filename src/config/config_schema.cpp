@@ -6,7 +6,8 @@ namespace scalecache {
 
 std::string ConfigKey::env_name() const {
   std::string out = "SCALECACHE_";
-  for (char ch : section + "_" + name) out.push_back(static_cast<char>(std::toupper(ch)));
+  // Nested keys (redis.sentinel.nodes) read SCALECACHE_REDIS_SENTINEL_NODES.
+  for (char ch : section + "_" + name) out.push_back(ch == '.' ? '_' : static_cast<char>(std::toupper(ch)));
   return out;
 }
 
@@ -64,9 +65,17 @@ std::vector<ConfigKey> build_keys() {
       SC_INT(cache, lease_wait_ms, 0, 600000, "how long other replicas wait for that fill before calling the origin"),
       SC_INT(cache, lease_poll_ms, 5, 10000, "how often waiting replicas look for the fill between notices"),
 
-      SC_STR(redis, url, Choices{}, false, "redis://[:password@]host:port[/db]; empty = L1 only"),
+      SC_STR(redis, mode, (Choices{"standalone", "sentinel", "cluster"}), false,
+             "standalone (redis.url), sentinel (redis.sentinel.*) or cluster (redis.nodes)"),
+      SC_STR(redis, url, Choices{}, false, "standalone: redis://[[user]:password@]host:port[/db]; empty = L1 only"),
+      SC_STR(redis, username, Choices{}, false, "ACL user for AUTH when the URL names none"),
       SC_STR(redis, password, Choices{}, true, "AUTH password when the URL has none"),
       SC_STR(redis, password_file, Choices{}, false, "file holding the AUTH password"),
+      SC_STR(redis, nodes, Choices{}, false, "cluster: seed nodes, host:port,host:port"),
+      SC_STR(redis, sentinel.master_name, Choices{}, false, "sentinel: the master name the sentinels watch"),
+      SC_STR(redis, sentinel.nodes, Choices{}, false, "sentinel: the sentinels, host:port,host:port"),
+      SC_STR(redis, sentinel.password, Choices{}, true, "sentinel: AUTH password of the sentinels themselves"),
+      SC_STR(redis, sentinel.password_file, Choices{}, false, "file holding the sentinels' password"),
       SC_INT(redis, timeout_ms, 1, 60000, "bound on every Redis command"),
       SC_INT(redis, connect_timeout_ms, 1, 60000, "bound on connecting to Redis"),
       SC_INT(redis, pool_size, 1, 256, "Redis connections and L2 reader threads"),

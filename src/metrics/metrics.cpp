@@ -90,9 +90,24 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()), reques
                    .Add({});
   redis_up_ = &BuildGauge()
                    .Name("scalecache_redis_up")
-                   .Help("1 when the last Redis command or health check succeeded")
+                   .Help("1 when the last Redis command or health check succeeded (cluster: on every master)")
                    .Register(*registry_)
                    .Add({});
+  // Cluster mode only; the families exist (empty) in every mode, so dashboards can rely on them.
+  add_all("scalecache_redis_redirects_total",
+          "Redis Cluster answers that sent a command elsewhere or again: moved, ask, tryagain, clusterdown", "kind",
+          {"moved", "ask", "tryagain", "clusterdown"}, redirects_.data());
+  add_all("scalecache_redis_topology_refreshes_total", "Redis Cluster slot-map reads, by result", "result",
+          {"ok", "failed"}, topology_refreshes_.data());
+  redis_node_up_ = &BuildGauge()
+                        .Name("scalecache_redis_node_up")
+                        .Help("Redis Cluster: 1 when the node's last command or health check succeeded")
+                        .Register(*registry_);
+}
+
+void Metrics::set_redis_node_up(const std::string& node, bool up) {
+  std::lock_guard lock(node_mutex_);  // Family::Add locks too; nodes change state rarely
+  redis_node_up_->Add({{"node", node}}).Set(up ? 1 : 0);
 }
 
 prometheus::Counter& Metrics::request_counter(Route route, int code) {

@@ -40,6 +40,11 @@ class Metrics {
   void subscribe_error() { subscribe_errors_->Increment(); }
   void set_redis_configured(bool configured) { redis_configured_->Set(configured ? 1 : 0); }
   void set_redis_up(bool up) { redis_up_->Set(up ? 1 : 0); }
+  // Redis Cluster: a redirect or retry answer followed, a slot-map read, a node seen up or down.
+  enum class RedisRedirect { Moved, Ask, TryAgain, ClusterDown };
+  void redis_redirect(RedisRedirect kind) { redirects_[static_cast<std::size_t>(kind)]->Increment(); }
+  void topology_refresh(bool ok) { topology_refreshes_[ok ? 0 : 1]->Increment(); }
+  void set_redis_node_up(const std::string& node, bool up);
   void set_l1(std::size_t entries, std::size_t bytes);
   // Tasks waiting in the L2 and origin pools' queues (sampled at scrape).
   void set_queued(std::size_t l2, std::size_t origin);
@@ -82,6 +87,10 @@ class Metrics {
   prometheus::Gauge* l1_bytes_;
   std::array<prometheus::Gauge*, 2> queued_{};
   prometheus::Gauge* redis_up_;
+  std::array<prometheus::Counter*, 4> redirects_{};
+  std::array<prometheus::Counter*, 2> topology_refreshes_{};
+  prometheus::Family<prometheus::Gauge>* redis_node_up_;
+  std::mutex node_mutex_;
   std::mutex scrape_mutex_;
   std::vector<std::function<void(Metrics&)>> scrape_refreshers_;
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;

@@ -21,7 +21,7 @@ constexpr std::size_t kHeaderLength = 1 + kIdLength + 1 + kStampLength + 1;
 
 }  // namespace
 
-EventBus::EventBus(Options options, RedisStore& publisher)
+EventBus::EventBus(Options options, RedisCommands& publisher)
     : options_(std::move(options)), publisher_(publisher), instance_id_(random_token()) {}
 
 EventBus::~EventBus() { stop(); }
@@ -39,7 +39,7 @@ void EventBus::stop() {
   listener_.join();
 }
 
-RedisStore::Command EventBus::publish_command(CacheEvent event, std::string_view key, int64_t stamp) const {
+RedisCommands::Command EventBus::publish_command(CacheEvent event, std::string_view key, int64_t stamp) const {
   char stamp_hex[kStampLength + 1];
   std::snprintf(stamp_hex, sizeof stamp_hex, "%016llx", static_cast<unsigned long long>(stamp));
   std::string payload;
@@ -52,7 +52,7 @@ RedisStore::Command EventBus::publish_command(CacheEvent event, std::string_view
 }
 
 bool EventBus::publish(CacheEvent event, std::string_view key, int64_t stamp) {
-  return publisher_.pipeline({publish_command(event, key, stamp)})[0].status == RedisStore::Status::Ok;
+  return publisher_.pipeline({publish_command(event, key, stamp)})[0].status == RedisCommands::Status::Ok;
 }
 
 void EventBus::handle_message(std::string_view payload) {
@@ -113,7 +113,7 @@ bool EventBus::listen_once(bool& subscribed_before) {
   std::string error;
   // Reads are driven by poll() below; the command timeout only bounds a
   // read that poll() said would not block.
-  redisContext* c = connect_redis(options_.address, options_.password, options_.connect_timeout_ms, 1000, error);
+  redisContext* c = connect_redis(options_.address(), options_.password, options_.connect_timeout_ms, 1000, error);
   if (c == nullptr) return false;
   std::unique_ptr<redisContext, decltype(&redisFree)> owned(c, &redisFree);
   if (!subscribe(c)) return false;

@@ -18,7 +18,7 @@
 
 #include "cache/shared_tier.hpp"
 #include "cache/vocabulary.hpp"
-#include "redis/redis_store.hpp"
+#include "redis/redis_commands.hpp"
 #include "redis/redis_url.hpp"
 
 struct redisContext;
@@ -28,14 +28,16 @@ namespace scalecache {
 class EventBus {
  public:
   struct Options {
-    RedisAddress address;
+    // Where to subscribe, asked on every (re)connect: one server, or a
+    // cluster node that is up (classic pub/sub reaches every node).
+    std::function<RedisAddress()> address;
     std::string password;
     int64_t connect_timeout_ms;
     std::string channel;
     std::function<void()> on_subscribe_error;  // Redis refused the subscription (it is retried)
   };
 
-  EventBus(Options options, RedisStore& publisher);
+  EventBus(Options options, RedisCommands& publisher);
   ~EventBus();  // stop()
   EventBus(const EventBus&) = delete;
   EventBus& operator=(const EventBus&) = delete;
@@ -48,7 +50,7 @@ class EventBus {
   // False when Redis could not be reached.
   bool publish(CacheEvent event, std::string_view key, int64_t stamp = 0);
   // The same PUBLISH, for a caller that sends it in a pipeline with other commands.
-  RedisStore::Command publish_command(CacheEvent event, std::string_view key, int64_t stamp = 0) const;
+  RedisCommands::Command publish_command(CacheEvent event, std::string_view key, int64_t stamp = 0) const;
 
   bool subscribed() const { return subscribed_.load(); }
 
@@ -61,7 +63,7 @@ class EventBus {
   void handle_message(std::string_view payload);
 
   const Options options_;
-  RedisStore& publisher_;
+  RedisCommands& publisher_;
   SharedTier::EventHandlers handlers_;
   const std::string instance_id_;  // tags our own messages so we can skip them
   std::atomic<bool> subscribed_{false};

@@ -46,9 +46,11 @@ redisContext* connect_redis(const RedisAddress& address, const std::string& fall
   redisEnableKeepAlive(c);
   const std::string& password = address.password.empty() ? fallback_password : address.password;
   if (!password.empty()) {
-    const char* argv[] = {"AUTH", password.c_str()};
-    const size_t lens[] = {4, password.size()};
-    if (!setup_command(c, 2, argv, lens, "AUTH", error)) {
+    // AUTH user password for an ACL user, AUTH password for the default user.
+    const bool acl_user = !address.username.empty();
+    const char* argv[] = {"AUTH", acl_user ? address.username.c_str() : password.c_str(), password.c_str()};
+    const size_t lens[] = {4, acl_user ? address.username.size() : password.size(), password.size()};
+    if (!setup_command(c, acl_user ? 3 : 2, argv, lens, "AUTH", error)) {
       redisFree(c);
       return nullptr;
     }
@@ -63,6 +65,21 @@ redisContext* connect_redis(const RedisAddress& address, const std::string& fall
     }
   }
   return c;
+}
+
+bool is_master(redisContext* c, std::string& error) {
+  const std::unique_ptr<redisReply, decltype(&freeReplyObject)> reply(static_cast<redisReply*>(redisCommand(c, "ROLE")),
+                                                                      &freeReplyObject);
+  if (!reply || c->err != 0) {
+    error = c->errstr;
+    return false;
+  }
+  const bool answered =
+      reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 && reply->element[0]->type == REDIS_REPLY_STRING;
+  const std::string role = answered ? std::string(reply->element[0]->str, reply->element[0]->len) : "unknown";
+  if (role == "master") return true;
+  error = "ROLE is " + role + ", not master: not written to";
+  return false;
 }
 
 }  // namespace scalecache

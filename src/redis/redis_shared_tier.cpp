@@ -7,6 +7,7 @@
 #include "cache/entry_codec.hpp"
 #include "cache/freshness.hpp"
 #include "redis/lua_script.hpp"
+#include "redis/sentinel/sentinel_store.hpp"
 #include "util/clock.hpp"
 #include "util/log.hpp"
 #include "util/random_token.hpp"
@@ -14,8 +15,9 @@
 namespace scalecache {
 namespace {
 
-using Status = RedisStore::Status;
-using Command = RedisStore::Command;
+using Status = RedisCommands::Status;
+using Command = RedisCommands::Command;
+using Reply = RedisCommands::Reply;
 
 // Deletes the lease only if it is still ours: one that expired and was
 // taken by another replica is never deleted by mistake.
@@ -116,16 +118,58 @@ bool should_prune() {
 }  // namespace
 
 RedisSharedTier::Options RedisSharedTier::Options::from(const Config& config) {
-  return {RedisStore::Options::from(config.redis), config.redis.key_prefix, config.cache.lease_ttl_ms};
+  const RedisConfig& redis = config.redis;
+  const bool sentinel = redis.mode == "sentinel";
+  return {RedisStore::Options::from(redis),
+          redis.mode == "cluster" ? parse_redis_nodes(redis.nodes) : std::vector<RedisAddress>{},
+          redis.sentinel.master_name,
+          sentinel ? parse_redis_nodes(redis.sentinel.nodes) : std::vector<RedisAddress>{},
+          redis.sentinel.password,
+          redis.key_prefix,
+          config.cache.lease_ttl_ms};
 }
+
+namespace {
+
+// One server's store, the sentinels' master's, or the cluster's; `subscribe_to` learns where the event bus listens.
+std::unique_ptr<RedisCommands> make_store(const RedisSharedTier::Options& options, RedisSharedTier::Hooks& hooks,
+                                          std::function<RedisAddress()>& subscribe_to) {
+  RedisStore::Options store = with_scripts(options.store);
+  if (!options.sentinels.empty()) {
+    auto owned = std::make_unique<SentinelStore>(
+        SentinelStore::Options{std::move(store), options.sentinel_master, options.sentinels, options.sentinel_password},
+        std::move(hooks.on_health));
+    subscribe_to = [sentinel = owned.get()] { return sentinel->master_address(); };
+    return owned;
+  }
+  if (options.cluster.empty()) {
+    subscribe_to = [address = store.address] { return address; };
+    return std::make_unique<RedisStore>(std::move(store), std::move(hooks.on_health));
+  }
+  ClusterStore::Hooks cluster = std::move(hooks.cluster);
+  cluster.on_health = std::move(hooks.on_health);
+  auto owned = std::make_unique<ClusterStore>(ClusterStore::redis_backend(store), options.cluster, std::move(cluster));
+  const RedisAddress credentials = options.store.address;  // the ACL user; the host comes from the cluster
+  subscribe_to = [cluster = owned.get(), credentials] {
+    RedisAddress node = credentials;
+    const RedisAddress picked = cluster->any_node();
+    node.host = picked.host;
+    node.port = picked.port;
+    node.db = 0;
+    return node;
+  };
+  return owned;
+}
+
+}  // namespace
 
 RedisSharedTier::RedisSharedTier(Options options, Hooks hooks)
     : options_(std::move(options)),
-      keys_(options_.key_prefix),
-      store_(with_scripts(options_.store), std::move(hooks.on_health)),
-      events_({options_.store.address, options_.store.password, options_.store.connect_timeout_ms,
-               keys_.events_channel(), std::move(hooks.on_subscribe_error)},
-              store_) {}
+      keys_(options_.key_prefix, !options_.cluster.empty()),
+      store_(make_store(options_, hooks, subscribe_to_)),
+      events_({subscribe_to_, options_.store.password, options_.store.connect_timeout_ms, keys_.events_channel(),
+               std::move(hooks.on_subscribe_error)},
+              *store_) {}
 
 RedisSharedTier::~RedisSharedTier() { unsubscribe(); }
 
@@ -133,7 +177,7 @@ std::vector<SharedTier::Read> RedisSharedTier::read(const std::vector<std::strin
   std::vector<Command> gets;
   gets.reserve(keys.size());
   for (const std::string& key : keys) gets.push_back({"GET", keys_.value(key)});
-  std::vector<RedisStore::Reply> replies = store_.pipeline(gets);
+  std::vector<Reply> replies = store_->pipeline(gets);
   std::vector<Read> reads(replies.size());
   for (std::size_t i = 0; i < replies.size(); ++i) {
     if (replies[i].status == Status::Unavailable) continue;  // Read's default
@@ -146,8 +190,8 @@ std::vector<SharedTier::Read> RedisSharedTier::read(const std::vector<std::strin
 LeaseOutcome RedisSharedTier::take_lease(const std::string& key, Lease& lease) {
   std::string candidate = random_token();
   const auto reply =
-      store_.run({"EVALSHA", kLeaseScript.sha1, "4", keys_.lease(key), keys_.generation(key), keys_.bypass(key),
-                  keys_.failed(key), candidate, std::to_string(options_.lease_ttl_ms)});
+      store_->run({"EVALSHA", kLeaseScript.sha1, "4", keys_.lease(key), keys_.generation(key), keys_.bypass(key),
+                   keys_.failed(key), candidate, std::to_string(options_.lease_ttl_ms)});
   lease.token.clear();
   lease.generation.reset();
   if (reply.status != Status::Ok || reply.elements.size() != 2) return LeaseOutcome::Unavailable;
@@ -164,13 +208,13 @@ void RedisSharedTier::mark_uncacheable(const std::string& key, const Lease& leas
   std::vector<Command> mark{{"SET", keys_.bypass(key), "1", "PX", std::to_string(kBypassKeepMs)}};
   if (!lease.token.empty()) mark.push_back(release_command(key, lease.token));
   mark.push_back(events_.publish_command(CacheEvent::Uncacheable, key));
-  store_.pipeline(mark);
+  store_->pipeline(mark);
 }
 
 bool RedisSharedTier::extend_lease(const std::string& key, const std::string& token, int64_t ttl_ms) {
   if (token.empty()) return false;
   const auto reply =
-      store_.run({"EVALSHA", kExtendLeaseScript.sha1, "1", keys_.lease(key), token, std::to_string(ttl_ms)});
+      store_->run({"EVALSHA", kExtendLeaseScript.sha1, "1", keys_.lease(key), token, std::to_string(ttl_ms)});
   return reply.status == Status::Ok && reply.integer == 1;
 }
 
@@ -178,7 +222,7 @@ void RedisSharedTier::mark_failed(const std::string& key, const Lease& lease) {
   std::vector<Command> mark{{"SET", keys_.failed(key), "1", "PX", std::to_string(kFailedKeepMs)}};
   if (!lease.token.empty()) mark.push_back(release_command(key, lease.token));
   mark.push_back(events_.publish_command(CacheEvent::Failed, key));
-  store_.pipeline(mark);
+  store_->pipeline(mark);
 }
 
 Command RedisSharedTier::release_command(const std::string& key, const std::string& token) const {
@@ -187,10 +231,10 @@ Command RedisSharedTier::release_command(const std::string& key, const std::stri
 
 void RedisSharedTier::release_lease(const std::string& key, const std::string& token) {
   if (token.empty()) return;
-  if (store_.pipeline({release_command(key, token)})[0].status != Status::Unavailable) return;
+  if (store_->pipeline({release_command(key, token)})[0].status != Status::Unavailable) return;
   // No pooled connection (or it broke): try once on a connection of its own,
   // rather than leave every other replica waiting out the lease TTL.
-  if (store_.run_once_fresh(release_command(key, token)).status == Status::Unavailable) {
+  if (store_->run_once_fresh(release_command(key, token)).status == Status::Unavailable) {
     log::warn("could not release a fleet lease; other replicas wait for its TTL", {{"key", key}});
   }
 }
@@ -205,11 +249,11 @@ std::vector<SharedTier::WaitState> RedisSharedTier::wait_states(const std::vecto
     checks.push_back({"EXISTS", keys_.bypass(key)});
     checks.push_back({"EXISTS", keys_.failed(key)});
   }
-  const std::vector<RedisStore::Reply> replies = store_.pipeline(checks);
+  const std::vector<Reply> replies = store_->pipeline(checks);
   std::vector<WaitState> states(keys.size());
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    const RedisStore::Reply* r = &replies[kChecks * i];
-    if (std::any_of(r, r + kChecks, [](const RedisStore::Reply& one) { return one.status != Status::Ok; })) continue;
+    const Reply* r = &replies[kChecks * i];
+    if (std::any_of(r, r + kChecks, [](const Reply& one) { return one.status != Status::Ok; })) continue;
     states[i] = {false, r[0].integer > 0, r[1].integer > 0, r[2].integer > 0, r[3].integer > 0};
   }
   return states;
@@ -237,8 +281,8 @@ SharedTier::FillResult RedisSharedTier::store_fill(const std::string& key, const
     fill.push_back({"SADD", keys_.tag(tag), key});
     fill.push_back({"EVALSHA", kExtendScript.sha1, "1", keys_.tag(tag), keep});
   }
-  const std::vector<RedisStore::Reply> replies = store_.pipeline(fill);
-  const RedisStore::Reply& filled = replies[0];
+  const std::vector<Reply> replies = store_->pipeline(fill);
+  const Reply& filled = replies[0];
   if (filled.status == Status::Ok && filled.elements_int.size() == 2) {
     result.outcome = filled.elements_int[0] == 1 ? FillOutcome::Stored : FillOutcome::Superseded;
     result.lease_released = lease.token.empty() || filled.elements_int[1] == 1;
@@ -249,16 +293,16 @@ SharedTier::FillResult RedisSharedTier::store_fill(const std::string& key, const
 
 void RedisSharedTier::prune_tag_sets(const std::vector<std::string>& tags) {
   for (const std::string& tag : tags) {
-    const auto sample = store_.run({"SRANDMEMBER", keys_.tag(tag), "4"});
+    const auto sample = store_->run({"SRANDMEMBER", keys_.tag(tag), "4"});
     if (sample.status != Status::Ok || sample.elements.empty()) continue;
     std::vector<Command> exists;
     for (const std::string& member : sample.elements) exists.push_back({"EXISTS", keys_.value(member)});
-    const auto replies = store_.pipeline(exists);
+    const auto replies = store_->pipeline(exists);
     Command remove{"SREM", keys_.tag(tag)};
     for (std::size_t i = 0; i < replies.size(); ++i) {
       if (replies[i].status == Status::Ok && replies[i].integer == 0) remove.push_back(sample.elements[i]);
     }
-    if (remove.size() > 2) store_.pipeline({remove});
+    if (remove.size() > 2) store_->pipeline({remove});
   }
 }
 
@@ -277,7 +321,7 @@ RedisSharedTier::BatchPurge RedisSharedTier::purge_batch(const std::vector<std::
     first.push_back(soft ? Command{"GET", keys_.value(key)} : Command{"DEL", keys_.value(key)});
     if (!soft) first.push_back(events_.publish_command(CacheEvent::Purged, key));
   }
-  const std::vector<RedisStore::Reply> replies = store_.pipeline(first);
+  const std::vector<Reply> replies = store_->pipeline(first);
   const std::size_t stride = soft ? 3 : 4;
   BatchPurge result;
   std::vector<Command> second;
@@ -287,7 +331,7 @@ RedisSharedTier::BatchPurge RedisSharedTier::purge_batch(const std::vector<std::
   };
   std::vector<Marked> marked;
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    const RedisStore::Reply* r = &replies[i * stride];
+    const Reply* r = &replies[i * stride];
     const bool ok =
         r[0].status == Status::Ok && r[2].status != Status::Unavailable && (soft || r[3].status == Status::Ok);
     if (!ok) continue;
@@ -310,7 +354,7 @@ RedisSharedTier::BatchPurge RedisSharedTier::purge_batch(const std::vector<std::
     marked.push_back({i, entry.has_value()});
   }
   if (second.empty()) return result;
-  const std::vector<RedisStore::Reply> written = store_.pipeline(second);
+  const std::vector<Reply> written = store_->pipeline(second);
   std::size_t at = 0;
   for (const Marked& m : marked) {
     const bool script_ok = !m.had_entry || written[at++].status == Status::Ok;
@@ -328,7 +372,7 @@ SharedTier::TagPurge RedisSharedTier::purge_tag(const std::string& tag, bool sof
   TagPurge purged;
   std::string cursor = "0";
   do {
-    auto page = store_.run({"SSCAN", set, cursor, "COUNT", kTagBatch});
+    auto page = store_->run({"SSCAN", set, cursor, "COUNT", kTagBatch});
     if (page.status != Status::Ok || page.elements.empty()) return purged;  // incomplete
     // SSCAN answers [cursor, [members...]], read here flattened: cursor first.
     cursor = page.elements.front();
@@ -341,10 +385,10 @@ SharedTier::TagPurge RedisSharedTier::purge_tag(const std::string& tag, bool sof
       // Members whose entries are gone only make the set bigger.
       Command remove{"SREM", set};
       remove.insert(remove.end(), batch.gone.begin(), batch.gone.end());
-      store_.pipeline({remove});
+      store_->pipeline({remove});
     }
   } while (cursor != "0");
-  if (!soft && store_.run({"DEL", set}).status == Status::Unavailable) return purged;
+  if (!soft && store_->run({"DEL", set}).status == Status::Unavailable) return purged;
   purged.complete = true;
   return purged;
 }

@@ -5,15 +5,19 @@
 // replica is never deleted by mistake; on one Redis the lease is advisory,
 // which is enough for fills: a violation costs one extra origin call, never
 // a wrong answer), tag sets, and cache events over pub/sub (EventBus).
+// The same on a Redis Cluster: commands go through ClusterStore instead of
+// one RedisStore, and KeyScheme puts each key's names in one slot.
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cache/shared_tier.hpp"
 #include "config/config.hpp"
+#include "redis/cluster/cluster_store.hpp"
 #include "redis/event_bus.hpp"
 #include "redis/key_scheme.hpp"
 #include "redis/redis_store.hpp"
@@ -23,16 +27,22 @@ namespace scalecache {
 class RedisSharedTier final : public SharedTier {
  public:
   struct Options {
-    RedisStore::Options store;
+    RedisStore::Options store;          // standalone: the server; cluster, sentinel: the template of every server's
+    std::vector<RedisAddress> cluster;  // cluster seed nodes; empty: standalone or sentinel
+    // Sentinel mode when sentinels is not empty: the master they name for master_name.
+    std::string sentinel_master;
+    std::vector<RedisAddress> sentinels;
+    std::string sentinel_password;
     std::string key_prefix;
     int64_t lease_ttl_ms;
 
-    static Options from(const Config& config);  // config.redis.url must not be empty
+    static Options from(const Config& config);  // config.redis must be configured (redis_configured)
   };
 
   struct Hooks {
     std::function<void(bool)> on_health;       // Redis seen up (true) or down (false)
     std::function<void()> on_subscribe_error;  // Redis refused the events subscription
+    ClusterStore::Hooks cluster;               // cluster mode: redirects, refreshes, nodes (on_health is above)
   };
 
   RedisSharedTier(Options options, Hooks hooks);
@@ -52,7 +62,7 @@ class RedisSharedTier final : public SharedTier {
   void subscribe(EventHandlers handlers) override;
   void unsubscribe() override;
 
-  std::string endpoint() const { return store_.endpoint(); }  // host:port, never the password
+  std::string endpoint() const { return store_->endpoint(); }  // host:port, never the password
 
  private:
   struct BatchPurge {
@@ -62,8 +72,8 @@ class RedisSharedTier final : public SharedTier {
     std::vector<std::string> gone;    // soft purges that found no entry
   };
 
-  RedisStore::Command release_command(const std::string& key, const std::string& token) const;
-  std::vector<RedisStore::Command> bump_generation(const std::string& key) const;
+  RedisCommands::Command release_command(const std::string& key, const std::string& token) const;
+  std::vector<RedisCommands::Command> bump_generation(const std::string& key) const;
   // Purges `keys` in two round trips at most: generations, deletes (or reads
   // for a soft purge) and notices; then the soft purges' conditional rewrites.
   BatchPurge purge_batch(const std::vector<std::string>& keys, bool soft);
@@ -71,7 +81,8 @@ class RedisSharedTier final : public SharedTier {
 
   const Options options_;
   const KeyScheme keys_;
-  RedisStore store_;
+  std::function<RedisAddress()> subscribe_to_;  // set by the store's maker: where events are heard
+  std::unique_ptr<RedisCommands> store_;
   EventBus events_;
 };
 

@@ -98,7 +98,10 @@ class RedisStore::Lease {
 
 RedisStore::Options RedisStore::Options::from(const RedisConfig& config) {
   constexpr int64_t kHealthIntervalMs = 1000;
-  return {parse_redis_url(config.url),
+  // Without a URL (cluster, sentinel) the address is filled in per server later.
+  RedisAddress address = config.url.empty() ? RedisAddress{} : parse_redis_url(config.url);
+  if (address.username.empty()) address.username = config.username;
+  return {std::move(address),
           config.password,
           config.timeout_ms,
           config.connect_timeout_ms,
@@ -129,12 +132,16 @@ RedisStore::~RedisStore() {
   idle_.clear();
 }
 
-std::string RedisStore::endpoint() const { return options_.address.host + ":" + std::to_string(options_.address.port); }
+std::string RedisStore::endpoint() const { return endpoint_of(options_.address); }
 
 redisContext* RedisStore::connect() {
   std::string error;
   redisContext* c =
       connect_redis(options_.address, options_.password, options_.connect_timeout_ms, options_.timeout_ms, error);
+  if (c != nullptr && options_.require_master && !is_master(c, error)) {
+    redisFree(c);
+    c = nullptr;
+  }
   if (c == nullptr && !logged_outage_.exchange(true)) {
     log::warn("redis unavailable; serving from L1 and the origin", {{"redis", endpoint()}, {"reason", error}});
   }
@@ -224,10 +231,6 @@ void RedisStore::set_up(bool up) {
     log::warn("redis down; serving from L1 and the origin", {{"redis", endpoint()}});
   }
   if (on_health_) on_health_(up);
-}
-
-RedisStore::Reply RedisStore::run(std::initializer_list<std::string_view> args) {
-  return pipeline({Command(args.begin(), args.end())})[0];
 }
 
 RedisStore::Reply RedisStore::run_once_fresh(const Command& command) {

@@ -16,13 +16,14 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "redis/redis_commands.hpp"
 #include "redis/redis_url.hpp"
 
 struct redisContext;
 
 namespace scalecache {
 
-class RedisStore {
+class RedisStore final : public RedisCommands {
  public:
   struct Options {
     RedisAddress address;
@@ -35,42 +36,28 @@ class RedisStore {
     int64_t backoff_max_ms;
     int64_t health_interval_ms;
     std::vector<std::string> scripts;  // Lua sources to SCRIPT LOAD on every command connection
+    // Sentinel mode: a connection to a server whose ROLE is not master is
+    // refused, so a failover the store has not followed yet never sends a
+    // write to what is now a replica.
+    bool require_master = false;
 
-    static Options from(const RedisConfig& config);  // config.url must not be empty
-  };
-
-  enum class Status { Ok, Miss, Unavailable };
-  // A reply reduced to what scalecache uses. status is Unavailable when the
-  // command could not be run or Redis answered with an error.
-  struct Reply {
-    Status status = Status::Unavailable;
-    std::string text;                     // string or status reply
-    long long integer = 0;                // integer reply
-    std::vector<std::string> elements;    // an array's strings, a nested array's flattened into it
-    std::vector<long long> elements_int;  // an array's integers (a script's {a, b})
-    bool nil = false;
+    static Options from(const RedisConfig& config);  // address from config.url, when it has one
   };
 
   // `on_health` is called with true/false whenever Redis is seen up or down.
   RedisStore(Options options, std::function<void(bool)> on_health);
-  ~RedisStore();
+  ~RedisStore() override;
   RedisStore(const RedisStore&) = delete;
   RedisStore& operator=(const RedisStore&) = delete;
 
   // Several commands in one round trip on one connection, run by Redis in
-  // order; one reply per command. If the connection fails, the replies not
-  // read by then are Unavailable (their commands may or may not have run).
-  // Arguments are binary-safe.
-  using Command = std::vector<std::string>;
-  std::vector<Reply> pipeline(const std::vector<Command>& commands);
-  // One command: a pipeline of one.
-  Reply run(std::initializer_list<std::string_view> args);
-  // One command on a connection of its own, opened and closed for it: for
-  // what must get through when every pooled connection is busy or broken.
-  Reply run_once_fresh(const Command& command);
+  // order. If the connection fails, the replies not read by then are
+  // Unavailable (their commands may or may not have run).
+  std::vector<Reply> pipeline(const std::vector<Command>& commands) override;
+  Reply run_once_fresh(const Command& command) override;
 
-  bool up() const { return up_.load(std::memory_order_relaxed); }
-  std::string endpoint() const;  // host:port, never the password
+  bool up() const override { return up_.load(std::memory_order_relaxed); }
+  std::string endpoint() const override;  // host:port, never the password
 
  private:
   class Lease;

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <charconv>
 #include <memory>
 #include <stdexcept>
@@ -43,6 +44,7 @@ RedisAddress parse_redis_url(const std::string& url) {
       throw std::invalid_argument("port must be from 1 to 65535");
     }
   }
+  address.username = url_part(handle.get(), CURLUPART_USER, CURLU_URLDECODE);
   address.password = url_part(handle.get(), CURLUPART_PASSWORD, CURLU_URLDECODE);
   std::string path = url_part(handle.get(), CURLUPART_PATH);
   if (!path.empty() && path != "/") {
@@ -53,6 +55,34 @@ RedisAddress parse_redis_url(const std::string& url) {
     }
   }
   return address;
+}
+
+std::vector<RedisAddress> parse_redis_nodes(const std::string& list) {
+  std::vector<RedisAddress> nodes;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    const std::size_t comma = std::min(list.find(',', start), list.size());
+    std::string entry = list.substr(start, comma - start);
+    start = comma + 1;
+    entry.erase(0, entry.find_first_not_of(" \t"));
+    entry.erase(entry.find_last_not_of(" \t") + 1);
+    if (entry.empty()) continue;
+    const std::size_t colon = entry.rfind(':');
+    if (colon == std::string::npos || colon == 0 || entry.find('@') != std::string::npos) {
+      throw std::invalid_argument("expected host:port, got \"" + entry + "\"");
+    }
+    // Parsed as a URL so hosts (IPv6 literals included) and ports follow one set of rules.
+    RedisAddress node = parse_redis_url("redis://" + entry);
+    if (node.db != 0) throw std::invalid_argument("expected host:port, got \"" + entry + "\"");
+    nodes.push_back(std::move(node));
+  }
+  if (nodes.empty()) throw std::invalid_argument("expected at least one host:port");
+  return nodes;
+}
+
+std::string endpoint_of(const RedisAddress& address) {
+  const bool v6 = address.host.find(':') != std::string::npos;
+  return (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
 }
 
 }  // namespace scalecache

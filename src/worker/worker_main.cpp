@@ -54,6 +54,10 @@ HttpServer::Options ops_server_options(const Config& config) {
 }  // namespace
 
 std::string worker_config_error(const Config& config) {
+  if (config.redis.mode != "standalone") {
+    return "config error: scalecache worker needs redis.mode standalone (got " + config.redis.mode +
+           "): the job stream is not routed over a cluster or a sentinel yet";
+  }
   if (config.redis.url.empty()) return "config error: scalecache worker needs redis.url: the job queue lives in Redis";
   if (config.worker.claim_idle_ms >= config.cache.lease_ttl_ms) {
     return "config error: worker.claim_idle_ms (" + std::to_string(config.worker.claim_idle_ms) +
@@ -76,7 +80,8 @@ int run_worker(const Config& config) {
   Lifecycle lifecycle;
 
   RedisSharedTier tier(RedisSharedTier::Options::from(config),
-                       {[&metrics](bool up) { metrics.set_redis_up(up); }, [&metrics] { metrics.subscribe_error(); }});
+                       {[&metrics](bool up) { metrics.set_redis_up(up); }, [&metrics] { metrics.subscribe_error(); },
+                        {}});
   metrics.set_redis_configured(true);
   RedisJobStream stream({RedisStore::Options::from(config.redis), config.redis.key_prefix, config.queue.max_length},
                         [](bool) {});

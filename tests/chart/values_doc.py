@@ -26,8 +26,13 @@ KEY_RE = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_.-]+):(?:\s|$)")
 # Keys of config/scalecache.yaml that the chart sets itself.
 # The chart always sets admin.token (given, or generated into its Secret), so
 # admin.allow_unauthenticated_purge would change nothing there.
+# The Redis topology keys (mode, cluster seeds, sentinels, ACL user) are the
+# chart's too: it deploys or points at a standalone Redis only, for now
+# (docs/redis-topologies.md), and sets redis.url for it.
 CHART_MANAGED = {"redis.url", "redis.password", "redis.password_file", "admin.token", "admin.token_file",
-                 "admin.allow_unauthenticated_purge"}
+                 "admin.allow_unauthenticated_purge", "redis.mode", "redis.username", "redis.nodes",
+                 "redis.sentinel.master_name", "redis.sentinel.nodes", "redis.sentinel.password",
+                 "redis.sentinel.password_file"}
 
 
 def parse_comments(path):

@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from fleet_checks import purge_reaches_every_replica, three_hundred_cold_requests_one_origin_call, warm_everywhere
 from harness import Fleet, Scalecache, total, wait_until
 from origin_server import HOLDABLE, OriginServer
 
@@ -28,22 +29,7 @@ def test_three_replicas_hundred_requests_each_one_origin_call(redis):
     with OriginServer() as origin:
         env = origin.env(SCALECACHE_ORIGIN_CONCURRENCY="16", **HOLDABLE)
         with Fleet(3, redis_url=redis.url, env=env) as fleet:
-            calls = [lambda r=r: r.get_json("/data/stampede", timeout=30) for r in fleet for _ in range(100)]
-            # The origin holds the one fill until all 300 requests wait for it: on each
-            # replica 99 join their replica's first request, and the two replicas
-            # without the lease wait for the fleet's fill.
-            results = origin.hold_while(
-                calls, lambda: (total(fleet, "scalecache_coalesced_requests_total") >= 297
-                                and total(fleet, "scalecache_lease_total", outcome="waited") >= 2),
-                what="every request to wait for the one fill")
-            assert [s for s, _ in results] == [200] * 300
-            assert {b["data"] for _, b in results} == {"v1 of stampede"}
-            assert origin.count("stampede") == 1
-            assert total(fleet, "scalecache_origin_requests_total") == 1
-            assert total(fleet, "scalecache_lease_total", outcome="acquired") == 1
-            assert total(fleet, "scalecache_lease_total", outcome="waited") == 2
-            assert total(fleet, "scalecache_lease_total", outcome="timed_out") == 0
-            assert total(fleet, "scalecache_coalesced_requests_total") == 297
+            three_hundred_cold_requests_one_origin_call(fleet, origin)
 
 
 def test_dead_lease_holder_blocks_a_key_only_until_the_lease_ttl(redis):
@@ -179,27 +165,10 @@ def test_origin_404_is_cached_for_negative_ttl(redis):
 
 # 7. Invalidation everywhere --------------------------------------------------
 
-def warm_everywhere(fleet, path):
-    for r in fleet:
-        r.get(path)
-    for r in fleet:
-        assert r.get_json(path)[1]["source"] == "l1"
-
-
 def test_purge_reaches_every_replica(redis):
     with OriginServer() as origin:
         with Fleet(3, redis_url=redis.url, env=origin.env()) as fleet:
-            warm_everywhere(fleet, "/data/doc")
-            received = [r.metric("scalecache_invalidation_messages_total", direction="received") for r in fleet]
-            assert fleet[0].purge("/data/doc")[0] == 200
-            for r, before in zip(fleet[1:], received[1:]):
-                wait_until(lambda r=r, before=before: r.metric("scalecache_invalidation_messages_total",
-                                                               direction="received") > before,
-                           5, what=f"replica {r.port} to receive the purge")
-                status, body = r.get_json("/data/doc")
-                assert body["source"] != "l1", "a replica served the purged value from L1"
-            assert {r.get_json("/data/doc")[1]["data"] for r in fleet} == {"v2 of doc"}
-            assert total(fleet, "scalecache_purges_total", kind="key") == 1
+            purge_reaches_every_replica(fleet)
 
 
 def test_purge_by_tag(redis):

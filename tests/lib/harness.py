@@ -42,12 +42,27 @@ def terminate(proc: subprocess.Popen | None, grace: float = 15, sig: int = signa
             proc.wait(5)
 
 
+class _StartStop:
+    """`with` starts the thing and always stops it, also when starting failed part-way."""
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except Exception:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
 class RedisServer:
     """A private redis-server: no persistence, loopback only, own temp dir."""
 
-    def __init__(self, port: int | None = None, password: str | None = None):
+    def __init__(self, port: int | None = None, password: str | None = None, args: list[str] | None = None):
         self.port = port or free_port()
         self.password = password
+        self.args = list(args or [])  # more redis-server options (cluster ones, say)
         self.dir = tempfile.mkdtemp(prefix="scalecache-redis-")
         self.proc: subprocess.Popen | None = None
 
@@ -60,7 +75,8 @@ class RedisServer:
         args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
                 "--save", "", "--appendonly", "no", "--dir", self.dir]
         if self.password:
-            args += ["--requirepass", self.password]
+            args += ["--requirepass", self.password, "--masterauth", self.password]
+        args += self.args
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until(lambda: port_open(self.port), 10, what="redis-server to listen")
         return self
@@ -86,7 +102,219 @@ class RedisServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class Scalecache:
+class RedisCluster(_StartStop):
+    """A Redis Cluster on loopback: `masters` masters with `replicas` replicas
+    each, made with `redis-cli --cluster create`. A short node timeout makes
+    failovers take about a second; `cluster-require-full-coverage no` lets the
+    shards that are up keep answering while one is down (as scalecache's
+    docs/redis-topologies.md recommends)."""
+
+    def __init__(self, masters: int = 3, replicas: int = 1, node_timeout_ms: int = 1000):
+        self.masters, self.replicas, self.node_timeout_ms = masters, replicas, node_timeout_ms
+        self.nodes: list[RedisServer] = []
+
+    @staticmethod
+    def _port() -> int:
+        """A free port whose cluster bus port (port + 10000) is a valid, free port too."""
+        for _ in range(1000):
+            port = free_port()
+            if port + 10000 <= 65535 and not port_open(port + 10000):
+                return port
+        raise RuntimeError("no loopback port with a free cluster bus port")
+
+    def _node(self) -> RedisServer:
+        node = RedisServer(port=self._port(), args=["--cluster-enabled", "yes", "--cluster-node-timeout", str(self.node_timeout_ms),
+                                 "--cluster-require-full-coverage", "no", "--appendonly", "no"])
+        node.args += ["--cluster-config-file", os.path.join(node.dir, "nodes.conf")]
+        return node
+
+    def start(self) -> RedisCluster:
+        for _ in range(self.masters * (1 + self.replicas)):
+            self.nodes.append(self._node())
+            self.nodes[-1].start()
+        subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{n.port}" for n in self.nodes],
+                        "--cluster-replicas", str(self.replicas), "--cluster-yes"],
+                       check=True, capture_output=True, text=True, timeout=60)
+        wait_until(self.healthy, 30, what="the cluster to cover every slot on every node")
+        # A replica that never synced counts its data as too old to take over: failover tests need them in sync.
+        wait_until(self.replicas_in_sync, 30, what="every replica to sync with its master")
+        return self
+
+    def replicas_in_sync(self) -> bool:
+        infos = [n.cli("INFO", "replication") for n in self.live()]
+        return sum("master_link_status:up" in info for info in infos) == self.masters * self.replicas
+
+    @property
+    def seeds(self) -> str:
+        """Two seed nodes, as scalecache's redis.nodes takes them."""
+        return ",".join(f"127.0.0.1:{n.port}" for n in self.nodes[:2])
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {"SCALECACHE_REDIS_MODE": "cluster", "SCALECACHE_REDIS_NODES": self.seeds, **extra}
+
+    def live(self) -> list[RedisServer]:
+        return [n for n in self.nodes if n.proc and n.proc.poll() is None]
+
+    def node(self, port: int) -> RedisServer:
+        return next(n for n in self.nodes if n.port == port)
+
+    def healthy(self) -> bool:
+        """Every live node says cluster_state:ok and agrees on who serves all 16384 slots, and those masters are alive."""
+        maps = set()
+        for n in self.live():
+            try:
+                if "cluster_state:ok" not in n.cli("CLUSTER", "INFO"):
+                    return False
+                maps.add(tuple(sorted((port, tuple(r)) for port, r in self.slot_owners(n).items())))
+            except subprocess.SubprocessError:
+                return False
+        if len(maps) != 1:
+            return False
+        (owners,) = maps
+        live = {n.port for n in self.live()}
+        return all(port in live for port, _ in owners) and \
+            sum(hi - lo + 1 for _, ranges in owners for lo, hi in ranges) == 16384
+
+    @staticmethod
+    def slot_owners(node: RedisServer) -> dict[int, list[tuple[int, int]]]:
+        """Master port → slot ranges, as `node` sees it (CLUSTER NODES; failed masters left out)."""
+        owners: dict[int, list[tuple[int, int]]] = {}
+        for line in node.cli("CLUSTER", "NODES").splitlines():
+            fields = line.split()
+            if "master" not in fields[2] or "fail" in fields[2]:
+                continue
+            port = int(fields[1].split("@")[0].rsplit(":", 1)[1])
+            for part in fields[8:]:
+                if part.startswith("["):
+                    continue  # a slot being migrated
+                lo, _, hi = part.partition("-")
+                owners.setdefault(port, []).append((int(lo), int(hi or lo)))
+        return owners
+
+    def keyslot(self, key: str) -> int:
+        return int(self.live()[0].cli("CLUSTER", "KEYSLOT", key))
+
+    def master_of(self, key: str) -> RedisServer:
+        slot = self.keyslot(key)
+        for port, ranges in self.slot_owners(self.live()[0]).items():
+            if any(lo <= slot <= hi for lo, hi in ranges):
+                return self.node(port)
+        raise LookupError(f"no master serves slot {slot}")
+
+    def node_id(self, node: RedisServer) -> str:
+        return node.cli("CLUSTER", "MYID")
+
+    def cli(self, *args: str) -> str:
+        """A command on the master owning the key in args[1] (redis-cli -c follows MOVED)."""
+        return subprocess.run(["redis-cli", "-c", "-p", str(self.live()[0].port), *args], check=True,
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+
+    def reshard(self, source: RedisServer, target: RedisServer, slots: int) -> None:
+        """Moves `slots` slots, keys included, from one master to another (redis-cli --cluster reshard)."""
+        subprocess.run(["redis-cli", "--cluster", "reshard", f"127.0.0.1:{source.port}",
+                        "--cluster-from", self.node_id(source), "--cluster-to", self.node_id(target),
+                        "--cluster-slots", str(slots), "--cluster-yes"],
+                       check=True, capture_output=True, text=True, timeout=300)
+        wait_until(self.healthy, 30, what="every node to agree on the new slot owners")
+
+    def add_master(self) -> RedisServer:
+        """A new, empty master joined to the cluster, then given its share of slots (rebalance)."""
+        node = self._node()
+        self.nodes.append(node)
+        node.start()
+        subprocess.run(["redis-cli", "--cluster", "add-node", f"127.0.0.1:{node.port}",
+                        f"127.0.0.1:{self.live()[0].port}"], check=True, capture_output=True, text=True, timeout=60)
+        # Rebalancing before gossip has told every node of the newcomer fails half-way
+        # ("I don't know about node"), leaving a slot open.
+        ids = {self.node_id(n) for n in self.live()}
+        # A newcomer that has not yet seen the cluster as ok answers MIGRATE with CLUSTERDOWN.
+        wait_until(lambda: all(self.known_ids(n) >= ids and "cluster_state:ok" in n.cli("CLUSTER", "INFO")
+                               for n in self.live()), 30, interval=0.1,
+                   what="every node to know every other and see the cluster ok")
+        done = subprocess.run(["redis-cli", "--cluster", "rebalance", f"127.0.0.1:{node.port}",
+                               "--cluster-use-empty-masters"], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout[-2000:]
+        wait_until(self.healthy, 30, what="every node to agree on the new slot owners")
+        return node
+
+    @staticmethod
+    def known_ids(node: RedisServer) -> set[str]:
+        """The nodes `node` knows, handshakes still in progress left out."""
+        return {line.split()[0] for line in node.cli("CLUSTER", "NODES").splitlines()
+                if "handshake" not in line.split()[2]}
+
+    def stop(self):
+        for n in self.nodes:
+            n.__exit__(None, None, None)
+
+
+class RedisSentinels(_StartStop):
+    """One master, `replicas` replicas and `sentinels` sentinels (quorum 2) on
+    loopback, the master named MASTER_NAME; down-after 1 s, so a failover
+    takes a few seconds."""
+
+    MASTER_NAME = "scalecache-master"
+
+    def __init__(self, replicas: int = 2, sentinels: int = 3):
+        self.replica_count, self.sentinel_count = replicas, sentinels
+        self.servers: list[RedisServer] = []  # the first is the master at start
+        self.sentinels: list[RedisServer] = []
+        self._procs: list[subprocess.Popen] = []
+
+    def start(self) -> RedisSentinels:
+        self.servers.append(RedisServer())
+        self.servers[0].start()
+        for _ in range(self.replica_count):
+            self.servers.append(RedisServer(args=["--replicaof", "127.0.0.1", str(self.servers[0].port)]))
+            self.servers[-1].start()
+        wait_until(lambda: f"connected_slaves:{self.replica_count}" in self.servers[0].cli("INFO", "replication"),
+                   30, what="the replicas to connect")
+        for _ in range(self.sentinel_count):
+            sentinel = RedisServer()
+            conf = Path(sentinel.dir) / "sentinel.conf"
+            conf.write_text(f"port {sentinel.port}\nbind 127.0.0.1\ndir {sentinel.dir}\n"
+                            f"sentinel monitor {self.MASTER_NAME} 127.0.0.1 {self.servers[0].port} 2\n"
+                            f"sentinel down-after-milliseconds {self.MASTER_NAME} 1000\n"
+                            f"sentinel failover-timeout {self.MASTER_NAME} 10000\n")
+            sentinel.proc = subprocess.Popen(["redis-server", str(conf), "--sentinel"],
+                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.sentinels.append(sentinel)
+            wait_until(lambda s=sentinel: port_open(s.port), 10, what="a sentinel to listen")
+        # Every sentinel knows the others and the replicas before anything is killed.
+        wait_until(lambda: all(
+            s.cli("SENTINEL", "master", self.MASTER_NAME).count("\n") > 0
+            and int(self._field(s, "num-other-sentinels")) == self.sentinel_count - 1
+            and int(self._field(s, "num-slaves")) == self.replica_count for s in self.sentinels),
+            30, what="the sentinels to find each other and the replicas")
+        return self
+
+    def _field(self, sentinel: RedisServer, name: str) -> str:
+        lines = sentinel.cli("SENTINEL", "master", self.MASTER_NAME).splitlines()
+        return lines[lines.index(name) + 1]
+
+    @property
+    def nodes(self) -> str:
+        return ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {"SCALECACHE_REDIS_MODE": "sentinel", "SCALECACHE_REDIS_SENTINEL_MASTER_NAME": self.MASTER_NAME,
+                "SCALECACHE_REDIS_SENTINEL_NODES": self.nodes, **extra}
+
+    def master_port(self) -> int:
+        """The master's port as every sentinel names it (0 while they disagree)."""
+        ports = {int(s.cli("SENTINEL", "get-master-addr-by-name", self.MASTER_NAME).split()[1])
+                 for s in self.sentinels}
+        return ports.pop() if len(ports) == 1 else 0
+
+    def master(self) -> RedisServer:
+        return next(s for s in self.servers if s.port == self.master_port())
+
+    def stop(self):
+        for s in [*self.sentinels, *self.servers]:
+            s.__exit__(None, None, None)
+
+
+class Scalecache(_StartStop):
     """One scalecache process. Extra settings go in as SCALECACHE_* variables
     (`env` wins, SCALECACHE_ADMIN_TOKEN included)."""
 
@@ -191,13 +419,6 @@ class Scalecache:
     def metric(self, name: str, **labels: str) -> float:
         """Sum of every sample of `name` whose labels include `labels`."""
         return sum_samples(self.metrics_text(), name, **labels)
-
-    def __enter__(self):
-        try:
-            return self.start()
-        except Exception:
-            self.stop()
-            raise
 
     def __exit__(self, *exc):
         self.stop()

@@ -100,7 +100,14 @@ TEST(Config, ExampleFileIsValidAndEqualsDefaults) {
   Config d = load_config("", env.get());
   ASSERT_FALSE(scalecache::config_keys().empty());
   for (const auto& key : scalecache::config_keys()) {
-    EXPECT_TRUE(file[key.section][key.name].IsDefined()) << key.dotted() << " is missing from " << path;
+    // Nested keys (sentinel.nodes) are written as nested mappings.
+    YAML::Node node = file[key.section];
+    for (std::size_t from = 0, dot = 0; dot != std::string::npos; from = dot + 1) {
+      dot = key.name.find('.', from);
+      const YAML::Node& parent = node;  // const: operator[] must not insert what it looks for
+      node.reset(parent[key.name.substr(from, dot == std::string::npos ? std::string::npos : dot - from)]);
+    }
+    EXPECT_TRUE(node.IsDefined()) << key.dotted() << " is missing from " << path;
     switch (key.type) {
       case ConfigKey::Type::Integer: EXPECT_EQ(key.integer(c), key.integer(d)) << key.dotted(); break;
       case ConfigKey::Type::Number: EXPECT_EQ(key.number(c), key.number(d)) << key.dotted(); break;
@@ -186,6 +193,9 @@ TEST(Config, CrossFieldAndUrlChecks) {
 TEST(Config, WorkerTierChecks) {
   EXPECT_EQ(error_of("origin:\n  kind: queue\n"),
             "config error: FILE:2:9: origin.kind is queue but redis.url is empty: the queue lives in Redis");
+  EXPECT_EQ(error_of("redis:\n  mode: cluster\n  nodes: a:1\norigin:\n  kind: queue\n"),
+            "config error: FILE:5:9: origin.kind is queue but redis.mode is cluster: the worker tier needs redis.mode "
+            "standalone");
   EXPECT_EQ(error_of("redis:\n  url: redis://127.0.0.1:1\norigin:\n  kind: queue\nqueue:\n  wait_ms: 20000\n"),
             "config error: FILE:6:12: queue.wait_ms (20000 ms) must not exceed server.header_timeout_ms (10000 ms)");
   EXPECT_EQ(error_of("redis:\n  url: redis://127.0.0.1:1\norigin:\n  kind: queue\nworker:\n  claim_idle_ms: 10000\n"),
@@ -198,6 +208,67 @@ TEST(Config, WorkerTierChecks) {
             "config error: FILE:2:17: worker.max_attempts: expected an integer from 1 to 100, got \"0\"");
   EXPECT_EQ(error_of("worker:\n  backoff_ms: 9000\n"),
             "config error: FILE:2:15: worker.backoff_ms: must not exceed worker.backoff_max_ms (5000)");
+}
+
+TEST(Config, RedisModesAndTheirKeys) {
+  Env none{};
+  const Config standalone = load_config("", none.get());
+  EXPECT_EQ(standalone.redis.mode, "standalone");
+  EXPECT_FALSE(scalecache::redis_configured(standalone.redis));
+
+  Env cluster{"SCALECACHE_REDIS_MODE=cluster", "SCALECACHE_REDIS_NODES=127.0.0.1:7000, 127.0.0.1:7001",
+              "SCALECACHE_REDIS_USERNAME=cache"};
+  const Config c = load_config("", cluster.get());
+  EXPECT_EQ(c.redis.nodes, "127.0.0.1:7000, 127.0.0.1:7001");
+  EXPECT_EQ(c.redis.username, "cache");
+  EXPECT_TRUE(scalecache::redis_configured(c.redis));
+
+  TempFile sentinel(
+      "redis:\n  mode: sentinel\n  sentinel:\n    master_name: mymaster\n    nodes: 127.0.0.1:26379\n"
+      "    password: s3cret\n");
+  const Config s = load_config(sentinel.path(), none.get());
+  EXPECT_EQ(s.redis.sentinel.master_name, "mymaster");
+  EXPECT_EQ(s.redis.sentinel.nodes, "127.0.0.1:26379");
+  EXPECT_EQ(s.redis.sentinel.password, "s3cret");
+  Env sentinel_env{"SCALECACHE_REDIS_SENTINEL_MASTER_NAME=other"};
+  EXPECT_EQ(load_config(sentinel.path(), sentinel_env.get()).redis.sentinel.master_name, "other");
+}
+
+TEST(Config, RedisModeCombinationsAreErrors) {
+  EXPECT_EQ(error_of("redis:\n  mode: cluster\n"),
+            "config error: FILE:2:9: redis.mode is cluster but redis.nodes is empty");
+  EXPECT_EQ(error_of("redis:\n  mode: cluster\n  nodes: a:1\n  url: redis://x\n"),
+            "config error: FILE:4:8: redis.url is set but redis.mode is cluster");
+  EXPECT_EQ(error_of("redis:\n  nodes: a:1\n"),
+            "config error: FILE:2:10: redis.nodes is set but redis.mode is standalone");
+  EXPECT_EQ(error_of("redis:\n  mode: cluster\n  nodes: a:1,b\n"),
+            "config error: FILE:3:10: redis.nodes: expected host:port, got \"b\"");
+  EXPECT_EQ(
+      error_of("redis:\n  mode: cluster\n  nodes: a:1\n  key_prefix: \"{sc}:\"\n"),
+      "config error: FILE:4:15: redis.key_prefix: must not contain { or } in cluster mode (it would put every key "
+      "in one slot)");
+  EXPECT_EQ(error_of("redis:\n  mode: sentinel\n  sentinel:\n    nodes: a:1\n"),
+            "config error: FILE:2:9: redis.mode is sentinel but redis.sentinel.master_name is empty");
+  EXPECT_EQ(error_of("redis:\n  sentinel:\n    master_name: m\n"),
+            "config error: FILE:3:18: redis.sentinel.master_name is set but redis.mode is standalone");
+  EXPECT_EQ(error_of("redis:\n  mode: replicated\n"),
+            "config error: FILE:2:9: redis.mode: expected one of standalone, sentinel, cluster, got \"replicated\"");
+  EXPECT_EQ(error_of("redis:\n  sentinel:\n    hosts: a:1\n")
+                .rfind("config error: FILE:3:5: unknown key redis.sentinel.hosts", 0),
+            0u);
+  Env env{"SCALECACHE_REDIS_MODE=cluster"};
+  EXPECT_THROW(
+      {
+        try {
+          load_config("", env.get());
+        } catch (const ConfigError& e) {
+          EXPECT_STREQ(
+              e.what(),
+              "config error: environment SCALECACHE_REDIS_MODE: redis.mode is cluster but redis.nodes is empty");
+          throw;
+        }
+      },
+      ConfigError);
 }
 
 TEST(Config, EnvironmentErrorsNameTheVariable) {

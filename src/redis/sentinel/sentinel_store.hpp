@@ -1,0 +1,83 @@
+#pragma once
+// The shared tier's commands on a Redis run by Sentinel: the master is
+// whichever server the sentinels name (SENTINEL get-master-addr-by-name), and
+// all commands go to it through one RedisStore. A watcher thread stays
+// subscribed to +switch-master on one sentinel (the next one when it fails)
+// and, on a switch, replaces the store by one for the new master: pools are
+// rebuilt, not re-pointed. It also asks again every few seconds and whenever
+// the master is seen down, in case a switch message was missed.
+//
+// Stores are made with require_master, so until the switch is followed,
+// connections to the old master (a replica once it comes back) are refused
+// rather than written to.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "redis/redis_commands.hpp"
+#include "redis/redis_store.hpp"
+#include "redis/redis_url.hpp"
+
+struct redisContext;
+
+namespace scalecache {
+
+class SentinelStore final : public RedisCommands {
+ public:
+  struct Options {
+    RedisStore::Options master;  // the template of the master's store (address replaced)
+    std::string master_name;
+    std::vector<RedisAddress> sentinels;
+    std::string sentinel_password;
+  };
+
+  SentinelStore(Options options, std::function<void(bool)> on_health);
+  ~SentinelStore() override;
+  SentinelStore(const SentinelStore&) = delete;
+  SentinelStore& operator=(const SentinelStore&) = delete;
+
+  std::vector<Reply> pipeline(const std::vector<Command>& commands) override;
+  Reply run_once_fresh(const Command& command) override;
+  bool up() const override;
+  std::string endpoint() const override;  // "sentinel <name>" and the master, when known
+
+  // The master's address (credentials included), for the event bus; port 0 while no sentinel has named one.
+  RedisAddress master_address() const;
+
+ private:
+  std::shared_ptr<RedisStore> current() const;
+  // Asks the sentinels in turn; nullopt when none answered with an address.
+  std::optional<RedisAddress> ask_sentinels();
+  void follow(const RedisAddress& master);  // a new store when the master changed
+  void watch_loop();
+  // Subscribes to +switch-master on one sentinel and follows switches until
+  // the connection breaks, stop, or the periodic re-check is due.
+  void watch_one(const RedisAddress& sentinel);
+  redisContext* connect_sentinel(const RedisAddress& sentinel, std::string& error) const;
+
+  const Options options_;
+  const std::function<void(bool)> on_health_;
+
+  mutable std::mutex mutex_;
+  std::shared_ptr<RedisStore> store_;  // null until a sentinel named a master
+  RedisAddress master_;
+  uint64_t generation_ = 0;
+  bool warned_ = false;  // "no sentinel named the master" logged; touched by the constructor, then the watcher only  //
+                         // counts stores made, so a replaced store's health reports are ignored
+
+  std::atomic<bool> stopping_{false};
+  std::mutex wake_mutex_;
+  std::condition_variable wake_cv_;
+  bool recheck_ = false;
+  std::thread watcher_;
+};
+
+}  // namespace scalecache
