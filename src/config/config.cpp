@@ -230,8 +230,8 @@ void validate_queue(const Config& config, const Origins& origins) {
     // The job stream and its scripts talk to one Redis: routing them over a
     // cluster or following a sentinel is not built yet (docs/worker-tier.md).
     if (config.redis.mode != "standalone") {
-      fail(where_of(origins, "origin.kind"),
-           "origin.kind is queue but redis.mode is " + config.redis.mode + ": the worker tier needs redis.mode standalone");
+      fail(where_of(origins, "origin.kind"), "origin.kind is queue but redis.mode is " + config.redis.mode +
+                                                 ": the worker tier needs redis.mode standalone");
     }
     if (config.redis.url.empty()) {
       fail(where_of(origins, "origin.kind"), "origin.kind is queue but redis.url is empty: the queue lives in Redis");

@@ -79,9 +79,9 @@ int run_worker(const Config& config) {
   WorkerMetrics worker_metrics(metrics);
   Lifecycle lifecycle;
 
-  RedisSharedTier tier(RedisSharedTier::Options::from(config),
-                       {[&metrics](bool up) { metrics.set_redis_up(up); }, [&metrics] { metrics.subscribe_error(); },
-                        {}});
+  RedisSharedTier tier(
+      RedisSharedTier::Options::from(config),
+      {[&metrics](bool up) { metrics.set_redis_up(up); }, [&metrics] { metrics.subscribe_error(); }, {}});
   metrics.set_redis_configured(true);
   RedisJobStream stream({RedisStore::Options::from(config.redis), config.redis.key_prefix, config.queue.max_length},
                         [](bool) {});
