@@ -126,11 +126,24 @@ E2E_INGRESS_IP="" E2E_INGRESS_HOST="" E2E_GATEWAY_IP="" E2E_GATEWAY_HOST=""
 ingress_address() { kc -n "$E2E_NS" get ingress "$E2E_RELEASE" -o jsonpath='{.status.loadBalancer.ingress[0].ip}' 2>/dev/null; }
 gateway_address() { kc -n traefik get gateway scalecache-e2e -o jsonpath='{.status.addresses[0].value}' 2>/dev/null; }
 has_output() { [ -n "$("$@")" ]; }
+# route_accepted: the HTTPRoute's status, for the Gateway its spec names now,
+# says Accepted and ResolvedRefs for its current generation. (Traefik leaves
+# the entry of a Gateway the route no longer names in place: a route moved to
+# a Gateway that does not exist still showed Accepted at parents[0].)
 route_accepted() {
-  kc -n "$E2E_NS" get httproute "$E2E_RELEASE" \
-    -o jsonpath='{.status.parents[0].conditions[?(@.type=="Accepted")].status}{.status.parents[0].conditions[?(@.type=="ResolvedRefs")].status}' 2>/dev/null |
-    grep -qx TrueTrue
+  kc -n "$E2E_NS" get httproute "$E2E_RELEASE" -o json 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+want = r["spec"]["parentRefs"][0]
+true = {c["type"] for p in r.get("status", {}).get("parents", [])
+        if (p["parentRef"]["name"], p["parentRef"].get("namespace")) == (want["name"], want.get("namespace"))
+        for c in p["conditions"] if c["status"] == "True" and c.get("observedGeneration") == r["metadata"]["generation"]}
+sys.exit(not {"Accepted", "ResolvedRefs"} <= true)'
 }
+# serves BASE_URL HOST: GET /healthz through BASE_URL with that Host answers
+# 200 (the controller has put the route in its configuration; it applies
+# changes a few seconds after it writes their status).
+serves() { [ "$(get -o /dev/null -w '%{http_code}' -H "Host: $2" "$1/healthz")" = 200 ]; }
 # traefik_web_requests CODE_REGEX: requests Traefik's ingress-nginx instance
 # counted on its `web` entry point (its own /metrics), for the codes matching.
 traefik_web_requests() {
@@ -156,6 +169,7 @@ flow_ingress() {
   # The chart's default rule has no host (any Host header); a named one is used when set.
   E2E_INGRESS_HOST=$(kc -n "$E2E_NS" get ingress "$E2E_RELEASE" -o jsonpath='{.spec.rules[0].host}')
   E2E_INGRESS_HOST=${E2E_INGRESS_HOST:-scalecache.test}
+  wait_until 30 "the Ingress routes /healthz" serves "http://$E2E_INGRESS_IP" "$E2E_INGRESS_HOST"
   check_miss_then_hit "through the Ingress (Host $E2E_INGRESS_HOST)" "http://$E2E_INGRESS_IP" -H "Host: $E2E_INGRESS_HOST"
 
   check "the HTTPRoute is accepted by the Gateway and its backend resolved" \
@@ -165,6 +179,7 @@ flow_ingress() {
   # (Traefik's Gateway provider publishes a given address, or a LoadBalancer
   # Service's: it is given traefik-gateway's fixed cluster IP.)
   check "the Gateway's status address is traefik-gateway's Service ($gw_svc)" [ "$E2E_GATEWAY_IP" = "$gw_svc" ]
+  wait_until 30 "the Gateway routes /healthz" serves "http://$E2E_GATEWAY_IP" "$E2E_GATEWAY_HOST"
   check_miss_then_hit "through the Gateway (Host $E2E_GATEWAY_HOST)" "http://$E2E_GATEWAY_IP" -H "Host: $E2E_GATEWAY_HOST"
   # The route lists one host name: the Gateway must not route any other.
   check "the Gateway answers 404 for a Host the HTTPRoute does not list" \
