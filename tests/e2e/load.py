@@ -9,11 +9,14 @@ request that does not come back 200 with a JSON body is a failure.
 
   load.py --host 10.96.0.20 --port 80 --seconds 120 --rate 200 \
       [--workers 8] [--keys 300] [--prefill] [--stop-file F] [--started-file F]
-      [--out summary.json]
+      [--host-header NAME] [--out summary.json]
+
+--host-header sends that Host (an Ingress or Gateway route matching on it).
 
 Stops after --seconds or as soon as --stop-file exists. Prints one JSON
 summary: requests, failures by kind (with the first few messages), source
-counts (l1/l2/origin/stale), latency percentiles and requests per second.
+counts (l1/l2/origin/stale), latency percentiles, requests per second and
+how many requests the prefill sent and got an answer to.
 """
 import argparse
 import http.client
@@ -71,7 +74,7 @@ def worker(args, keep_alive, stats, stop, t0, per_worker_rate, seed):
         try:
             if conn is None:
                 conn = http.client.HTTPConnection(args.host, args.port, timeout=args.timeout)
-            headers = {} if keep_alive else {"Connection": "close"}
+            headers = dict(args.headers) if keep_alive else {**args.headers, "Connection": "close"}
             conn.request("GET", f"/data/{key}", headers=headers)
             resp = conn.getresponse()
             body = resp.read()
@@ -104,9 +107,12 @@ def worker(args, keep_alive, stats, stop, t0, per_worker_rate, seed):
 
 
 def prefill(args):
-    """Fetch every key once, `workers` at a time, so the measured run starts warm."""
+    """Fetch every key once, `workers` at a time, so the measured run starts warm.
+
+    Returns how many of those requests were answered (any status)."""
     keys = [f"e2e-load-{i}" for i in range(args.keys)]
     lock = threading.Lock()
+    answered = [0]
 
     def fill():
         while True:
@@ -116,9 +122,11 @@ def prefill(args):
                 key = keys.pop()
             try:
                 conn = http.client.HTTPConnection(args.host, args.port, timeout=args.timeout)
-                conn.request("GET", f"/data/{key}", headers={"Connection": "close"})
+                conn.request("GET", f"/data/{key}", headers={**args.headers, "Connection": "close"})
                 conn.getresponse().read()
                 conn.close()
+                with lock:
+                    answered[0] += 1
             except (OSError, http.client.HTTPException):
                 pass
 
@@ -127,6 +135,7 @@ def prefill(args):
         t.start()
     for t in threads:
         t.join()
+    return answered[0]
 
 
 def percentile_ms(values, p):
@@ -148,10 +157,11 @@ def main():
     ap.add_argument("--out", default="")
     ap.add_argument("--prefill", action="store_true",
                     help="request every key once before the measured run (misses wait for the origin)")
+    ap.add_argument("--host-header", default="", help="Host header to send (default: --host)")
     args = ap.parse_args()
+    args.headers = {"Host": args.host_header} if args.host_header else {}
 
-    if args.prefill:
-        prefill(args)
+    prefilled = prefill(args) if args.prefill else 0
 
     stats, stop = Stats(), threading.Event()
     t0 = time.monotonic()
@@ -182,6 +192,7 @@ def main():
         "failure_examples": stats.examples,
         "sources": stats.sources,
         "keepalive_reconnects_on_close": stats.reconnects,
+        "prefill_requests": prefilled,
         "req_per_s": round((stats.ok + stats.failed) / elapsed, 1) if elapsed else 0,
         "latency_ms": {"p50": percentile_ms(lat, 50), "p99": percentile_ms(lat, 99),
                        "max": round(lat[-1] * 1000, 2) if lat else None},

@@ -2,16 +2,19 @@
 # End-to-end test of the chart on a real single-node Kubernetes built on this
 # machine (docs/kubernetes-e2e.md):
 #
-#   1. build    Kubernetes node binaries (go build of k8s.io/kubernetes),
-#               CoreDNS and metrics-server (go install), etcd, CNI plugins and
-#               busybox from Debian packages, a static pause binary, images
-#               (pause, CoreDNS, metrics-server, busybox, Redis, `make image`).
+#   1. build    Kubernetes node binaries, CoreDNS and metrics-server (one go
+#               build, tests/e2e/k8s-build), Traefik (go build in its module),
+#               Gateway API CRDs, etcd, CNI plugins and busybox from Debian
+#               packages, a static pause binary, images (pause, CoreDNS,
+#               metrics-server, Traefik, busybox, Redis, `make image`).
 #               Cached in ~/.cache/scalecache-e2e: a warm run builds nothing.
 #   2. node     a network namespace with a pod bridge; certificates;
 #               etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
 #               containerd (own root, state and socket), kubelet, kube-proxy
-#               (iptables); CoreDNS and metrics-server as pods.
+#               (iptables); CoreDNS, metrics-server, Traefik (ingress-nginx
+#               provider; Gateway API provider, with a Gateway) as pods.
 #   3. flow     helm install --wait, helm test, requests through the Service,
+#               the Ingress and the Gateway,
 #               kubectl scale to 3, the HPA scaling out under load and back in,
 #               kubectl rollout restart under load, helm uninstall.
 #   4. teardown every process, mount, network namespace (with its iptables
@@ -70,14 +73,17 @@ if [ "$mode" = --teardown-stale ]; then
 fi
 
 if [ "$mode" = --if-warm ] && ! cache_is_warm; then
-  echo "e2e-k8s: SKIPPED, the build cache $E2E_CACHE is cold (a cold run builds Kubernetes from source," \
-       "longer than CI allows). Fill it with \`make e2e-k8s\` (or tests/e2e/run.sh --build-only)." >&2
+  echo "e2e-k8s: SKIPPED, the build cache $E2E_CACHE is cold (a cold run builds Kubernetes, CoreDNS," \
+       "metrics-server and Traefik from source first). Fill it with \`make e2e-k8s\` (or tests/e2e/run.sh --build-only)." >&2
   exit 0
 fi
 
 teardown_stale
 
 step "build (cache: $E2E_CACHE)"
+# The build's figures go to the run's results once its state directory exists.
+E2E_RESULTS="$E2E_CACHE/build-results.tmp"
+: >"$E2E_RESULTS"
 build_all
 [ "$mode" = --build-only ] && { log "cache filled: $E2E_CACHE ($(du -sh "$E2E_CACHE" | cut -f1))"; exit 0; }
 
@@ -85,8 +91,8 @@ E2E_STATE=$(mktemp -d /var/tmp/sce2e.XXXXXX)
 chmod 711 "$E2E_STATE"
 mkdir -p "$E2E_STATE/logs" "$E2E_STATE/pids"
 echo "$E2E_STATE" >"$E2E_CACHE/current-state"
+mv "$E2E_RESULTS" "$E2E_STATE/results"
 E2E_RESULTS="$E2E_STATE/results"
-: >"$E2E_RESULTS"
 CHECKS_RESULTS=$E2E_RESULTS   # every check's line goes there too (tests/lib/checks.sh)
 ls /run/netns 2>/dev/null >"$E2E_STATE/netns-before"
 [ -e /var/lib/kubelet ] || touch "$E2E_STATE/var-lib-kubelet-absent"

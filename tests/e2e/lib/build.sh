@@ -2,9 +2,12 @@
 # Everything the node runs, built or fetched once and cached in $E2E_CACHE:
 #
 #   debs/<pkg>/          Debian packages unpacked (etcd, CNI plugins, busybox-static)
-#   bin/k8s/             kube-apiserver, kube-controller-manager, kube-scheduler,
-#                        kubelet, kube-proxy, kubectl (go build, tests/e2e/k8s-build)
-#   bin/coredns, bin/metrics-server   go install at pinned versions
+#   bin/k8s/             one go build of tests/e2e/k8s-build: k8s-node (kube-apiserver,
+#                        kube-controller-manager, kube-scheduler, kubelet, kube-proxy and
+#                        kubectl in one binary, each name a symlink to it), coredns (only
+#                        the Corefile's plugins) and metrics-server
+#   bin/traefik/         go build inside Traefik's unpacked module
+#   gateway-api/         Gateway API's standard CRDs (from its Go module)
 #   bin/pause            tests/e2e/images/pause.c, gcc -static
 #   images/*.tar         image archives for `ctr images import`
 #   go-build/            the Go build cache, only while building (removed after)
@@ -14,6 +17,9 @@
 # the host already has for docker (docker.io depends on them).
 
 E2E_GOENV=(env GOCACHE="$E2E_CACHE/go-build" GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod)
+# Free disk a cold build needs under $E2E_CACHE (Go build cache at its largest
+# plus the binaries; measured figures in docs/kubernetes-e2e.md).
+E2E_COLD_DISK_GB=${SCALECACHE_E2E_COLD_DISK_GB:-12}
 # Two cores shared with other work: lowest CPU priority, 2 packages at a time.
 E2E_NICE=(nice -n 15 ionice -c 3)
 
@@ -21,6 +27,7 @@ E2E_NICE=(nice -n 15 ionice -c 3)
 E2E_IMG_PAUSE=docker.io/scalecache-e2e/pause:1.0
 E2E_IMG_COREDNS=docker.io/scalecache-e2e/coredns:${COREDNS_VERSION}
 E2E_IMG_METRICS=docker.io/scalecache-e2e/metrics-server:${METRICS_SERVER_VERSION}
+E2E_IMG_TRAEFIK=docker.io/scalecache-e2e/traefik:${TRAEFIK_VERSION}
 E2E_IMG_BUSYBOX=docker.io/scalecache-e2e/busybox:1.37.0
 E2E_IMG_REDIS=scalecache-e2e/redis:7.0-bookworm
 
@@ -95,49 +102,106 @@ host_runtime() {
   }
 }
 
+# The commands of the build module and the name each is installed under.
+E2E_K8S_COMMANDS="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl"
+
 k8s_stamp() {
-  cat "$E2E_DIR/k8s-build/go.mod" "$E2E_DIR/k8s-build/go.sum" | sha256sum | cut -c1-16
+  (cd "$E2E_DIR/k8s-build" && cat go.mod go.sum k8s-node/main.go coredns/main.go) | sha256sum | cut -c1-16
   go env GOVERSION
-  echo "version-ldflags 1"
+  echo "version-ldflags 1, multi-call"
 }
 
+# e2e_go_build_needs GIGABYTES: a cold go build needs room for the Go build
+# cache (measured: see docs/kubernetes-e2e.md); fail before starting, with the
+# figures, rather than with a full disk halfway through.
+e2e_go_build_needs() {
+  local need=$1 free
+  mkdir -p "$E2E_CACHE"
+  free=$(df -P -BG "$E2E_CACHE" | awk 'NR == 2 { sub(/G$/, "", $4); print $4 }')
+  [ "${free:-0}" -ge "$need" ] ||
+    die "only ${free:-?} GB free under $E2E_CACHE; the cold build needs about $need GB (Go build cache and binaries). Free some space or point SCALECACHE_E2E_CACHE elsewhere."
+}
+
+# e2e_gocache_note: the size of the Go build cache now (it only grows during
+# the builds, so after the last one it is the peak), for the summary.
+E2E_GOCACHE_PEAK=""
+e2e_gocache_note() {
+  [ -d "$E2E_CACHE/go-build" ] && E2E_GOCACHE_PEAK=$(du -sh "$E2E_CACHE/go-build" | cut -f1)
+  return 0
+}
+
+# One go build of tests/e2e/k8s-build: the shared k8s.io libraries compile
+# once for the Kubernetes commands, CoreDNS and metrics-server, and the six
+# Kubernetes commands are linked once, as k8s-node.
 build_k8s() {
   local out="$E2E_BIN/k8s" key
   key=$(k8s_stamp)
   if stamp_ok "$out.stamp" "$key"; then return 0; fi
-  log "go build Kubernetes $K8S_VERSION node binaries (cold: the longest step; log $E2E_CACHE/k8s-build.log)"
+  e2e_go_build_needs "$E2E_COLD_DISK_GB"
+  log "go build Kubernetes $K8S_VERSION (k8s-node), CoreDNS $COREDNS_VERSION, metrics-server $METRICS_SERVER_VERSION (cold: the longest step; log $E2E_CACHE/k8s-build.log)"
   local start; start=$(date +%s)
   rm -rf "$out" "$out.stamp"; mkdir -p "$out"
   # The version the binaries report (helm checks the chart's kubeVersion
   # against it): what hack/lib/version.sh would stamp for the release.
-  local minor ldflags="-s -w" pkg
+  local minor ldflags="-s -w" pkg c
   minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   done
-  # shellcheck disable=SC2046
+  ldflags+=" -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION"
   (cd "$E2E_DIR/k8s-build" && "${E2E_NICE[@]}" "${E2E_GOENV[@]}" go build -p 2 -trimpath -ldflags="$ldflags" \
-      -o "$out/" $(sed -nE 's/^\t(k8s\.io\/kubernetes\/cmd\/[a-z-]+)$/\1/p' go.mod)) \
-      >"$E2E_CACHE/k8s-build.log" 2>&1 || { tail -n 30 "$E2E_CACHE/k8s-build.log" >&2; die "go build of Kubernetes failed"; }
-  for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do
-    [ -x "$out/$b" ] || die "go build produced no $b"
+      -o "$out/" ./k8s-node ./coredns sigs.k8s.io/metrics-server/cmd/metrics-server) \
+      >"$E2E_CACHE/k8s-build.log" 2>&1 || { tail -n 30 "$E2E_CACHE/k8s-build.log" >&2; die "go build of tests/e2e/k8s-build failed"; }
+  for c in k8s-node coredns metrics-server; do
+    [ -x "$out/$c" ] || die "go build produced no $c"
   done
+  for c in $E2E_K8S_COMMANDS; do ln -s k8s-node "$out/$c"; done
+  e2e_gocache_note
   echo "$key" >"$out.stamp"
-  log "Kubernetes binaries built in $(( $(date +%s) - start )) s"
+  record "build: Kubernetes (k8s-node), CoreDNS, metrics-server" "$(( $(date +%s) - start )) s"
 }
 
-# build_goinstall NAME PACKAGE VERSION: go install PACKAGE@VERSION into bin/NAME/.
-build_goinstall() {
-  local name=$1 pkg=$2 ver=$3 out="$E2E_BIN/$1" start
-  if stamp_ok "$out.stamp" "$pkg@$ver"; then return 0; fi
-  log "go install $pkg@$ver"
+# go_module_dir MODULE@VERSION: the unpacked module in the module cache
+# (downloaded through the module proxy when missing).
+go_module_dir() {
+  (cd / && "${E2E_GOENV[@]}" go mod download -json "$1") | sed -nE 's/^[[:space:]]*"Dir": "(.*)",?$/\1/p'
+}
+
+# Traefik: `go install` refuses modules with replace directives, so the build
+# runs inside a writable copy of the unpacked module, with its own go.mod.
+traefik_stamp() { echo "traefik $TRAEFIK_VERSION $(go env GOVERSION)"; }
+build_traefik() {
+  local out="$E2E_BIN/traefik" key src dir start
+  key=$(traefik_stamp)
+  if stamp_ok "$out.stamp" "$key"; then return 0; fi
+  e2e_go_build_needs "$E2E_COLD_DISK_GB"
+  log "go build Traefik $TRAEFIK_VERSION inside its module (log $E2E_CACHE/traefik-build.log)"
   start=$(date +%s)
-  rm -rf "$out" "$out.stamp"; mkdir -p "$out"
-  "${E2E_NICE[@]}" "${E2E_GOENV[@]}" GOBIN="$out" go install -p 2 -trimpath -ldflags='-s -w' "$pkg@$ver" \
-    >"$E2E_CACHE/$name-build.log" 2>&1 || { tail -n 30 "$E2E_CACHE/$name-build.log" >&2; die "go install $pkg@$ver failed"; }
-  echo "$pkg@$ver" >"$out.stamp"
-  log "$name built in $(( $(date +%s) - start )) s"
+  dir=$(go_module_dir "github.com/traefik/traefik/v3@$TRAEFIK_VERSION")
+  [ -f "$dir/go.mod" ] || die "go mod download github.com/traefik/traefik/v3@$TRAEFIK_VERSION failed"
+  src="$E2E_CACHE/traefik-src"
+  rm -rf "$src" "$out" "$out.stamp"; mkdir -p "$out"
+  cp -r "$dir" "$src" && chmod -R u+w "$src"
+  (cd "$src" && "${E2E_NICE[@]}" "${E2E_GOENV[@]}" go build -p 2 -trimpath \
+      -ldflags="-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION" \
+      -o "$out/traefik" ./cmd/traefik) >"$E2E_CACHE/traefik-build.log" 2>&1 \
+    || { tail -n 30 "$E2E_CACHE/traefik-build.log" >&2; rm -rf "$src"; die "go build of Traefik failed"; }
+  rm -rf "$src"
+  e2e_gocache_note
+  echo "$key" >"$out.stamp"
+  record "build: Traefik" "$(( $(date +%s) - start )) s"
+}
+
+# Gateway API's standard CRDs, from its Go module.
+fetch_gateway_api() {
+  local out="$E2E_CACHE/gateway-api" dir
+  if stamp_ok "$out.stamp" "$GATEWAY_API_VERSION"; then return 0; fi
+  dir=$(go_module_dir "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION")
+  compgen -G "$dir/config/crd/standard/*.yaml" >/dev/null || die "no standard CRDs in sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION"
+  rm -rf "$out"; mkdir -p "$out"
+  cp "$dir"/config/crd/standard/*.yaml "$out/"
+  echo "$GATEWAY_API_VERSION" >"$out.stamp"
 }
 
 build_pause() {
@@ -167,10 +231,12 @@ build_small_images() {
   # The stamp of each binary goes into the key, so a rebuilt binary re-makes its image.
   mkimage pause "$E2E_IMG_PAUSE" --file "/pause=$bin/pause/pause:0755" --entrypoint /pause \
     --user 65535:65535 --env "STAMP=$(cat "$bin/pause.stamp")"
-  mkimage coredns "$E2E_IMG_COREDNS" --file "/coredns=$bin/coredns/coredns:0755" --entrypoint /coredns \
-    --env "STAMP=$(cat "$bin/coredns.stamp")"
-  mkimage metrics-server "$E2E_IMG_METRICS" --file "/metrics-server=$bin/metrics-server/metrics-server:0755" \
-    --entrypoint /metrics-server --user 65534:65534 --dir /tmp:1777 --env "STAMP=$(cat "$bin/metrics-server.stamp")"
+  mkimage coredns "$E2E_IMG_COREDNS" --file "/coredns=$bin/k8s/coredns:0755" --entrypoint /coredns \
+    --env "STAMP=$(cat "$bin/k8s.stamp")"
+  mkimage metrics-server "$E2E_IMG_METRICS" --file "/metrics-server=$bin/k8s/metrics-server:0755" \
+    --entrypoint /metrics-server --user 65534:65534 --dir /tmp:1777 --env "STAMP=$(cat "$bin/k8s.stamp")"
+  mkimage traefik "$E2E_IMG_TRAEFIK" --file "/traefik=$bin/traefik/traefik:0755" --entrypoint /traefik \
+    --user 65532:65532 --dir /tmp:1777 --env "STAMP=$(cat "$bin/traefik.stamp")"
   # busybox-static with every applet as a symlink: sh, wget, grep, date... for `helm test`.
   local links=() applet
   while read -r applet; do
@@ -239,8 +305,8 @@ build_docker_images() {
 # scalecache image may still be rebuilt by `make image` when sources changed).
 cache_is_warm() {
   stamp_ok "$E2E_BIN/k8s.stamp" "$(k8s_stamp)" &&
-    stamp_ok "$E2E_BIN/coredns.stamp" "github.com/coredns/coredns@$COREDNS_VERSION" &&
-    stamp_ok "$E2E_BIN/metrics-server.stamp" "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION" &&
+    stamp_ok "$E2E_BIN/traefik.stamp" "$(traefik_stamp)" &&
+    stamp_ok "$E2E_CACHE/gateway-api.stamp" "$GATEWAY_API_VERSION" &&
     [ -f "$E2E_BIN/pause.stamp" ] && [ -f "$E2E_IMAGES/redis.stamp" ] &&
     [ -x "$HELM_CACHED" ] &&
     for p in $E2E_DEBS; do [ -f "$E2E_DEBDIR/${p%/*}.stamp" ] || return 1; done
@@ -252,15 +318,15 @@ build_all() {
   host_runtime
   build_pause
   build_k8s
-  build_goinstall coredns github.com/coredns/coredns "$COREDNS_VERSION"
-  build_goinstall metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server "$METRICS_SERVER_VERSION"
+  build_traefik
+  fetch_gateway_api
   build_small_images
   build_docker_images
-  # The Go build cache (about 6 GB after Kubernetes) only serves the next
-  # build, which a changed pin makes mostly cold anyway: the binaries are the
-  # cache that matters.
+  # The Go build cache only serves the next build, which a changed pin makes
+  # mostly cold anyway: the binaries are the cache that matters.
   if [ -d "$E2E_CACHE/go-build" ]; then
-    log "removing the Go build cache ($(du -sh "$E2E_CACHE/go-build" | cut -f1)); the built binaries stay"
+    e2e_gocache_note
+    record "build: Go build cache at its largest (removed now)" "$E2E_GOCACHE_PEAK"
     rm -rf "$E2E_CACHE/go-build"
   fi
   # helm (pinned by tests/chart/run.sh, shared tool cache).

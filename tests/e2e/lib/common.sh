@@ -11,9 +11,19 @@ E2E_CACHE=${SCALECACHE_E2E_CACHE:-${HOME:-/root}/.cache/scalecache-e2e}
 
 # ---- pinned versions (see docs/kubernetes-e2e.md for why these) -------------
 # k8s.io/kubernetes: read from the test's own go.mod, the single place it is pinned.
-K8S_VERSION=$(sed -nE 's/^[[:space:]]*k8s\.io\/kubernetes (v[0-9.]+).*/\1/p' "$E2E_DIR/k8s-build/go.mod")
-COREDNS_VERSION=v1.15.0        # github.com/coredns/coredns (no replace directives)
-METRICS_SERVER_VERSION=v0.9.0  # sigs.k8s.io/metrics-server (no replace directives)
+# e2e_gomod_version MODULE: the version tests/e2e/k8s-build/go.mod requires.
+e2e_gomod_version() { sed -nE "s|^[[:space:]]*$1 (v[0-9.]+).*|\1|p" "$E2E_DIR/k8s-build/go.mod"; }
+K8S_VERSION=$(e2e_gomod_version k8s.io/kubernetes)
+# CoreDNS and metrics-server are built in the same module (same go build), so
+# their versions are pinned there too.
+COREDNS_VERSION=$(e2e_gomod_version github.com/coredns/coredns)
+METRICS_SERVER_VERSION=$(e2e_gomod_version sigs.k8s.io/metrics-server)
+# Traefik: the newest release whose whole module graph the Go module proxy
+# serves (3.7 needs a forked dependency it refuses); built inside its unpacked
+# module, as its replace directives require.
+TRAEFIK_VERSION=v3.6.12
+# Gateway API standard CRDs (the release Traefik 3.6 implements).
+GATEWAY_API_VERSION=v1.4.1
 # Debian packages unpacked into the cache (never installed system-wide);
 # PKG/SUITE takes another suite's package. busybox-static comes from trixie
 # (1.37.0, the chart's helm-test version): bookworm's 1.35.0 wget segfaults
@@ -31,6 +41,7 @@ E2E_CLUSTER_CIDR=10.244.0.0/16
 E2E_SVC_CIDR=10.96.0.0/16
 E2E_KUBE_SVC_IP=10.96.0.1
 E2E_DNS_IP=10.96.0.10
+E2E_GATEWAY_SVC_IP=10.96.0.20     # traefik-gateway's Service, published as the Gateway's address
 E2E_CGROUP=scalecache-e2e          # cgroup parent of every pod (cgroupRoot)
 E2E_NS=scalecache                  # namespace and release of the chart
 E2E_RELEASE=scalecache

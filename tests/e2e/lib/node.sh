@@ -202,7 +202,7 @@ ctr_() { "$E2E_CTR" --address "$E2E_CRI_SOCK" --namespace k8s.io "$@"; }
 
 import_images() {
   local t start; start=$(date +%s)
-  for t in pause coredns metrics-server busybox redis scalecache; do
+  for t in pause coredns metrics-server traefik busybox redis scalecache; do
     ctr_ images import --no-unpack=false "$E2E_IMAGES/$t.tar" >"$E2E_STATE/logs/import-$t.log" 2>&1 \
       || { cat "$E2E_STATE/logs/import-$t.log" >&2; die "ctr images import $t failed"; }
   done
@@ -316,7 +316,9 @@ EOF
 # addon FILE: apply tests/e2e/addons/FILE with the run's names substituted.
 addon() {
   sed -e "s|@DNS_IP@|$E2E_DNS_IP|g" -e "s|@COREDNS_IMAGE@|$E2E_IMG_COREDNS|g" \
-      -e "s|@METRICS_IMAGE@|$E2E_IMG_METRICS|g" "$E2E_DIR/addons/$1" >"$E2E_STATE/$1"
+      -e "s|@METRICS_IMAGE@|$E2E_IMG_METRICS|g" -e "s|@TRAEFIK_IMAGE@|$E2E_IMG_TRAEFIK|g" \
+      -e "s|@GATEWAY_SVC_IP@|$E2E_GATEWAY_SVC_IP|g" \
+      "$E2E_DIR/addons/$1" >"$E2E_STATE/$1"
   kc apply -f "$E2E_STATE/$1" >/dev/null || die "kubectl apply $1 failed"
 }
 
@@ -324,10 +326,22 @@ start_addons() {
   local start; start=$(date +%s)
   addon coredns.yaml
   addon metrics-server.yaml
+  # Gateway API's CRDs first (Traefik's Gateway provider waits for their
+  # informers); server-side apply, as they are too large for the
+  # last-applied annotation.
+  kc apply --server-side -f "$E2E_CACHE/gateway-api/" >/dev/null || die "kubectl apply of the Gateway API CRDs failed"
+  kc wait --for=condition=Established --timeout=60s -f "$E2E_CACHE/gateway-api/" >/dev/null \
+    || die "Gateway API CRDs not established"
+  addon traefik.yaml
+  addon gateway.yaml
   kc -n kube-system rollout status deploy/coredns --timeout=180s >&2 || die "CoreDNS did not become ready"
   kc -n kube-system rollout status deploy/metrics-server --timeout=180s >&2 || die "metrics-server did not become ready"
+  kc -n traefik rollout status deploy/traefik-ingress --timeout=180s >&2 || die "Traefik (ingress-nginx provider) did not become ready"
+  kc -n traefik rollout status deploy/traefik-gateway --timeout=180s >&2 || die "Traefik (Gateway API provider) did not become ready"
+  kc -n traefik wait --for=condition=Programmed gateway/scalecache-e2e --timeout=120s >&2 \
+    || { kc -n traefik get gateway scalecache-e2e -o yaml >&2; die "the Gateway was not programmed by Traefik"; }
   wait_until 180 "metrics API (kubectl top node)" kc top node || die "metrics API never answered"
-  record "add-ons ready (CoreDNS, metrics-server, metrics API)" "$(( $(date +%s) - start )) s"
+  record "add-ons ready (CoreDNS, metrics-server, metrics API, Traefik x2, Gateway)" "$(( $(date +%s) - start )) s"
 }
 
 node_up() {
@@ -385,6 +399,7 @@ node_down() {
   if proc_alive kube-apiserver && proc_alive kubelet; then
     kc delete namespace "$E2E_NS" --ignore-not-found --wait=false >/dev/null 2>&1
     kc -n kube-system delete deployment --all --wait=false >/dev/null 2>&1
+    kc -n traefik delete deployment --all --wait=false >/dev/null 2>&1
     kc delete pods --all --all-namespaces --grace-period=5 --wait=false >/dev/null 2>&1
     # Running tasks (containers and pod sandboxes) gone: the kubelet stopped
     # them; the dead containers themselves go with containerd's state.
