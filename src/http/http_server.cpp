@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "http/connection_transport.hpp"
+
 namespace scalecache {
 
 HttpServer::Options HttpServer::Options::from(const Config& config) {
@@ -23,28 +25,29 @@ void HttpServer::start() {
   using namespace Pistache;
   try {
     const Address address(options_.host, Port(options_.port));
-    endpoint_ = std::make_unique<Http::Endpoint>(address);
-    auto opts = Http::Endpoint::options()
-                    .threads(options_.threads)
-                    .flags(Tcp::Options::ReuseAddr | Tcp::Options::NoDelay)
-                    .maxRequestSize(options_.max_request_bytes)
-                    .headerTimeout(options_.header_timeout)
-                    .bodyTimeout(options_.header_timeout)
-                    .keepaliveTimeout(options_.keepalive_timeout);
-    endpoint_->init(opts);
-    endpoint_->setHandler(std::make_shared<RequestRouter>(context_));
-    endpoint_->serveThreaded();
+    ConnectionLimits limits{{options_.max_request_bytes, options_.max_request_bytes},
+                            options_.header_timeout,
+                            std::chrono::duration_cast<std::chrono::milliseconds>(options_.keepalive_timeout)};
+    auto router = std::make_shared<RequestRouter>(context_);
+    // Each reactor thread runs a clone of this transport (Transport::clone).
+    auto prototype = std::make_shared<ConnectionTransport>(router, limits);
+    listener_ = std::make_unique<Tcp::Listener>(address);
+    listener_->init(static_cast<size_t>(options_.threads),
+                    Flags<Tcp::Options>(Tcp::Options::ReuseAddr) | Tcp::Options::NoDelay);
+    listener_->setTransportFactory([prototype] { return prototype; });
+    listener_->bind();
+    listener_->runThreaded();
   } catch (const std::exception& e) {
-    endpoint_.reset();
+    listener_.reset();
     throw std::runtime_error("cannot listen on " + options_.host + ":" + std::to_string(options_.port) + ": " +
                              e.what());
   }
 }
 
 void HttpServer::stop() {
-  if (endpoint_) {
-    endpoint_->shutdown();
-    endpoint_.reset();
+  if (listener_) {
+    listener_->shutdown();
+    listener_.reset();
   }
 }
 

@@ -1,13 +1,14 @@
 #pragma once
-// The Pistache endpoint: listening socket, reactor threads and the limits
-// that protect them (request size, header timeout, keep-alive timeout).
+// The HTTP server: Pistache's listener and reactor threads, serving
+// scalecache's connections (connection_transport) with the limits that
+// protect them (request size, header timeout, keep-alive timeout).
 
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
 
-#include <pistache/endpoint.h>
+#include <pistache/listener.h>
 
 #include "config/config.hpp"
 #include "http/request_router.hpp"
@@ -39,7 +40,7 @@ class HttpServer {
  private:
   Options options_;
   std::shared_ptr<RouterContext> context_;
-  std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
+  std::unique_ptr<Pistache::Tcp::Listener> listener_;
 };
 
 }  // namespace scalecache
