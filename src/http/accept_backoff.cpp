@@ -10,7 +10,9 @@
 // sanitizer's interceptor) and, on EMFILE/ENFILE, sleeps before returning the
 // error: the listener then polls a few times a second instead of spinning,
 // and the waiting connections stay in the backlog until a descriptor is free.
-// Only Pistache's listener thread accepts in this process.
+// Only Pistache's listener thread accepts in this process. Each accepted
+// connection is also published for the reactor that takes it over
+// (publish_accepted_connection: the hand-off ThreadSanitizer cannot see).
 
 #include <dlfcn.h>
 #include <sys/socket.h>
@@ -19,6 +21,8 @@
 #include <cerrno>
 #include <chrono>
 #include <thread>
+
+#include "http/connection_transport.hpp"
 
 namespace {
 
@@ -36,10 +40,12 @@ thread_local std::chrono::milliseconds t_pause{0};
 
 extern "C" int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
   const int client = next_accept4()(fd, addr, len, flags);
-  if (client >= 0 || (errno != EMFILE && errno != ENFILE)) {
+  if (client >= 0) {
     t_pause = std::chrono::milliseconds(0);
+    scalecache::publish_accepted_connection();
     return client;
   }
+  if (errno != EMFILE && errno != ENFILE) return client;
   const int saved = errno;
   t_pause = std::clamp(t_pause * 2, std::chrono::milliseconds(10), std::chrono::milliseconds(320));
   std::this_thread::sleep_for(t_pause);

@@ -5,6 +5,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <stdexcept>
 
@@ -70,6 +71,8 @@ class ConnectionOutbox {
 };
 
 namespace {
+
+std::atomic<uint64_t> g_accepted{0};
 
 // The outbox of the transport whose reactor is running on this thread: a reply
 // sent from there goes to the socket at once.
@@ -194,7 +197,11 @@ void ConnectionTransport::onReady(const Pistache::Aio::FdSet& fds) {
   reap();
 }
 
+void publish_accepted_connection() { g_accepted.fetch_add(1, std::memory_order_release); }
+
 void ConnectionTransport::on_connection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+  // Pairs with publish_accepted_connection for this connection (or a later one).
+  [[maybe_unused]] const uint64_t accepted = g_accepted.load(std::memory_order_acquire);
   auto c = std::make_shared<Connection>();
   c->peer = peer;
   c->fd = peer->fd();

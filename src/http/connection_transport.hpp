@@ -68,6 +68,13 @@ struct ConnectionLimits {
   std::chrono::milliseconds keepalive_timeout;
 };
 
+// Called on the listener thread after each accepted connection (accept_backoff),
+// and read when the reactor takes the connection over: Pistache hands a new
+// peer to its reactor through a lock-free queue whose atomics ThreadSanitizer
+// cannot see (libpistache is not instrumented), so this release/acquire pair
+// states the hand-off it makes. One relaxed-cost atomic per connection.
+void publish_accepted_connection();
+
 class ConnectionTransport : public Pistache::Tcp::Transport {
  public:
   ConnectionTransport(std::shared_ptr<HttpApplication> app, ConnectionLimits limits);
