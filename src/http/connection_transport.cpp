@@ -82,7 +82,8 @@ constexpr std::size_t kReadChunk = 16384;
 // Bytes buffered from a client while its current request is answered (pipelining):
 // reading stops beyond this and resumes once the answer is out.
 constexpr std::size_t kMaxBufferedRequests = 4;
-constexpr auto kTimerTick = std::chrono::milliseconds(100);
+// Timeouts are checked this often (a scan of the reactor's connections).
+constexpr auto kTimerTick = std::chrono::milliseconds(250);
 // How long a connection that was answered "close" may take to close its side.
 constexpr auto kLinger = std::chrono::seconds(2);
 
@@ -230,7 +231,7 @@ void ConnectionTransport::read_from(Connection& c) {
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     if (n < 0 && errno == EINTR) continue;
-    c.dead = true;  // the client closed, or the connection broke
+    mark_dead(c);  // the client closed, or the connection broke
   }
   if (c.half_closed) {
     // Answered "close": discard what still comes until the client closes too.
@@ -239,7 +240,7 @@ void ConnectionTransport::read_from(Connection& c) {
       const ssize_t n = ::recv(c.fd, sink, sizeof sink, 0);
       if (n > 0) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-      c.dead = true;
+      mark_dead(c);
       return;
     }
   }
@@ -334,7 +335,7 @@ void ConnectionTransport::write_out(Connection& c) {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    c.dead = true;  // EPIPE, ECONNRESET: the client is gone
+    mark_dead(c);  // EPIPE, ECONNRESET: the client is gone
     return;
   }
   if (written < c.out.size()) {
@@ -381,7 +382,7 @@ void ConnectionTransport::check_timeouts() {
     Connection& c = *conn;
     if (c.dead) continue;
     if (c.half_closed) {
-      if (now >= c.linger_until) c.dead = true;
+      if (now >= c.linger_until) mark_dead(c);
     } else if (c.waiting || !c.out.empty()) {
       // Being answered: the request's own deadline bounds it.
     } else if (c.partial) {
@@ -389,18 +390,22 @@ void ConnectionTransport::check_timeouts() {
         refuse(c, 408, "request_timeout", "the request was not received in time");
       }
     } else if (now - c.last_active > limits_.keepalive_timeout) {
-      c.dead = true;  // idle keep-alive connection: closed without an answer (RFC 9112 §9.5)
+      mark_dead(c);  // idle keep-alive connection: closed without an answer (RFC 9112 §9.5)
     }
   }
   reap();
 }
 
+void ConnectionTransport::mark_dead(Connection& c) {
+  if (c.dead) return;
+  c.dead = true;
+  dead_.push_back(c.fd);  // closed in reap(), outside the loops that still hold `c`
+}
+
 void ConnectionTransport::reap() {
-  for (auto& [fd, conn] : connections_) {
-    if (conn->dead) dead_.push_back(fd);
-  }
   for (const int fd : dead_) {
     auto it = connections_.find(fd);
+    if (it == connections_.end()) continue;
     std::shared_ptr<Pistache::Tcp::Peer> peer = std::move(it->second->peer);
     connections_.erase(it);
     try {

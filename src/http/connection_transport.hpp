@@ -102,6 +102,7 @@ class ConnectionTransport : public Pistache::Tcp::Transport {
   void after_answer(Connection& c);
   void check_timeouts();
   void drain_outbox();
+  void mark_dead(Connection& c);
   void reap();
   ReplyChannel channel(const Connection& c) const;
 
@@ -123,7 +124,7 @@ class ConnectionTransport : public Pistache::Tcp::Transport {
   };
   TimerFd timer_fd_;
   std::unordered_map<int, std::shared_ptr<Connection>> connections_;  // shared_ptr: Connection is defined in the .cpp
-  std::vector<int> dead_;
+  std::vector<int> dead_;  // connections to close once the current event is handled
 };
 
 }  // namespace scalecache
