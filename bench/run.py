@@ -5,7 +5,9 @@ Sections (all by default, or a comma list with --only):
   matrix    req/s, p50/p99/p99.9, CPU s per 10k requests, peak RSS of:
             scalecache L1 hit, L2 hit (L1 off), full miss (simulated origin 0 ms),
             Pistache hello, nginx `return 200`, NGINX proxy_cache hit, Varnish hit,
-            Flask + Redis under gunicorn; interleaved rounds, medians.
+            Flask + Redis under gunicorn; interleaved rounds, medians. Then
+            syscalls per request (strace -c, benchlib/syscalls.py) of the L1 and
+            L2 hits, Pistache hello, nginx return 200 and NGINX proxy_cache.
   stampede  K concurrent requests for one cold key, 500 ms origin: origin calls.
   scaleout  1, 2, 3 scalecache replicas behind the project's NGINX config.
   memory    RSS and scalecache_l1_bytes after loading 100k / 1M keys of 100 B / 10 KB.
@@ -30,7 +32,7 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in bench/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import procs, report, systems, wrk  # noqa: E402
+from benchlib import procs, report, syscalls, systems, wrk  # noqa: E402
 from benchlib.stampede import stampede  # noqa: E402
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -179,6 +181,30 @@ def measure_entry(e, args, origin, run_id, round_index):
     return result
 
 
+# The rows whose syscalls per request are counted (the issue-18 comparison).
+SYSCALL_ROWS = ("scalecache_l1", "scalecache_l2", "pistache_hello", "nginx_return", "nginx_proxy_cache")
+
+
+def count_syscalls(entries, args, failures):
+    """{row name: syscalls.per_request result}, after the timed rounds (strace slows what it traces)."""
+    counted = {}
+    for e in entries:
+        if e["name"] not in SYSCALL_ROWS or e["name"] in failures:
+            continue
+        helpers = set(procs.tree(e["extra_pids"]))  # scalecache's Redis is not the serving process
+        pids = [p for p in e["service"].pids() if p not in helpers]
+        try:
+            counted[e["name"]] = syscalls.per_request(e["service"].url, pids, e["script"], e["args"],
+                                                      duration=min(args.duration, 5.0))
+        except Exception as error:
+            log("syscalls of %s not counted: %s" % (e["label"], error))
+            continue
+        c = counted[e["name"]]
+        log("syscalls %-36s %5.2f per request (%s)" % (e["label"], c["per_request"], ", ".join(
+            "%s %.2f" % kv for kv in list(c["by_call"].items())[:6])))
+    return counted
+
+
 def describe_failure(service, error):
     """The error, and when the service died: its exit status and last log lines."""
     dead = [p for p in service.processes if p.poll() is not None]
@@ -217,6 +243,7 @@ def run_matrix(run_dir, args, have_scalecache, run_id):
             log("round %d %-36s %9.0f req/s  p99 %6.2f ms  cpu %.3f s/10k  errors %d  other load %.2f CPUs"
                 % (r + 1, e["label"], result["rps"], result["latency_us"]["p99"] / 1000,
                    result["cpu_s_per_10k"], result["errors_total"], result["other_cpus"]))
+    counted = count_syscalls(entries, args, failures)
     rows = []
     for e in entries:
         runs = rounds[e["name"]]
@@ -246,6 +273,7 @@ def run_matrix(run_dir, args, have_scalecache, run_id):
                         for k in sorted({k for x in runs for k in x.get("sources", {})})}
             if e["kind"] == "scalecache" else None,
             "body_bytes": len(sample) if status == 200 else None,
+            "syscalls": counted.get(e["name"]),
         })
     for e in entries:
         e["service"].stop()

@@ -14,8 +14,8 @@ HttpServer::Options HttpServer::Options::from(const Config& config) {
           std::chrono::seconds(server.keepalive_timeout_seconds)};
 }
 
-HttpServer::HttpServer(Options options, std::shared_ptr<Pistache::Http::Handler> handler)
-    : options_(std::move(options)), handler_(std::move(handler)) {}
+HttpServer::HttpServer(Options options, std::shared_ptr<HttpApplication> app)
+    : options_(std::move(options)), app_(std::move(app)) {}
 
 HttpServer::~HttpServer() { stop(); }
 
@@ -23,28 +23,28 @@ void HttpServer::start() {
   using namespace Pistache;
   try {
     const Address address(options_.host, Port(options_.port));
-    endpoint_ = std::make_unique<Http::Endpoint>(address);
-    auto opts = Http::Endpoint::options()
-                    .threads(options_.threads)
-                    .flags(Tcp::Options::ReuseAddr | Tcp::Options::NoDelay)
-                    .maxRequestSize(options_.max_request_bytes)
-                    .headerTimeout(options_.header_timeout)
-                    .bodyTimeout(options_.header_timeout)
-                    .keepaliveTimeout(options_.keepalive_timeout);
-    endpoint_->init(opts);
-    endpoint_->setHandler(handler_);
-    endpoint_->serveThreaded();
+    ConnectionLimits limits{{options_.max_request_bytes, options_.max_request_bytes},
+                            options_.header_timeout,
+                            std::chrono::duration_cast<std::chrono::milliseconds>(options_.keepalive_timeout)};
+    // Each reactor thread runs a clone of this transport (Transport::clone).
+    auto prototype = std::make_shared<ConnectionTransport>(app_, limits);
+    listener_ = std::make_unique<Tcp::Listener>(address);
+    listener_->init(static_cast<size_t>(options_.threads),
+                    Flags<Tcp::Options>(Tcp::Options::ReuseAddr) | Tcp::Options::NoDelay);
+    listener_->setTransportFactory([prototype] { return prototype; });
+    listener_->bind();
+    listener_->runThreaded();
   } catch (const std::exception& e) {
-    endpoint_.reset();
+    listener_.reset();
     throw std::runtime_error("cannot listen on " + options_.host + ":" + std::to_string(options_.port) + ": " +
                              e.what());
   }
 }
 
 void HttpServer::stop() {
-  if (endpoint_) {
-    endpoint_->shutdown();
-    endpoint_.reset();
+  if (listener_) {
+    listener_->shutdown();
+    listener_.reset();
   }
 }
 

@@ -1,15 +1,17 @@
 #pragma once
-// The Pistache endpoint: listening socket, reactor threads and the limits
-// that protect them (request size, header timeout, keep-alive timeout).
+// The HTTP server: Pistache's listener and reactor threads, serving
+// scalecache's connections (connection_transport) with the limits that
+// protect them (request size, header timeout, keep-alive timeout).
 
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
 
-#include <pistache/endpoint.h>
+#include <pistache/listener.h>
 
 #include "config/config.hpp"
+#include "http/connection_transport.hpp"
 
 namespace scalecache {
 
@@ -26,8 +28,8 @@ class HttpServer {
     static Options from(const Config& config);  // threads: effective_threads(config)
   };
 
-  // `handler`: RequestRouter for a serving replica, OpsRouter for a worker.
-  HttpServer(Options options, std::shared_ptr<Pistache::Http::Handler> handler);
+  // `app`: RequestRouter for a serving replica, OpsRouter for a worker.
+  HttpServer(Options options, std::shared_ptr<HttpApplication> app);
   ~HttpServer();
 
   // Binds and starts the reactor threads; throws std::runtime_error naming
@@ -38,8 +40,8 @@ class HttpServer {
 
  private:
   Options options_;
-  std::shared_ptr<Pistache::Http::Handler> handler_;
-  std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
+  std::shared_ptr<HttpApplication> app_;
+  std::unique_ptr<Pistache::Tcp::Listener> listener_;
 };
 
 }  // namespace scalecache

@@ -5,6 +5,7 @@
 
 #include <pistache/http.h>
 
+#include "http/connection_transport.hpp"
 #include "http/reply.hpp"
 #include "http/route.hpp"
 #include "lifecycle/lifecycle.hpp"
@@ -13,16 +14,16 @@
 namespace scalecache {
 
 // Answers `route` when it is Healthz, Readyz or Metrics and returns true; otherwise returns false.
+// `method` is GET for a HEAD request (the reply drops the body).
 bool answer_ops_route(Route route, Pistache::Http::Method method, Reply& reply, Lifecycle& lifecycle, Metrics& metrics);
 
-// A handler serving only those routes (404 for the rest): the worker's port.
-class OpsRouter : public Pistache::Http::Handler {
+// An application serving only those routes (404 for the rest): the worker's port.
+class OpsRouter : public HttpApplication {
  public:
-  HTTP_PROTOTYPE(OpsRouter)
-
   OpsRouter(Lifecycle& lifecycle, Metrics& metrics) : lifecycle_(lifecycle), metrics_(metrics) {}
 
-  void onRequest(const Pistache::Http::Request& request, Pistache::Http::ResponseWriter response) override;
+  void on_request(const Pistache::Http::Request& request, ReplyChannel channel) override;
+  void on_refused(ReplyChannel channel, int status, std::string_view error, std::string_view detail) override;
 
  private:
   Lifecycle& lifecycle_;

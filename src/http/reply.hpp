@@ -1,8 +1,8 @@
 #pragma once
 // One response to one request, sent exactly once, possibly from another
-// thread than the one that received the request. It sets the headers every
-// answer carries, decides keep-alive, and records the request's metrics and
-// its end for graceful shutdown.
+// thread than the one that received the request. It decides keep-alive,
+// renders the response (response_bytes) and records the request's metrics
+// and its end for graceful shutdown.
 
 #include <chrono>
 #include <string>
@@ -10,6 +10,9 @@
 
 #include <pistache/http.h>
 
+#include "http/connection_transport.hpp"
+#include "http/response_bytes.hpp"
+#include "http/route.hpp"
 #include "lifecycle/lifecycle.hpp"
 #include "metrics/metrics.hpp"
 
@@ -17,13 +20,11 @@ namespace scalecache {
 
 class Reply {
  public:
-  // Called by the HTTP handler on each reactor thread: replies sent from
-  // those threads may attach continuations to Pistache's write promise;
-  // replies sent from pool threads must not (see Reply::send).
-  static void mark_reactor_thread();
-
-  Reply(Pistache::Http::ResponseWriter&& writer, const Pistache::Http::Request& request, Route route, Metrics& metrics,
+  // The answer to `request`.
+  Reply(ReplyChannel channel, const Pistache::Http::Request& request, Route route, Metrics& metrics,
         Lifecycle& lifecycle);
+  // The answer to bytes refused before they became a request: the connection closes after it.
+  Reply(ReplyChannel channel, Metrics& metrics, Lifecycle& lifecycle);
   ~Reply();  // a reply never sent becomes a 500, so no client waits forever
   Reply(Reply&&) = delete;
   Reply& operator=(Reply&&) = delete;
@@ -35,11 +36,13 @@ class Reply {
   void header(std::string name, std::string value);
 
  private:
-  void send(Pistache::Http::Code code, std::string_view body, const Pistache::Http::Mime::MediaType& type);
+  void send(Pistache::Http::Code code, std::string_view body, std::string_view content_type);
 
-  Pistache::Http::ResponseWriter writer_;
+  const ReplyChannel channel_;
+  HeaderList headers_;
   const Route route_;
   const bool client_keep_alive_;
+  const bool head_;
   const std::chrono::steady_clock::time_point started_;
   Metrics& metrics_;
   Lifecycle& lifecycle_;

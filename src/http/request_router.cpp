@@ -248,20 +248,20 @@ bool soft_requested(const Http::Request& request) {
 
 }  // namespace
 
-void RequestRouter::onRequest(const Http::Request& request, Http::ResponseWriter response) {
-  Reply::mark_reactor_thread();
+void RequestRouter::on_request(const Http::Request& request, ReplyChannel channel) {
   RouterContext& ctx = *context_;
   const std::string& path = request.resource();
-  const Http::Method method = request.method();
+  // RFC 9110 §9.3.2: HEAD is GET without the body (Reply drops it).
+  const Http::Method method = request.method() == Http::Method::Head ? Http::Method::Get : request.method();
   const Route route = route_of(path, method);
-  auto reply = std::make_unique<Reply>(std::move(response), request, route, ctx.metrics, ctx.lifecycle);
+  auto reply = std::make_unique<Reply>(std::move(channel), request, route, ctx.metrics, ctx.lifecycle);
   try {
     switch (route) {
       case Route::Data:
       case Route::Purge: {
         const bool tags = path.starts_with(kTagsPrefix);
         if (method != Http::Method::Get && method != Http::Method::Delete) {
-          method_not_allowed(*reply, tags ? "DELETE" : "GET, DELETE");
+          method_not_allowed(*reply, tags ? "DELETE" : "GET, HEAD, DELETE");
           return;
         }
         if (tags && method != Http::Method::Delete) {
@@ -295,10 +295,9 @@ void RequestRouter::onRequest(const Http::Request& request, Http::ResponseWriter
   }
 }
 
-void RequestRouter::onTimeout(const Http::Request& request, Http::ResponseWriter response) {
-  Reply::mark_reactor_thread();
-  Reply reply(std::move(response), request, Route::Other, context_->metrics, context_->lifecycle);
-  reply.error(Http::Code::Request_Timeout, "request_timeout", "the request was not received in time");
+void RequestRouter::on_refused(ReplyChannel channel, int status, std::string_view error, std::string_view detail) {
+  Reply reply(std::move(channel), context_->metrics, context_->lifecycle);
+  reply.error(static_cast<Http::Code>(status), error, detail);
 }
 
 }  // namespace scalecache

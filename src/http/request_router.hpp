@@ -1,9 +1,8 @@
 #pragma once
 // The HTTP protocol layer: maps method + path to an action, turns results
-// into status codes, headers and JSON bodies. Pistache clones this handler
-// once per reactor thread (HTTP_PROTOTYPE); the clones share one
-// RouterContext. Routing is a few string comparisons with no shared mutable
-// state, because Pistache 0.0.5's Rest::Router is unsafe across threads.
+// into status codes, headers and JSON bodies. One router serves every reactor
+// thread: routing is a few string comparisons with no shared mutable state
+// (Pistache 0.0.5's Rest::Router is unsafe across threads).
 
 #include <memory>
 #include <string>
@@ -11,6 +10,7 @@
 #include <pistache/http.h>
 
 #include "cache/tiered_cache.hpp"
+#include "http/connection_transport.hpp"
 #include "http/purge_access.hpp"
 #include "lifecycle/lifecycle.hpp"
 #include "metrics/metrics.hpp"
@@ -28,14 +28,12 @@ struct RouterContext {
   int64_t retry_after_seconds;  // queue.retry_after_seconds: 503 (overloaded) and 202
 };
 
-class RequestRouter : public Pistache::Http::Handler {
+class RequestRouter : public HttpApplication {
  public:
-  HTTP_PROTOTYPE(RequestRouter)
-
   explicit RequestRouter(std::shared_ptr<RouterContext> context) : context_(std::move(context)) {}
 
-  void onRequest(const Pistache::Http::Request& request, Pistache::Http::ResponseWriter response) override;
-  void onTimeout(const Pistache::Http::Request& request, Pistache::Http::ResponseWriter response) override;
+  void on_request(const Pistache::Http::Request& request, ReplyChannel channel) override;
+  void on_refused(ReplyChannel channel, int status, std::string_view error, std::string_view detail) override;
 
  private:
   std::shared_ptr<RouterContext> context_;

@@ -82,9 +82,9 @@ def test_key_at_limit_is_fine_and_traversal_is_just_a_key(sc):
 
 def test_unknown_method_gets_405_with_allow(sc):
     status, body, headers = sc.request("PUT", "/data/x")
-    assert status == 405 and headers["allow"] == "GET, DELETE"
+    assert status == 405 and headers["allow"] == "GET, HEAD, DELETE"
     assert json.loads(body)["error"] == "method_not_allowed"
-    assert sc.request("POST", "/healthz")[2]["allow"] == "GET"
+    assert sc.request("POST", "/healthz")[2]["allow"] == "GET, HEAD"
 
 
 def test_health_ready_metrics(sc):
