@@ -24,6 +24,7 @@
 #include "origin/origin_factory.hpp"
 #include "redis/redis_job_stream.hpp"
 #include "redis/redis_shared_tier.hpp"
+#include "util/event.hpp"
 #include "util/log.hpp"
 #include "worker/worker_main.hpp"
 
@@ -89,7 +90,8 @@ CommandLine parse_command_line(int argc, char** argv) {
   return cmd;
 }
 
-std::unique_ptr<RedisSharedTier> make_shared_tier(const Config& config, Metrics& metrics) {
+// `redis_answered` is set whenever Redis is seen up.
+std::unique_ptr<RedisSharedTier> make_shared_tier(const Config& config, Metrics& metrics, Event& redis_answered) {
   if (!redis_configured(config.redis)) {
     log::warn("redis.url is empty: running with L1 only, no cache shared between replicas");
     return nullptr;
@@ -101,7 +103,10 @@ std::unique_ptr<RedisSharedTier> make_shared_tier(const Config& config, Metrics&
       [&metrics](bool ok) { metrics.topology_refresh(ok); }};
   return std::make_unique<RedisSharedTier>(
       RedisSharedTier::Options::from(config),
-      RedisSharedTier::Hooks{[&metrics](bool up) { metrics.set_redis_up(up); },
+      RedisSharedTier::Hooks{[&metrics, &redis_answered](bool up) {
+                               metrics.set_redis_up(up);
+                               if (up) redis_answered.set();
+                             },
                              [&metrics] { metrics.subscribe_error(); }, std::move(cluster)});
 }
 
@@ -127,7 +132,8 @@ int run(const Config& config) {
   L1Cache l1(L1Cache::Limits::from(config.cache));
   metrics.on_scrape([&l1](Metrics& m) { m.set_l1(l1.entries(), l1.bytes()); });
 
-  std::unique_ptr<RedisSharedTier> shared_tier = make_shared_tier(config, metrics);
+  Event redis_answered;  // also set when shutdown begins: it ends the start-up wait
+  std::unique_ptr<RedisSharedTier> shared_tier = make_shared_tier(config, metrics, redis_answered);
   metrics.set_redis_configured(shared_tier != nullptr);
   std::unique_ptr<Origin> origin = make_origin(config.origin, config.cache.tag_header);
   // origin.kind: queue (config validation made sure redis.url is set).
@@ -155,7 +161,17 @@ int run(const Config& config) {
     timer.stop();
     return 1;
   }
-  lifecycle.set_serving();
+  // Ready only once Redis has answered (or had its chance): a replica that
+  // reports Ready before reaching L2 sends its first requests to the origin.
+  // Requests are served meanwhile; only the load balancer waits. The wait has
+  // its own thread so that a SIGTERM during it is acted on at once.
+  std::thread become_ready([&] {
+    if (shared_tier && !redis_answered.wait_for(std::chrono::milliseconds(config.redis.ready_wait_ms))) {
+      log::warn("ready without redis: it has not answered within redis.ready_wait_ms",
+                {{"redis", shared_tier->endpoint()}, {"ready_wait_ms", std::to_string(config.redis.ready_wait_ms)}});
+    }
+    lifecycle.set_serving();  // no effect once draining
+  });
   log::info("serving", {{"address", config.server.host + ":" + std::to_string(config.server.port)},
                         {"threads", std::to_string(server_options.threads)},
                         {"open_file_limit", std::to_string(fd_limit)},
@@ -164,6 +180,8 @@ int run(const Config& config) {
 
   const int sig = Lifecycle::wait_for_signal(signals);
   lifecycle.begin_drain();
+  redis_answered.set();
+  become_ready.join();
   log::info("draining", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
                          {"drain_seconds", std::to_string(config.shutdown.drain_seconds)}});
   drain(signals, config.shutdown.drain_seconds);

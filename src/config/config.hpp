@@ -63,6 +63,10 @@ struct RedisConfig {
   int64_t breaker_failures = 3;
   int64_t backoff_min_ms = 100;
   int64_t backoff_max_ms = 5000;
+  // At start, /readyz stays 503 until Redis has answered once, at most this
+  // long: a replica that would send every first request to the origin is
+  // not ready yet, but one whose Redis is down still serves.
+  int64_t ready_wait_ms = 10000;
 };
 
 // Whether an L2 is configured at all: a URL, or a cluster or sentinel mode.

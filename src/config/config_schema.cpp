@@ -83,6 +83,8 @@ std::vector<ConfigKey> build_keys() {
       SC_INT(redis, breaker_failures, 1, 1000, "consecutive failures that open the breaker"),
       SC_INT(redis, backoff_min_ms, 1, 600000, "first reconnect delay after the breaker opens"),
       SC_INT(redis, backoff_max_ms, 1, 600000, "longest reconnect delay"),
+      SC_INT(redis, ready_wait_ms, 0, 600000,
+             "at start, /readyz waits this long at most for Redis to answer; 0: not at all"),
 
       SC_STR(origin, kind, (Choices{"simulated", "http", "queue"}), false,
              "simulated, http, or queue: misses become jobs for `scalecache worker`"),

@@ -23,7 +23,11 @@ class Lifecycle {
   State state() const { return state_.load(std::memory_order_relaxed); }
   bool ready() const { return state() == State::Serving; }
   bool draining() const { return state() == State::Draining; }
-  void set_serving() { state_.store(State::Serving); }
+  // Starting -> Serving only: a drain that began during start-up stays a drain.
+  void set_serving() {
+    State starting = State::Starting;
+    state_.compare_exchange_strong(starting, State::Serving);
+  }
   void begin_drain() { state_.store(State::Draining); }
 
   void request_started() { in_flight_.fetch_add(1, std::memory_order_relaxed); }

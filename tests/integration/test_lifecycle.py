@@ -7,7 +7,7 @@ import threading
 
 import yaml
 
-from harness import REPO_ROOT, SCALECACHE_BIN, Scalecache, wait_until
+from harness import REPO_ROOT, SCALECACHE_BIN, RedisServer, Scalecache, free_port, port_open, wait_until
 
 
 def test_sigterm_lets_in_flight_request_finish_and_exits_zero(redis):
@@ -27,6 +27,41 @@ def test_sigterm_lets_in_flight_request_finish_and_exits_zero(redis):
         assert result["r"][0] == 200 and result["r"][1]["data"] == "Fetched data for slow"
         assert sc.wait(10) == 0
         assert '"msg":"stopped"' in sc.log()
+
+
+def test_not_ready_until_redis_answers_but_serving_meanwhile():
+    # A replica Ready before it reaches L2 would send its first requests to the origin.
+    redis = RedisServer(port=free_port())  # not started yet
+    sc = Scalecache(redis_url=redis.url, env={"SCALECACHE_REDIS_READY_WAIT_MS": "60000"})
+    sc.start(wait_ready=False)
+    try:
+        wait_until(lambda: port_open(sc.port), 10, what="scalecache to listen")
+        assert sc.get_json("/readyz") == (503, {"error": "not_ready", "detail": "starting"})
+        assert sc.get_json("/data/early")[0] == 200, "requests are served while not ready"
+        redis.start()
+        wait_until(lambda: sc.get("/readyz")[0] == 200, 20, what="/readyz 200 once Redis answers")
+        assert sc.metric("scalecache_redis_up") == 1
+    finally:
+        sc.stop()
+        redis.stop()
+
+
+def test_ready_without_redis_once_the_wait_is_over():
+    with Scalecache(redis_url=f"redis://127.0.0.1:{free_port()}/0",
+                    env={"SCALECACHE_REDIS_READY_WAIT_MS": "300"}) as sc:  # start() waits for /readyz 200
+        assert sc.metric("scalecache_redis_up") == 0
+        assert "ready without redis" in sc.log()
+
+
+def test_sigterm_during_the_redis_wait_exits_at_once():
+    sc = Scalecache(redis_url=f"redis://127.0.0.1:{free_port()}/0", env={"SCALECACHE_REDIS_READY_WAIT_MS": "600000"})
+    sc.start(wait_ready=False)
+    try:
+        wait_until(lambda: port_open(sc.port), 10, what="scalecache to listen")
+        sc.signal(signal.SIGTERM)
+        assert sc.wait(20) == 0, "the 10-minute readiness wait must not hold up shutdown"
+    finally:
+        sc.stop()
 
 
 def test_check_config_reports_errors_with_exit_code_2(tmp_path):

@@ -330,6 +330,9 @@ class Scalecache(_StartStop):
             "SCALECACHE_ORIGIN_SIMULATED_DELAY_MS": str(origin_delay_ms),
             "SCALECACHE_SHUTDOWN_DRAIN_SECONDS": "0",
             "SCALECACHE_SHUTDOWN_GRACE_SECONDS": "5",
+            # Tests that keep Redis away on purpose need not wait the default 10 s
+            # to be ready; test_lifecycle checks the wait itself.
+            "SCALECACHE_REDIS_READY_WAIT_MS": "2000",
         }
         if admin_token is not None:
             self.env["SCALECACHE_ADMIN_TOKEN"] = admin_token
