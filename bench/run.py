@@ -12,6 +12,8 @@ Sections (all by default, or a comma list with --only):
   scaleout  1, 2, 3 scalecache replicas behind the project's NGINX config.
   memory    RSS and scalecache_l1_bytes after loading 100k / 1M keys of 100 B / 10 KB.
   micro     Google Benchmark of the L1 cache (bench/l1_bench.cpp).
+  worker    misses/s and origin concurrency, in-process origin vs 1, 2, 4 workers,
+            and the queue's added latency per miss (benchlib/worker.py).
 
 Everything runs on 127.0.0.1 with free ports and a private run directory; every
 process started is stopped on exit (also on SIGTERM/SIGINT). Results go to
@@ -34,10 +36,11 @@ sys.dont_write_bytecode = True  # no __pycache__ in bench/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import procs, report, syscalls, systems, wrk  # noqa: E402
 from benchlib.stampede import stampede  # noqa: E402
+from benchlib import worker  # noqa: E402
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH_DIR)
-SECTIONS = ["matrix", "stampede", "scaleout", "memory", "micro"]
+SECTIONS = ["matrix", "stampede", "scaleout", "memory", "micro", "worker"]
 HIT_KEYS = 1000          # hit tests cycle over k1..k1000, all cached by the warm-up
 SAMPLE_KEY = "k500"      # the body the ceilings answer is scalecache's L1 answer for it
 FRESH_SECONDS = 3600     # TTL of hit tests for every cache (origin max-age, scalecache TTLs): longer than a run
@@ -76,8 +79,10 @@ def parse_args():
     parser.add_argument("--keep-run-dir", action="store_true", help="keep configs and logs after the run")
     parser.add_argument("--render-only", action="store_true",
                         help="measure nothing: rewrite latest.md, latest.png and BENCHMARKS.md from latest.json")
+    worker.add_arguments(parser)
     args = parser.parse_args()
     if args.quick:
+        vars(args).update(worker.QUICK)
         args.rounds, args.warmup, args.duration, args.quiet_wait, args.noisy_retries = 1, 1.0, 3.0, 0, 0
         args.memory_keys, args.stampede_keys = "20000", 1
     if args.results_dir is None:
@@ -542,7 +547,8 @@ def main():
                    "stampede": lambda: run_stampede(run_dir, args, have_scalecache, run_id),
                    "scaleout": lambda: run_scaleout(run_dir, args, have_scalecache),
                    "memory": lambda: run_memory(run_dir, args, have_scalecache, run_id),
-                   "micro": lambda: run_micro(run_dir, args)}
+                   "micro": lambda: run_micro(run_dir, args),
+                   "worker": lambda: worker.run(args, log)}
         for section in args.sections:
             t0 = time.monotonic()
             log("section %s" % section)

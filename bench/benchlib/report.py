@@ -2,6 +2,8 @@
 plot and the figures block of BENCHMARKS.md."""
 import os
 
+from . import worker
+
 BEGIN = "<!-- bench:figures:begin (written by make bench; edit outside this block) -->"
 END = "<!-- bench:figures:end -->"
 
@@ -203,6 +205,7 @@ SECTIONS = [
     ("scaleout", "Scale-out: scalecache replicas behind the project's NGINX config (L1 hits)", _scaleout_lines),
     ("memory", "Memory: L1 only, keys loaded through HTTP (one miss each)", _memory_lines),
     ("micro", "L1 micro-benchmark (Google Benchmark, 100k entries of 100 B, 16 shards)", _micro_lines),
+    ("worker", "Worker tier: misses through the queue vs the in-process origin", worker.lines),
 ]
 
 

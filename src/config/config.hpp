@@ -76,6 +76,10 @@ struct OriginConfig {
   std::string kind = "simulated";  // simulated | http | queue (misses become jobs for the worker tier)
   std::string url;
   int64_t simulated_delay_ms = 2000;
+  // sleep: the delay is a wait (an I/O-bound origin); cpu: the delay is CPU
+  // time computed on the calling thread, so load shows up as CPU (what a CPU
+  // HorizontalPodAutoscaler sees), and a CPU-starved process takes longer.
+  std::string simulated_work = "sleep";
   int64_t connect_timeout_ms = 1000;
   int64_t timeout_ms = 5000;
   int64_t concurrency = 64;

@@ -90,6 +90,8 @@ std::vector<ConfigKey> build_keys() {
              "simulated, http, or queue: misses become jobs for `scalecache worker`"),
       SC_STR(origin, url, Choices{}, false, "base URL of the http origin: GET {url}/{key}"),
       SC_INT(origin, simulated_delay_ms, 0, 600000, "delay of the simulated origin"),
+      SC_STR(origin, simulated_work, (Choices{"sleep", "cpu"}), false,
+             "how the simulated origin spends its delay: sleep (no CPU) or cpu (that much CPU time per call)"),
       SC_INT(origin, connect_timeout_ms, 1, 600000, "connect bound for the http origin"),
       SC_INT(origin, timeout_ms, 1, 600000, "total bound on one origin call"),
       SC_INT(origin, concurrency, 1, 4096, "origin calls running at once"),

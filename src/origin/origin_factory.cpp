@@ -28,7 +28,8 @@ std::unique_ptr<Origin> make_origin(const OriginConfig& config, const std::strin
     return std::make_unique<HttpOrigin>(options);
   }
   if (config.kind == "queue") return std::make_unique<WorkersOnlyOrigin>();
-  return std::make_unique<SimulatedOrigin>(std::chrono::milliseconds(config.simulated_delay_ms));
+  const auto work = config.simulated_work == "cpu" ? SimulatedOrigin::Work::Cpu : SimulatedOrigin::Work::Sleep;
+  return std::make_unique<SimulatedOrigin>(std::chrono::milliseconds(config.simulated_delay_ms), work);
 }
 
 }  // namespace scalecache

@@ -16,7 +16,9 @@
 #   3. flow     helm install --wait, helm test, requests through the Service,
 #               the Ingress and the Gateway,
 #               kubectl scale to 3, the HPA scaling out under load and back in,
-#               kubectl rollout restart under load, helm uninstall.
+#               kubectl rollout restart under load, the worker tier's
+#               Deployment scaling out on a backlog of jobs and back in,
+#               helm uninstall.
 #   4. teardown every process, mount, network namespace (with its iptables
 #               rules), cgroup and file of the run; checked afterwards.
 #
@@ -26,7 +28,9 @@
 #   --teardown-stale  remove what a killed run left behind, then exit
 # Environment: SCALECACHE_E2E_CACHE (default ~/.cache/scalecache-e2e),
 #   SCALECACHE_E2E_KEEP_LOGS=1 copies the component and pod logs to
-#   <cache>/last-logs (done anyway when something failed).
+#   <cache>/last-logs (done anyway when something failed),
+#   SCALECACHE_E2E_STEPS the flow's steps between install and uninstall
+#   (default: helm_test service ingress scale hpa rollout worker).
 # Needs root (network namespaces, cgroups, mounts). Exit status: 0 when every
 # check passed and the teardown left nothing behind.
 set -uo pipefail

@@ -48,6 +48,19 @@ def panels(dashboard: dict) -> list[dict]:
     return out
 
 
+def row_panels(dashboard: dict, row_title: str) -> list[dict]:
+    """The panels with queries laid out under the row titled `row_title` (up to the next row)."""
+    out, inside = [], False
+    for p in dashboard["panels"]:
+        if p.get("type") == "row":
+            inside = p["title"] == row_title
+            if inside:
+                out.extend(q for q in p.get("panels", []) if q.get("targets"))
+        elif inside and p.get("targets"):
+            out.append(p)
+    return out
+
+
 def all_values(dashboard: dict) -> dict[str, str]:
     """What each query variable becomes with 'All' selected (its allValue)."""
     return {v["name"]: v["allValue"] for v in dashboard["templating"]["list"]
@@ -77,7 +90,10 @@ def duration(seconds: float) -> str:
 class Prometheus:
     """A private Prometheus on a loopback port with its own temp data dir."""
 
-    def __init__(self, targets: list[str], rule_files: list[Path], scrape_interval: str = "1s"):
+    def __init__(self, targets: list[str], rule_files: list[Path], scrape_interval: str = "1s",
+                 worker_targets: list[str] | None = None):
+        """`targets` are scraped as job "scalecache", `worker_targets` (scalecache
+        worker processes) as job "scalecache-worker", as the chart and compose do."""
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="scalecache-prom-"))
         self.targets = targets
@@ -89,6 +105,8 @@ class Prometheus:
             "scrape_configs": [
                 {"job_name": "scalecache", "metrics_path": "/metrics",
                  "static_configs": [{"targets": targets}]},
+                *([{"job_name": "scalecache-worker", "metrics_path": "/metrics",
+                    "static_configs": [{"targets": worker_targets}]}] if worker_targets else []),
                 # A second, non-scalecache job: panels on generic metrics (up, process_*)
                 # must not pick it up.
                 {"job_name": "prometheus", "static_configs": [{"targets": [f"127.0.0.1:{self.port}"]}]},

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from obslib import (DASHBOARD, RULES, Client, Prometheus, all_values, duration,
-                    env_path, load_dashboard, paced_run, panels, render_png, substitute)
+                    env_path, load_dashboard, paced_run, panels, render_png, row_panels, substitute)
 from harness import SCALECACHE_BIN, RedisServer, Scalecache, total, wait_until
 from origin_server import HOLDABLE, OriginServer
 
@@ -64,7 +64,7 @@ WORKER_SKIP_REASON = ("Worker tier panels: this run has no worker; test_worker_p
 
 
 def is_worker_panel(panel: dict) -> bool:
-    return any(re.search(r"scalecache_(worker|queue)_", t["expr"]) for t in panel["targets"])
+    return panel["title"] in {p["title"] for p in row_panels(load_dashboard(), "Worker tier")}
 
 
 def panel_by_title(dashboard: dict, prefix: str) -> dict:
@@ -86,7 +86,7 @@ def test_dashboard_static_shape():
     variables = {v["name"]: v for v in d["templating"]["list"]}
     ds = variables["datasource"]
     assert ds["type"] == "datasource" and ds["query"] == "prometheus"
-    for name in ("namespace", "job", "instance"):
+    for name in ("namespace", "job", "instance", "worker_job"):
         v = variables[name]
         assert v["type"] == "query" and v["includeAll"] and v["allValue"] == ".*", name
         assert v["datasource"]["uid"] == "${datasource}", name
@@ -117,9 +117,14 @@ def test_every_panel_query_uses_the_variables():
             # rate windows come from Grafana, never hard-coded
             for fn, window in re.findall(r"\b(rate|irate|increase)\((?:[^()\[]|\([^()]*\))*\[([^\]]+)\]", expr):
                 assert window in ("$__rate_interval", "$__range"), (p["title"], fn, window)
-            # every selector of a scalecache or per-process metric honours namespace/job/instance
+            # every selector of a scalecache or per-process metric honours namespace/job/instance;
+            # the Worker tier row's selectors honour namespace and the workers' own job
+            # (workers are scraped under a job of their own: not replicas)
             for metric, matchers in re.findall(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}", expr):
-                if metric.startswith(("scalecache_", "process_")) or metric == "up":
+                if metric.startswith(("scalecache_worker_", "scalecache_queue_")):
+                    assert 'namespace=~"$namespace"' in matchers and 'job=~"$worker_job"' in matchers, \
+                        (p["title"], metric)
+                elif metric.startswith(("scalecache_", "process_")) or metric == "up":
                     for var in ("namespace", "job", "instance"):
                         assert f'{var}=~"${var}"' in matchers, (p["title"], metric, var)
                 elif metric.startswith("kube_"):

@@ -1,7 +1,9 @@
 """The dashboard's Worker tier row and the worker alert rules against a real
-Prometheus scraping a real `scalecache worker`: a serving replica with
-origin.kind: queue (not scraped) makes jobs, the worker computes them, and
-every Worker tier panel query must return numbers.
+Prometheus scraping a real `scalecache worker` under its own job
+(scalecache-worker, as the chart and compose scrape workers) and a serving
+replica with origin.kind: queue under job scalecache: the replica makes jobs,
+the worker computes them, every Worker tier panel query must return numbers,
+and "Replicas reporting" counts the serving replica only.
 
 test_dashboard.py's run has no worker, so it checks these panels only for
 query errors.
@@ -10,10 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import math
-import re
 import time
 
-from obslib import RULES, Prometheus, all_values, load_dashboard, panels, substitute
+from obslib import RULES, Prometheus, all_values, load_dashboard, panels, row_panels, substitute
 from harness import RedisServer, Scalecache, Worker, wait_until
 from origin_server import OriginServer
 
@@ -21,8 +22,7 @@ JOBS = 5
 
 
 def worker_panels(dashboard: dict) -> list[dict]:
-    return [p for p in panels(dashboard)
-            if any(re.search(r"scalecache_(worker|queue)_", t["expr"]) for t in p["targets"])]
+    return row_panels(dashboard, "Worker tier")
 
 
 def test_worker_tier_panels_show_a_real_worker():
@@ -34,12 +34,17 @@ def test_worker_tier_panels_show_a_real_worker():
                "SCALECACHE_LOG_LEVEL": "warn"}
         replica = stack.enter_context(Scalecache(redis_url=redis.url, env=env))
         worker = stack.enter_context(Worker(redis.url, env=env))
-        prom = stack.enter_context(Prometheus([f"127.0.0.1:{worker.port}"], [RULES]))
-        prom.wait_scraped_after("scalecache", time.time(), scrapes=1)
+        prom = stack.enter_context(Prometheus([f"127.0.0.1:{replica.port}"], [RULES],
+                                              worker_targets=[f"127.0.0.1:{worker.port}"]))
+        for job in ("scalecache", "scalecache-worker"):
+            prom.wait_scraped_after(job, time.time(), scrapes=1)
         for i in range(JOBS):
             assert replica.get(f"/data/w{i}")[0] == 200
-        assert worker.metric("scalecache_worker_jobs_total", result="ok") == JOBS
-        prom.wait_scraped_after("scalecache", time.time(), scrapes=2)
+        # The fill wakes the client before the worker counts its job done: wait for the count.
+        wait_until(lambda: worker.metric("scalecache_worker_jobs_total", result="ok") == JOBS, 10,
+                   what=f"the worker to count {JOBS} jobs ok")
+        for job in ("scalecache", "scalecache-worker"):
+            prom.wait_scraped_after(job, time.time(), scrapes=2)
         tq = time.time()
 
         d = load_dashboard()
@@ -60,8 +65,16 @@ def test_worker_tier_panels_show_a_real_worker():
                         failures.append(f"{p['title']} [{t['refId']}]: {v}")
         assert not failures, "\n".join(failures)
         done = prom.value(substitute('sum(increase(scalecache_worker_jobs_total{namespace=~"$namespace", '
-                                     'job=~"$job", instance=~"$instance", result="ok"}[5m]))', subst, "1m", "5m"), tq)
+                                     'job=~"$worker_job", result="ok"}[5m]))', subst, "1m", "5m"), tq)
         assert done is not None and done >= JOBS - 0.5, done
+
+        # Workers are not replicas: with every job selected, the one serving replica is counted, not the worker.
+        reporting = next(p for p in panels(d) if p["title"] == "Replicas reporting")
+        counts = [prom.value(substitute(t["expr"], subst, "1m", "5m"), tq) for t in reporting["targets"]]
+        assert counts == [1, 1], (counts, [t["expr"] for t in reporting["targets"]])
+        cpu = next(p for p in panels(d) if p["title"] == "CPU per replica")["targets"][0]["expr"]
+        series = prom.query(substitute(cpu, subst, "1m", "5m"), tq)["data"]["result"]
+        assert [s["metric"]["instance"] for s in series] == [f"127.0.0.1:{replica.port}"], series
 
         # Rules: they evaluate; with a healthy tier neither worker alert fires.
         wait_until(lambda: all(r["health"] == "ok" and r.get("lastEvaluation", "").startswith("2")

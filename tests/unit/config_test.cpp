@@ -74,6 +74,7 @@ TEST(Config, DefaultsWithoutFile) {
   EXPECT_EQ(c.redis.timeout_ms, 50);
   EXPECT_EQ(c.origin.kind, "simulated");
   EXPECT_EQ(c.origin.simulated_delay_ms, 2000);
+  EXPECT_EQ(c.origin.simulated_work, "sleep");
   EXPECT_EQ(c.shutdown.drain_seconds, 5);
   EXPECT_TRUE(c.redis.url.empty());
   EXPECT_TRUE(c.admin.token.empty());
@@ -178,6 +179,24 @@ TEST(Config, WrongTypeAndRange) {
   EXPECT_EQ(error_of("origin:\n  kind: grpc\n"),
             "config error: FILE:2:9: origin.kind: expected one of simulated, http, queue, got \"grpc\"");
   EXPECT_EQ(error_of("server: 8080\n"), "config error: FILE:1:9: server: expected a mapping");
+}
+
+TEST(Config, SimulatedWorkIsSleepOrCpu) {
+  TempFile file("origin:\n  simulated_work: cpu\n");
+  Env none{};
+  EXPECT_EQ(load_config(file.path(), none.get()).origin.simulated_work, "cpu");
+  EXPECT_EQ(load_config("", Env{"SCALECACHE_ORIGIN_SIMULATED_WORK=cpu"}.get()).origin.simulated_work, "cpu");
+  EXPECT_EQ(error_of("origin:\n  simulated_delay_ms: 5\n  simulated_work: spin\n"),
+            "config error: FILE:3:19: origin.simulated_work: expected one of sleep, cpu, got \"spin\"");
+  Env bad{"SCALECACHE_ORIGIN_SIMULATED_WORK=busy"};
+  try {
+    load_config("", bad.get());
+    FAIL() << "origin.simulated_work: busy was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(),
+                 "config error: environment SCALECACHE_ORIGIN_SIMULATED_WORK: origin.simulated_work: expected one of "
+                 "sleep, cpu, got \"busy\"");
+  }
 }
 
 TEST(Config, CrossFieldAndUrlChecks) {

@@ -354,6 +354,90 @@ old_pods_gone() {
   return 0
 }
 
+# ---- the worker tier ---------------------------------------------------------------
+# The chart's CPU HPA fallback, not KEDA: KEDA cannot be built here within the
+# CI budget (docs/kubernetes-e2e.md, "The worker tier"). A backlog of jobs
+# costs CPU because the simulated origin burns its delay (tests/e2e/worker-values.yaml).
+E2E_WORKER="$E2E_RELEASE-worker"
+E2E_WORKER_SEL="app.kubernetes.io/instance=$E2E_RELEASE,app.kubernetes.io/component=worker"
+E2E_BACKLOG_KEYS=90
+worker_hpa() { kc -n "$E2E_NS" get hpa "$E2E_WORKER" -o jsonpath="$1" 2>/dev/null; }
+worker_deploy() { kc -n "$E2E_NS" get deploy "$E2E_WORKER" -o jsonpath="$1" 2>/dev/null; }
+worker_line() {
+  printf 'cpu %s%% of request (target %s%%), HPA desired %s, Deployment %s, Ready %s' \
+    "$(worker_hpa '{.status.currentMetrics[0].resource.current.averageUtilization}')" \
+    "$(worker_hpa '{.spec.metrics[0].resource.target.averageUtilization}')" \
+    "$(worker_hpa '{.status.desiredReplicas}')" "$(worker_deploy '{.spec.replicas}')" \
+    "$(worker_deploy '{.status.readyReplicas}')"
+}
+# Each poll of a wait below also keeps the highest worker count and CPU seen.
+E2E_WORKER_PEAK=0 E2E_WORKER_PEAK_CPU=0
+worker_track() {
+  local n u
+  n=$(worker_deploy '{.spec.replicas}'); u=$(worker_hpa '{.status.currentMetrics[0].resource.current.averageUtilization}')
+  [ "${n:-0}" -gt "$E2E_WORKER_PEAK" ] && E2E_WORKER_PEAK=$n
+  [ "${u:-0}" -gt "$E2E_WORKER_PEAK_CPU" ] && E2E_WORKER_PEAK_CPU=$u
+  log "workers: $(worker_line)"
+}
+worker_has_metrics() { [ -n "$(worker_hpa '{.status.currentMetrics[0].resource.current.averageUtilization}')" ]; }
+worker_terminating() {
+  kc -n "$E2E_NS" get pods -l "$E2E_WORKER_SEL" -o jsonpath='{range .items[*]}{.metadata.deletionTimestamp}{"\n"}{end}' | grep -q .
+}
+# worker_at N: HPA, Deployment and Ready pods all at N, none terminating.
+worker_at() {
+  worker_track
+  [ "$(worker_hpa '{.status.desiredReplicas}')" = "$1" ] && [ "$(worker_deploy '{.spec.replicas}')" = "$1" ] &&
+    [ "$(worker_deploy '{.status.readyReplicas}')" = "$1" ] && ! worker_terminating
+}
+worker_idle_at() { worker_has_metrics && worker_at "$1"; }
+worker_above() { worker_track; [ "$(worker_deploy '{.spec.replicas}')" -gt "$1" ]; }
+backlog() { innetns /usr/bin/python3 "$E2E_DIR/backlog.py" "$1" --host "$(svc_ip)" --keys "$E2E_BACKLOG_KEYS" --prefix "$2"; }
+backlog_answered() { worker_track; backlog answered "$1"; }
+
+flow_worker() {
+  step "worker tier: the worker Deployment scales out on a backlog of jobs and back in (CPU HPA fallback)"
+  local start rc min max target t0 prefix pushed t_out="" t_drained=""
+  start=$(date +%s)
+  prefix="e2e-backlog-$start-"
+  helm_ upgrade "$E2E_RELEASE" "$E2E_CHART" --namespace "$E2E_NS" --reuse-values \
+    -f "$E2E_DIR/worker-values.yaml" --wait --timeout 4m >"$E2E_STATE/helm-worker.log" 2>&1
+  rc=$?
+  sed 's/^/  | /' "$E2E_STATE/helm-worker.log" | head -20 >&2
+  check "helm upgrade -f tests/e2e/worker-values.yaml (worker.enabled, origin kind queue) succeeds" [ "$rc" = 0 ] ||
+    { kc -n "$E2E_NS" get pods -o wide >&2; return 1; }
+  record "worker tier: helm upgrade --wait" "$(( $(date +%s) - start )) s"
+  min=$(worker_hpa '{.spec.minReplicas}'); max=$(worker_hpa '{.spec.maxReplicas}')
+  target=$(worker_hpa '{.spec.metrics[0].resource.target.averageUtilization}')
+  check "the worker HPA exists, minReplicas $min < maxReplicas $max" [ "${min:-0}" -lt "${max:-0}" ] || return 1
+  # The clock of the scale-out starts with the HPA reading the workers' CPU
+  # and holding them at the minimum: before that it could not react at all.
+  check "worker HPA reads the workers' CPU and holds minReplicas $min (within 180 s)" \
+    wait_until 180 "worker HPA at minReplicas with a CPU reading" worker_idle_at "$min" || { log "$(worker_line)"; return 1; }
+  E2E_WORKER_PEAK=0 E2E_WORKER_PEAK_CPU=0
+  t0=$(date +%s)
+  pushed=$(backlog push "$prefix")
+  rc=$?
+  record "worker tier: backlog pushed through the Service" "$E2E_BACKLOG_KEYS cold keys (Prefer: respond-async) in $(( $(date +%s) - t0 )) s, answers $pushed"
+  check "every backlog request answered at once, 202 or 200 ($pushed)" [ "$rc" = 0 ] || return 1
+  check "the worker Deployment scales out above minReplicas $min on the backlog (within 120 s)" \
+    wait_until 120 "workers above minReplicas" worker_above "$min" &&
+    t_out=$(( $(date +%s) - t0 ))
+  record "worker tier: scale-out above $min workers after the backlog started" "${t_out:-never} s"
+  check "the backlog drains: all $E2E_BACKLOG_KEYS keys answer 200 from the cache (within 240 s)" \
+    wait_until 240 "every backlog key cached" backlog_answered "$prefix" &&
+    t_drained=$(( $(date +%s) - t0 ))
+  record "worker tier: backlog drained after" "${t_drained:-never} s"
+  record "worker tier: peak workers, peak CPU" "$E2E_WORKER_PEAK of max $max, ${E2E_WORKER_PEAK_CPU}% of the request (target ${target}%)"
+  check "the workers' CPU rose above the HPA target under the backlog (peak ${E2E_WORKER_PEAK_CPU}%, target ${target}%)" \
+    [ "$E2E_WORKER_PEAK_CPU" -gt "${target:-100}" ]
+  t0=$(date +%s)
+  check "the workers settle back at minReplicas $min after the backlog (within 180 s)" \
+    wait_until 180 "workers back at minReplicas" worker_at "$min" &&
+    record "worker tier: back to $min worker(s) after the drain" "$(( $(date +%s) - t0 )) s (scale-down stabilization 15 s)"
+  kc -n "$E2E_NS" describe hpa "$E2E_WORKER" | sed -n '/^Events:/,$p' >&2
+  return 0
+}
+
 namespace_leftovers() {
   kc -n "$E2E_NS" get all,pvc,configmap,secret,ingress,httproute,hpa,pdb,networkpolicy,serviceaccount,role,rolebinding,endpointslices \
     -o name 2>/dev/null | grep -v -e '^configmap/kube-root-ca.crt$' -e '^serviceaccount/default$'
@@ -374,14 +458,19 @@ flow_uninstall() {
   check "helm uninstall leaves nothing (no pods, services, PVCs, config, secrets, Ingress, HTTPRoute, HPA, PDB, policies)" [ -z "$left" ]
 }
 
+# SCALECACHE_E2E_STEPS: the steps run between install and uninstall, in order
+# (default all of them); fewer when working on one step.
+E2E_STEPS=${SCALECACHE_E2E_STEPS:-helm_test service ingress scale hpa rollout worker}
+
 flow_all() {
+  local s
   flow_install || return 1
-  flow_helm_test
-  flow_service
-  flow_ingress
-  flow_scale
-  flow_hpa
-  flow_rollout
+  for s in $E2E_STEPS; do
+    case $s in
+      helm_test | service | ingress | scale | hpa | rollout | worker) "flow_$s" ;;
+      *) fail "unknown step in SCALECACHE_E2E_STEPS: $s" ;;
+    esac
+  done
   flow_uninstall
   return 0   # failed checks are counted; only a failed install aborts the flow
 }
