@@ -3,7 +3,7 @@
 # helm test, requests through the Service, the Ingress (Traefik's ingress-nginx
 # provider) and the Gateway (its Gateway API provider), kubectl scale, the HPA
 # under load through the Ingress, kubectl rollout restart under load through
-# the Ingress, helm uninstall.
+# the Ingress, helm uninstall; then the Redis Cluster phase (flow_cluster.sh).
 
 E2E_SEL="app.kubernetes.io/instance=$E2E_RELEASE,app.kubernetes.io/component=server"
 E2E_VALUES="$E2E_DIR/values.yaml"
@@ -375,6 +375,8 @@ flow_uninstall() {
 }
 
 flow_all() {
+  # SCALECACHE_E2E_ONLY=redis-cluster: only the Redis Cluster phase (flow_cluster.sh).
+  if [ "${SCALECACHE_E2E_ONLY:-}" = redis-cluster ]; then flow_redis_cluster; return 0; fi
   flow_install || return 1
   flow_helm_test
   flow_service
@@ -383,5 +385,6 @@ flow_all() {
   flow_hpa
   flow_rollout
   flow_uninstall
+  flow_redis_cluster
   return 0   # failed checks are counted; only a failed install aborts the flow
 }
