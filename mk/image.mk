@@ -16,7 +16,7 @@ DOCKER        ?= docker
 IMAGE_REVISION = $(shell git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
 IMAGE_CREATED  = $(shell git log -1 --format=%cI 2>/dev/null || echo unknown)
 
-.PHONY: image image-base image-name image-version
+.PHONY: image image-base image-name image-version image-stunnel
 
 ## debian:bookworm-slim, bootstrapped locally when absent (no registry here); starts dockerd if needed.
 image-base:
@@ -30,6 +30,12 @@ image: image-version image-base
 	  --build-arg CREATED=$(IMAGE_CREATED) \
 	  -t $(IMAGE) .
 	@$(DOCKER) image inspect -f '{{.Size}}' $(IMAGE) | awk '{ printf "built $(IMAGE): %.1f MB\n", $$1 / 1e6 }'
+
+# The chart's redis.tls sidecar (deploy/stunnel): Debian's stunnel4 5.68.
+STUNNEL_IMAGE ?= scalecache-stunnel:5.68-bookworm
+## Build the stunnel sidecar image (redis.tls; deploy/stunnel/Dockerfile).
+image-stunnel: image-base
+	$(DOCKER) build --network host --force-rm -t $(STUNNEL_IMAGE) deploy/stunnel
 
 # For scripts: the exact image reference `make image` builds.
 ## Print the image reference `make image` builds.

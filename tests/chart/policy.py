@@ -26,6 +26,15 @@ For every file given (multi-document YAML):
     period on SIGTERM, is not handed the admin token, and is covered by a
     NetworkPolicy that lets traffic in on its metrics port only and lets it
     out only to listed destinations.
+  * Redis: no password in a ConfigMap or as a plain env value (Secrets
+    only); the mode's keys are set (cluster seeds, sentinel master and
+    nodes); a loopback redis.url is served by an stunnel sidecar (a native
+    sidecar verifying against a CA file from a Secret volume, with a server
+    name); an in-chart Redis Cluster (seeds naming a StatefulSet's pods) has
+    every pod in the seeds, cluster mode on without full coverage, a headless
+    Service publishing not-ready pods, a PodDisruptionBudget, preferred pod
+    anti-affinity, and NetworkPolicies that let its pods reach each other on
+    the cluster bus and scalecache reach them.
 
 Usage: policy.py FILE...   (exit 1 when any check fails)
 """
@@ -336,6 +345,100 @@ class Checker:
                         if not rule.get("to"):
                             self.fail(np, "worker egress rule without `to`: workers may reach only DNS, Redis and the origin")
 
+    # -- Redis topology, secrets, TLS sidecar, in-chart cluster ---------------------
+    SECRET_ENV = ("SCALECACHE_REDIS_PASSWORD", "SCALECACHE_REDIS_SENTINEL_PASSWORD", "SCALECACHE_ADMIN_TOKEN")
+
+    def redis(self):
+        configmaps = {c["metadata"]["name"]: c for c in self.of_kind("ConfigMap")}
+        for dep in self.of_kind("Deployment"):
+            spec = dep["spec"]["template"]["spec"]
+            apps = [c for c in spec["containers"] if c["name"] in ("scalecache", "worker")]
+            if not apps:
+                continue
+            cm_name = next((v["configMap"]["name"] for v in spec.get("volumes", []) if "configMap" in v), None)
+            cfg = yaml.safe_load(configmaps[cm_name]["data"].get("scalecache.yaml", "")) if cm_name in configmaps else {}
+            rc = (cfg or {}).get("redis") or {}
+            if rc.get("password") or (rc.get("sentinel") or {}).get("password") or "@" in str(rc.get("url", "")):
+                self.fail(dep, "a Redis password is in the ConfigMap: it belongs in a Secret")
+            for c in apps:
+                for e in c.get("env", []):
+                    if e["name"] in self.SECRET_ENV and "value" in e:
+                        self.fail(dep, f"{e['name']} is a plain value: it must come from a Secret")
+            mode = rc.get("mode", "standalone")
+            if mode == "cluster" and not rc.get("nodes"):
+                self.fail(dep, "redis.mode cluster without seed nodes")
+            if mode == "sentinel" and not ((rc.get("sentinel") or {}).get("nodes") and (rc.get("sentinel") or {}).get("master_name")):
+                self.fail(dep, "redis.mode sentinel without sentinel nodes and master name")
+            url = str(rc.get("url", ""))
+            hostport = url.split("://", 1)[-1].split("/", 1)[0]
+            if hostport.split(":")[0] in ("127.0.0.1", "localhost"):
+                self.tls_sidecar(dep, spec, hostport)
+            if mode == "cluster":
+                self.in_chart_cluster(dep, rc["nodes"] if rc.get("nodes") else "")
+
+    def tls_sidecar(self, dep, spec, hostport):
+        sidecars = [c for c in spec.get("initContainers", [])
+                    if {"name": "STUNNEL_ACCEPT", "value": hostport} in c.get("env", [])]
+        if not sidecars:
+            self.fail(dep, f"redis.url points at {hostport} but no stunnel sidecar accepts there")
+            return
+        c = sidecars[0]
+        env = {e["name"]: e.get("value") for e in c.get("env", [])}
+        if c.get("restartPolicy") != "Always":
+            self.fail(dep, "the stunnel sidecar is not a native sidecar (restartPolicy Always): it would have to exit first")
+        if not env.get("STUNNEL_SERVER_NAME") or not env.get("STUNNEL_CONNECT"):
+            self.fail(dep, "the stunnel sidecar has no server name or no endpoint: the certificate's name is not checked")
+        ca = env.get("STUNNEL_CA_FILE") or ""
+        mount = next((m for m in c.get("volumeMounts", []) if ca.startswith(m["mountPath"].rstrip("/") + "/")), None)
+        vol = next((v for v in spec.get("volumes", []) if mount and v["name"] == mount["name"]), None)
+        if not ca or not vol or "secret" not in vol:
+            self.fail(dep, "the stunnel sidecar's CA file does not come from a Secret volume")
+
+    def in_chart_cluster(self, dep, nodes):
+        seeds = [n.rsplit(":", 1)[0] for n in nodes.split(",") if n]
+        for sts in self.of_kind("StatefulSet"):
+            name, svc_name = sts["metadata"]["name"], sts["spec"]["serviceName"]
+            mine = [h for h in seeds if h.startswith(f"{name}-") and h.split(".")[1:2] == [svc_name]]
+            if not mine:
+                continue
+            n = sts["spec"]["replicas"]
+            want = {f"{name}-{i}" for i in range(n)}
+            got = {h.split(".")[0] for h in mine}
+            if got != want:
+                self.fail(dep, f"cluster seeds name pods {sorted(got)}, the StatefulSet has {sorted(want)}")
+            pspec = sts["spec"]["template"]["spec"]
+            labels = pod_labels(sts)
+            redis = next((c for c in pspec["containers"] if c["name"] == "redis"), {})
+            args = " ".join(redis.get("args", []))
+            for need in ("--cluster-enabled yes", "--cluster-require-full-coverage no", "--cluster-announce-ip"):
+                if need not in args:
+                    self.fail(sts, f"redis-server lacks {need}")
+            svc = next((s for s in self.of_kind("Service") if s["metadata"]["name"] == svc_name), None)
+            if not svc or svc["spec"].get("clusterIP") != "None" or not svc["spec"].get("publishNotReadyAddresses"):
+                self.fail(sts, f"Service {svc_name} is not headless with publishNotReadyAddresses")
+            if not any(matches(p["spec"]["selector"], labels) for p in self.of_kind("PodDisruptionBudget")):
+                self.fail(sts, "no PodDisruptionBudget covers the Redis Cluster pods")
+            if not ((pspec.get("affinity") or {}).get("podAntiAffinity") or {}).get("preferredDuringSchedulingIgnoredDuringExecution"):
+                self.fail(sts, "no preferred pod anti-affinity for the Redis Cluster pods")
+            policies = self.of_kind("NetworkPolicy")
+            if not policies:
+                continue
+            mine_np = [p for p in policies if matches(p["spec"]["podSelector"], labels)]
+            bus_in = any(any(matches(f.get("podSelector"), labels) for f in r.get("from", []))
+                         and any(pt.get("port") in ("bus", 16379) for pt in r.get("ports", []))
+                         for p in mine_np for r in p["spec"].get("ingress") or [])
+            bus_out = any(any(matches(t.get("podSelector"), labels) for t in r.get("to", []))
+                          and any(pt.get("port") in ("bus", 16379) for pt in r.get("ports", []))
+                          for p in mine_np for r in p["spec"].get("egress") or [])
+            if not (bus_in and bus_out):
+                self.fail(sts, "the NetworkPolicy does not let the Redis Cluster pods reach each other on the cluster bus")
+            app_labels = pod_labels(dep)
+            reach = any(any(matches(t.get("podSelector"), labels) for t in r.get("to", []))
+                        for p in policies if matches(p["spec"]["podSelector"], app_labels)
+                        for r in p["spec"].get("egress") or [])
+            if not reach:
+                self.fail(dep, "the NetworkPolicy does not let scalecache reach the Redis Cluster pods")
+
     def run(self):
         if not self.docs:
             self.errors.append(f"{self.path}: no objects")
@@ -350,6 +453,7 @@ class Checker:
         self.autoscaling()
         self.scalecache()
         self.workers()
+        self.redis()
         return self.errors
 
 

@@ -288,6 +288,42 @@ refuse "policy: purges opened to anyone (extraEnv) are caught" "allow_unauthenti
   "$PY" tests/chart/policy.py <(T --set 'extraEnv[0].name=SCALECACHE_ADMIN_ALLOW_UNAUTHENTICATED_PURGE' \
                                   --set-string 'extraEnv[0].value=true' 2>/dev/null)
 
+# Redis topologies (docs/redis-topologies.md).
+refuse "schema: TLS with mode cluster (one sidecar endpoint cannot follow announced nodes)" "tls" \
+  T -f "$CHART/ci/external-cluster-values.yaml" --set redis.tls.enabled=true --set redis.tls.existingSecret=t
+refuse "template: TLS with mode sentinel names the reason" "announce their own addresses" \
+  "$HELM" template scalecache "$CHART" --skip-schema-validation -f "$CHART/ci/external-sentinel-values.yaml" \
+  --set redis.tls.enabled=true --set redis.tls.existingSecret=t
+refuse "template: TLS without a Secret holding the CA" "existingSecret" \
+  T --set redis.enabled=false --set redis.external.url=redis://r.example:6380 --set redis.tls.enabled=true
+refuse "template: in-chart Redis in mode sentinel" "sentinel needs an external Redis" T --set redis.mode=sentinel
+refuse "template: external mode cluster without seed nodes" "needs redis.external.nodes" \
+  T --set redis.enabled=false --set redis.mode=cluster
+refuse "template: a key of another mode (external.url with mode cluster)" "for mode standalone" \
+  T -f "$CHART/ci/external-cluster-values.yaml" --set redis.external.url=redis://r:6379
+refuse "template: workers outside mode standalone" "mode standalone" \
+  T -f "$CHART/ci/redis-cluster-values.yaml" --set worker.enabled=true
+refuse "schema: in-chart cluster with fewer than 3 masters" "/redis/cluster/masters" \
+  T -f "$CHART/ci/redis-cluster-values.yaml" --set redis.cluster.masters=2
+# mutate PYTHON: the rendered objects on stdin, changed by PYTHON (a loop over `docs`), on stdout.
+mutate() { "$PY" -c 'import sys, yaml
+docs = [d for d in yaml.safe_load_all(sys.stdin) if d]
+exec(sys.argv[1])
+yaml.safe_dump_all(docs, sys.stdout)' "$1"; }
+refuse "policy: a Redis password as a plain env value is caught" "plain value" \
+  "$PY" tests/chart/policy.py <(T -f "$CHART/ci/external-sentinel-values.yaml" 2>/dev/null | mutate '
+for d in docs:
+    for c in ((d.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers", []):
+        for e in c.get("env", []):
+            if e["name"] == "SCALECACHE_REDIS_SENTINEL_PASSWORD":
+                e.pop("valueFrom"); e["value"] = "hunter2"')
+refuse "policy: a Redis Cluster without the bus port in its NetworkPolicy is caught" "cluster bus" \
+  "$PY" tests/chart/policy.py <(T -f "$CHART/ci/redis-cluster-values.yaml" 2>/dev/null | sed '/^        - port: bus$/,+1d; /^        - port: 16379$/,+1d')
+refuse "policy: a Redis Cluster seed list missing a pod is caught" "cluster seeds name pods" \
+  "$PY" tests/chart/policy.py <(T -f "$CHART/ci/redis-cluster-values.yaml" 2>/dev/null | sed 's/,scalecache-redis-5\.[^ ]*:6379//')
+refuse "policy: an stunnel sidecar whose CA is not from a Secret is caught" "CA file does not come from a Secret" \
+  "$PY" tests/chart/policy.py <(T -f "$CHART/ci/redis-tls-values.yaml" 2>/dev/null | sed 's|value: /etc/scalecache/redis-tls/ca.crt|value: /tmp/ca.crt|')
+
 # ---- 10. k8s/ (kustomize) ---------------------------------------------------
 say "k8s/: kustomize base = chart defaults, overlays"
 mkdir -p "$WORK/k8s-expected"

@@ -27,8 +27,8 @@ KEY_RE = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_.-]+):(?:\s|$)")
 # The chart always sets admin.token (given, or generated into its Secret), so
 # admin.allow_unauthenticated_purge would change nothing there.
 # The Redis topology keys (mode, cluster seeds, sentinels, ACL user) are the
-# chart's too: it deploys or points at a standalone Redis only, for now
-# (docs/redis-topologies.md), and sets redis.url for it.
+# chart's too: it sets them from redis.mode, redis.external.* and
+# redis.username (in-chart or external Redis; docs/redis-topologies.md).
 CHART_MANAGED = {"redis.url", "redis.password", "redis.password_file", "admin.token", "admin.token_file",
                  "admin.allow_unauthenticated_purge", "redis.mode", "redis.username", "redis.nodes",
                  "redis.sentinel.master_name", "redis.sentinel.nodes", "redis.sentinel.password",

@@ -19,7 +19,10 @@
 #   - scaling to 4 replicas: NGINX and Prometheus pick the new one up;
 #   - the worker tier: the replicas switched to queueing misses and
 #     `--scale worker=3`: 3 workers scraped, every request answered, one
-#     origin call and one job per key.
+#     origin call and one job per key;
+#   - deploy/compose/redis-cluster.yaml: a 6-node Redis Cluster made by its
+#     one-shot container, the replicas in mode cluster: one origin call per
+#     key, then L2 hits across replicas (the sentinel override is validated).
 # Tears everything down (containers, network, volumes) on exit.
 # check_eval takes single-quoted expressions on purpose.
 # shellcheck disable=SC2016
@@ -74,6 +77,9 @@ pass "dockerd answers; $(docker-compose version --short 2>/dev/null | sed 's/^/d
 
 check "compose.yaml valid for docker-compose 1.29 (docker-compose config)" \
   dc_product config -q
+for f in deploy/compose/redis-cluster.yaml deploy/compose/redis-sentinel.yaml; do
+  check "compose.yaml + $f valid for docker-compose 1.29" dc_product -f "$f" config -q
+done
 
 # service -> image, as docker-compose resolves them (the single source of the names).
 dc_product config >"$work/resolved.yaml" || abort "docker-compose config"
@@ -359,6 +365,43 @@ check_eval "through the workers: $(json_get "$work/workers.json" requests) reque
 check_eval "one origin call per key through the workers ($worker_calls calls for $keys keys)" '[ "$worker_calls" = "$keys" ]'
 check "the workers counted one job per key ($keys)" tl_until 30 jobs_done "$keys"
 checks_log "worker tier phase: $(checks_elapsed "$say_workers") s"
+
+# --- Redis Cluster: deploy/compose/redis-cluster.yaml -------------------------------
+# The replicas switch to mode cluster over 6 redis-server nodes that the
+# one-shot redis-cluster-create container joins into 3 masters + 3 replicas
+# (with the chart's agent script). Keys fill once through the fleet lease, then
+# every replica answers them from the cluster (L2), none from the origin again.
+say_cluster=$(date +%s.%N)
+dcc() { dc -f deploy/compose/redis-cluster.yaml "$@"; }
+if ! SCALECACHE_ORIGIN_KIND=http dcc up -d --no-build --scale scalecache=3 --scale worker=0 \
+       redis-node-1 redis-node-2 redis-node-3 redis-node-4 redis-node-5 redis-node-6 \
+       redis-cluster-create scalecache >"$work/cluster-up.log" 2>&1; then
+  cat "$work/cluster-up.log"; fail "docker-compose up with deploy/compose/redis-cluster.yaml"
+fi
+cluster_ok() {
+  local info
+  info=$(dcc exec -T redis-node-1 redis-cli CLUSTER INFO 2>/dev/null | tr -d '\r')
+  grep -qx 'cluster_state:ok' <<<"$info" && grep -qx 'cluster_known_nodes:6' <<<"$info" \
+    && grep -qx 'cluster_size:3' <<<"$info"
+}
+check "the one-shot container makes a 3-master, 6-node Redis Cluster" tl_until 120 cluster_ok
+check "the replicas, now in mode cluster, are ready through NGINX" tl_wait_http "$lb/readyz" 200 60
+check "Prometheus finds the 3 replicas in mode cluster" tl_until 60 targets_are 3
+check "NGINX balances over the replicas in mode cluster" tl_until 60 nginx_on_current_replicas
+"${client[@]}" load "$lb" --keys "$keys" --prefix cluster-key- --requests $((keys * 6)) --concurrency 4 \
+  >"$work/cluster.json"
+cluster_calls=$("${client[@]}" calls "$origin" --prefix cluster-key-)
+check_eval "mode cluster: $(json_get "$work/cluster.json" requests) requests, $(json_get "$work/cluster.json" failed) failed" \
+  '[ "$(json_get "$work/cluster.json" failed)" = 0 ] && [ "$(json_get "$work/cluster.json" requests)" = $((keys * 6)) ]'
+check_eval "mode cluster: one origin call per key ($cluster_calls calls for $keys keys): a miss, then hits on every replica" \
+  '[ "$cluster_calls" = "$keys" ]'
+l2_replicas() {
+  [ "$("${client[@]}" prom "$prom" 'sum by (instance) (scalecache_cache_results_total{source="l2"})' 2>/dev/null \
+        | awk '$2 > 0' | wc -l)" -ge 2 ]
+}
+check "mode cluster: replicas answer keys another replica filled from the cluster (L2 hits on 2+ replicas)" \
+  tl_until 30 l2_replicas
+checks_log "Redis Cluster phase: $(checks_elapsed "$say_cluster") s"
 
 echo "figures: hit ratio $hit_ratio (origin's count, 1200 requests after warm-up; replicas' counters $prom_ratio);" \
   "replica stopped under load: $failover_requests requests, $failover_failed failed," \

@@ -15,8 +15,10 @@ request that does not come back 200 with a JSON body is a failure.
 
 Stops after --seconds or as soon as --stop-file exists. Prints one JSON
 summary: requests, failures by kind (with the first few messages), source
-counts (l1/l2/origin/stale), latency percentiles, requests per second and
-how many requests the prefill sent and got an answer to.
+counts (l1/l2/origin/stale), latency percentiles, requests per second, how
+many requests the prefill sent and got an answer to, and when the first and
+last answer from neither cache came (`not_cached`, epoch seconds: with L1 off,
+how long L2 hits were missing).
 """
 import argparse
 import http.client
@@ -43,12 +45,22 @@ class Stats:
         self.sources = {}
         self.latencies = []
         self.reconnects = 0
+        # Wall-clock times (epoch s) of the first and last answer that came
+        # from neither cache (origin, stale...) once the run had gone warm:
+        # with L1 off, how long L2 hits were missing.
+        self.not_cached = {"count": 0, "first": None, "last": None}
 
     def success(self, latency, source):
         with self.lock:
             self.ok += 1
             self.latencies.append(latency)
             self.sources[source] = self.sources.get(source, 0) + 1
+            if source not in ("l1", "l2"):
+                now = time.time()
+                nc = self.not_cached
+                nc["count"] += 1
+                nc["first"] = nc["first"] or now
+                nc["last"] = now
 
     def failure(self, kind, message, when):
         with self.lock:
@@ -164,7 +176,7 @@ def main():
     prefilled = prefill(args) if args.prefill else 0
 
     stats, stop = Stats(), threading.Event()
-    t0 = time.monotonic()
+    t0, started_epoch = time.monotonic(), time.time()
     if args.started_file:
         open(args.started_file, "w").close()
     per_worker = args.rate / args.workers if args.rate > 0 else 0
@@ -191,6 +203,8 @@ def main():
         "failures_by_kind": stats.kinds,
         "failure_examples": stats.examples,
         "sources": stats.sources,
+        "not_cached": stats.not_cached,
+        "started_epoch": round(started_epoch, 3),
         "keepalive_reconnects_on_close": stats.reconnects,
         "prefill_requests": prefilled,
         "req_per_s": round((stats.ok + stats.failed) / elapsed, 1) if elapsed else 0,

@@ -18,7 +18,9 @@
 #               kubectl scale to 3, the HPA scaling out under load and back in,
 #               kubectl rollout restart under load, the worker tier's
 #               Deployment scaling out on a backlog of jobs and back in,
-#               helm uninstall.
+#               helm uninstall; the chart again with its in-chart Redis
+#               Cluster, a master pod deleted under load (promotion,
+#               self-healing, zero failed requests).
 #   4. teardown every process, mount, network namespace (with its iptables
 #               rules), cgroup and file of the run; checked afterwards.
 #
@@ -27,6 +29,8 @@
 #   --if-warm         exit 0 with a message when the cache is cold, else run
 #   --teardown-stale  remove what a killed run left behind, then exit
 # Environment: SCALECACHE_E2E_CACHE (default ~/.cache/scalecache-e2e),
+#   SCALECACHE_E2E_ONLY=redis-cluster runs only the Redis Cluster phase,
+#   SCALECACHE_E2E_RC_REPLICAS sets its replicas per master (default 1),
 #   SCALECACHE_E2E_KEEP_LOGS=1 copies the component and pod logs to
 #   <cache>/last-logs (done anyway when something failed),
 #   SCALECACHE_E2E_STEPS the flow's steps between install and uninstall
@@ -46,6 +50,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/node.sh"
 # shellcheck source=tests/e2e/lib/flow.sh
 . "$here/lib/flow.sh"
+# shellcheck source=tests/e2e/lib/flow_cluster.sh
+. "$here/lib/flow_cluster.sh"
 
 mode=${1:-run}
 case $mode in

@@ -3,7 +3,7 @@
 # helm test, requests through the Service, the Ingress (Traefik's ingress-nginx
 # provider) and the Gateway (its Gateway API provider), kubectl scale, the HPA
 # under load through the Ingress, kubectl rollout restart under load through
-# the Ingress, helm uninstall.
+# the Ingress, helm uninstall; then the Redis Cluster phase (flow_cluster.sh).
 
 E2E_SEL="app.kubernetes.io/instance=$E2E_RELEASE,app.kubernetes.io/component=server"
 E2E_VALUES="$E2E_DIR/values.yaml"
@@ -464,6 +464,8 @@ E2E_STEPS=${SCALECACHE_E2E_STEPS:-helm_test service ingress scale hpa rollout wo
 
 flow_all() {
   local s
+  # SCALECACHE_E2E_ONLY=redis-cluster: only the Redis Cluster phase (flow_cluster.sh).
+  if [ "${SCALECACHE_E2E_ONLY:-}" = redis-cluster ]; then flow_redis_cluster; return 0; fi
   flow_install || return 1
   for s in $E2E_STEPS; do
     case $s in
@@ -472,5 +474,6 @@ flow_all() {
     esac
   done
   flow_uninstall
+  flow_redis_cluster
   return 0   # failed checks are counted; only a failed install aborts the flow
 }
