@@ -12,44 +12,72 @@ namespace {
 
 bool bodiless(int status) { return status < 200 || status == 204 || status == 304; }
 
-void append_number(std::string& out, std::size_t n) {
+// The response is written twice through the same steps: once counting, once
+// appending into a buffer of the counted size. One allocation of the exact
+// size: a response that outlives its request (queued for a slow client, or
+// handed over from a pool thread) holds no spare capacity, and none of the
+// doubling growth that leaves odd-sized holes in the heap.
+struct Counter {
+  std::size_t size = 0;
+  void add(std::string_view text) { size += text.size(); }
+  void add(char) { ++size; }
+};
+
+struct Appender {
+  std::string& out;
+  void add(std::string_view text) { out.append(text); }
+  void add(char c) { out.push_back(c); }
+};
+
+template <typename Sink>
+void number(Sink& sink, std::size_t n) {
   char digits[24];
   const auto res = std::to_chars(digits, digits + sizeof digits, n);
-  out.append(digits, res.ptr);
+  sink.add(std::string_view(digits, static_cast<std::size_t>(res.ptr - digits)));
 }
 
-void append_header(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name);
-  out.append(": ");
-  out.append(value);
-  out.append("\r\n");
+template <typename Sink>
+void header(Sink& sink, std::string_view name, std::string_view value) {
+  sink.add(name);
+  sink.add(": ");
+  sink.add(value);
+  sink.add("\r\n");
+}
+
+template <typename Sink>
+void write(Sink& sink, const ResponseParts& parts, std::string_view date) {
+  const bool no_body = bodiless(parts.status);
+  sink.add("HTTP/1.1 ");
+  number(sink, static_cast<std::size_t>(parts.status));
+  sink.add(' ');
+  sink.add(Pistache::Http::codeString(static_cast<Pistache::Http::Code>(parts.status)));
+  sink.add("\r\n");
+  header(sink, "Date", date);
+  header(sink, "Connection", parts.keep_alive ? "keep-alive" : "close");
+  header(sink, "X-Content-Type-Options", "nosniff");
+  if (!parts.content_type.empty() && !no_body) header(sink, "Content-Type", parts.content_type);
+  if (parts.headers != nullptr) {
+    for (const auto& [name, value] : *parts.headers) header(sink, name, value);
+  }
+  if (!no_body) {
+    sink.add("Content-Length: ");
+    number(sink, parts.body.size());
+    sink.add("\r\n");
+  }
+  sink.add("\r\n");
+  if (!no_body && !parts.head) sink.add(parts.body);
 }
 
 }  // namespace
 
 std::string render_response(const ResponseParts& parts) {
-  const bool no_body = bodiless(parts.status);
+  const std::string_view date = http_date_now();
+  Counter counter;
+  write(counter, parts, date);
   std::string out;
-  out.reserve(256 + (parts.head || no_body ? 0 : parts.body.size()));
-  out.append("HTTP/1.1 ");
-  append_number(out, static_cast<std::size_t>(parts.status));
-  out.push_back(' ');
-  out.append(Pistache::Http::codeString(static_cast<Pistache::Http::Code>(parts.status)));
-  out.append("\r\n");
-  append_header(out, "Date", http_date_now());
-  append_header(out, "Connection", parts.keep_alive ? "keep-alive" : "close");
-  append_header(out, "X-Content-Type-Options", "nosniff");
-  if (!parts.content_type.empty() && !no_body) append_header(out, "Content-Type", parts.content_type);
-  if (parts.headers != nullptr) {
-    for (const auto& [name, value] : *parts.headers) append_header(out, name, value);
-  }
-  if (!no_body) {
-    out.append("Content-Length: ");
-    append_number(out, parts.body.size());
-    out.append("\r\n");
-  }
-  out.append("\r\n");
-  if (!no_body && !parts.head) out.append(parts.body);
+  out.reserve(counter.size);
+  Appender appender{out};
+  write(appender, parts, date);
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string_view>
 
+#include "origin/curl_memory.hpp"
 #include "origin/origin_headers.hpp"
 
 #include "version.hpp"
@@ -20,10 +21,21 @@ struct EasyHandle {
 };
 
 struct BodySink {
+  CURL* curl;
   std::string body;
   std::size_t limit;
   bool truncated = false;
 };
+
+// The body's buffer sized once from Content-Length (bounded by the limit),
+// instead of growing by doubling as chunks arrive: no spare capacity, and no
+// discarded smaller buffers left as holes in the heap.
+void reserve_declared_length(BodySink& sink) {
+  curl_off_t declared = -1;
+  if (curl_easy_getinfo(sink.curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &declared) == CURLE_OK && declared > 0) {
+    sink.body.reserve(std::min(static_cast<std::size_t>(declared), sink.limit));
+  }
+}
 
 size_t collect_header(char* data, size_t size, size_t count, void* user) {
   static_cast<OriginHeaders*>(user)->add_line(std::string_view(data, size * count));
@@ -33,6 +45,7 @@ size_t collect_header(char* data, size_t size, size_t count, void* user) {
 size_t append_body(char* data, size_t size, size_t count, void* user) {
   auto* sink = static_cast<BodySink*>(user);
   const size_t bytes = size * count;
+  if (sink->body.empty()) reserve_declared_length(*sink);
   if (sink->body.size() + bytes > sink->limit) {
     sink->truncated = true;
     return 0;  // makes curl abort the transfer
@@ -51,7 +64,7 @@ std::string escape_key(CURL* curl, const std::string& key) {
 }  // namespace
 
 HttpOrigin::HttpOrigin(Options options) : options_(std::move(options)) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (!curl_memory::install()) curl_global_init(CURL_GLOBAL_DEFAULT);
   while (!options_.base_url.empty() && options_.base_url.back() == '/') options_.base_url.pop_back();
 }
 
@@ -62,7 +75,7 @@ OriginResponse HttpOrigin::fetch(const std::string& key, std::chrono::millisecon
   curl_easy_reset(curl);  // keeps the connection cache, clears last call's options
 
   const std::string url = options_.base_url + "/" + escape_key(curl, key);
-  BodySink sink{{}, options_.max_body_bytes};
+  BodySink sink{curl, {}, options_.max_body_bytes};
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // timeouts without SIGALRM in a threaded process

@@ -46,5 +46,19 @@ TEST(ResponseBytes, NotModifiedHasNoLengthTypeOrBody) {
   EXPECT_TRUE(out.ends_with("nosniff\r\n\r\n")) << out;
 }
 
+// A response may wait in a queue (slow client, or handed over from a pool
+// thread): it holds no spare capacity.
+TEST(ResponseBytes, IsAllocatedAtItsExactSize) {
+  const HeaderList headers{{"Cache-Status", std::string(300, 'x')}};
+  ResponseParts parts;
+  parts.content_type = "application/json";
+  parts.headers = &headers;
+  const std::string body(10000, 'b');
+  parts.body = body;
+  const std::string out = render_response(parts);
+  EXPECT_EQ(out.capacity(), out.size());
+  EXPECT_TRUE(out.ends_with("\r\nContent-Length: 10000\r\n\r\n" + body));
+}
+
 }  // namespace
 }  // namespace scalecache
