@@ -8,7 +8,7 @@ command Redis ran before it has been seen once the marker is."""
 from __future__ import annotations
 
 import re
-import subprocess
+import socket
 import threading
 import uuid
 
@@ -28,29 +28,40 @@ class RedisMonitor:
         self.server = server
         self.lines: list[str] = []
         self.lock = threading.Lock()
-        self.proc: subprocess.Popen | None = None
+        self.sock: socket.socket | None = None
         self.thread: threading.Thread | None = None
         self.taken = 0
 
     def __enter__(self) -> RedisMonitor:
-        cmd = ["redis-cli", "-p", str(self.server.port)]
+        # A socket of its own, not redis-cli: redis-cli buffers what it prints to a pipe.
+        self.sock = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
         if self.server.password:
-            cmd += ["--no-auth-warning", "-a", self.server.password]
-        self.proc = subprocess.Popen(cmd + ["MONITOR"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            self.sock.sendall(b"AUTH %s\r\n" % self.server.password.encode())
+        self.sock.sendall(b"MONITOR\r\n")
+        self.sock.settimeout(None)
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
         self.window()  # from here on
         return self
 
     def __exit__(self, *exc):
-        self.proc.kill()
-        self.proc.wait(10)
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
         self.thread.join(10)
 
     def _read(self):
-        for line in self.proc.stdout:
+        pending = b""
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            *lines, pending = (pending + data).split(b"\r\n")
             with self.lock:
-                self.lines.append(line.rstrip("\n"))
+                # Each line is a status reply: "+<time> [<db> <client>] <command>".
+                self.lines += [line[1:].decode(errors="replace") for line in lines]
 
     def window(self) -> list[tuple[str, ...]]:
         """(NAME, args...) of every command clients sent since the last window, in order."""
