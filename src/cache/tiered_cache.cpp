@@ -1,7 +1,6 @@
 #include "cache/tiered_cache.hpp"
 
 #include <algorithm>
-#include <utility>
 
 #include "cache/fleet_lease.hpp"
 #include "util/log.hpp"
@@ -11,10 +10,9 @@ namespace scalecache {
 
 struct TieredCache::Fetch {
   std::string key;
-  std::optional<Entry> stale;    // a past-TTL copy from L2 that may stand in for an origin error
-  SharedTier::Lease lease;       // lease.token is set while this replica holds the fleet lease
-  int64_t deadline_ms = 0;       // wall clock: the answer, whatever it is, by then
-  bool origin_reserved = false;  // an idle origin thread is held for this miss (lease_with_read)
+  std::optional<Entry> stale;  // a past-TTL copy from L2 that may stand in for an origin error
+  SharedTier::Lease lease;     // lease.token is set while this replica holds the fleet lease
+  int64_t deadline_ms = 0;     // wall clock: the answer, whatever it is, by then
 };
 
 namespace {
@@ -133,7 +131,8 @@ void TieredCache::fetch(const std::string& key, Done done) {
     submit(origin_pool_, state, &TieredCache::call_origin);
     return;
   }
-  const bool lease = lease_with_read(state);
+  // A key believed servable in L2 is read with a plain GET: a hit must not cost Redis a script.
+  const bool lease = !presence_.servable(key, options_.time.now_ms());
   const bool queued = reads_->submit(key, lease, [this, state](std::optional<SharedTier::Lookup> lookup) {
     if (!lookup) {
       finish(state, failure(Answer::Kind::Overloaded, "shutting down"));
@@ -144,24 +143,7 @@ void TieredCache::fetch(const std::string& key, Done done) {
   if (!queued) finish(state, failure(Answer::Kind::Overloaded, "too many requests waiting for Redis"));
 }
 
-bool TieredCache::lease_with_read(const std::shared_ptr<Fetch>& fetch) {
-  // A hit read with the lease step would cost Redis a script instead of a
-  // GET; a lease taken for a miss that then queues for the origin would make
-  // the fleet wait on a fetch that has not started.
-  if (presence_.servable(fetch->key, options_.time.now_ms())) return false;
-  if (queue_ != nullptr) return true;
-  fetch->origin_reserved = origin_pool_.reserve_idle_thread();
-  return fetch->origin_reserved;
-}
-
-void TieredCache::release_reserved(const std::shared_ptr<Fetch>& fetch) {
-  if (!fetch->origin_reserved) return;
-  fetch->origin_reserved = false;
-  origin_pool_.release_reservation();
-}
-
 void TieredCache::finish(const std::shared_ptr<Fetch>& fetch, const Answer& answer) {
-  release_reserved(fetch);
   if (!fetch->lease.token.empty()) {
     tier_->release_lease(fetch->key, fetch->lease.token);
     fetch->lease.token.clear();
@@ -196,7 +178,7 @@ void TieredCache::on_l2_read(const std::shared_ptr<Fetch>& fetch, SharedTier::Lo
   }
   if (read.status == SharedTier::ReadStatus::Unavailable) {
     // No shared tier, no lease: the in-process flight is all there is.
-    submit(origin_pool_, fetch, &TieredCache::call_origin, std::exchange(fetch->origin_reserved, false));
+    submit(origin_pool_, fetch, &TieredCache::call_origin);
     return;
   }
   if (read.entry) {
@@ -225,26 +207,26 @@ void TieredCache::on_l2_read(const std::shared_ptr<Fetch>& fetch, SharedTier::Lo
 }
 
 void TieredCache::miss_after_read(const std::shared_ptr<Fetch>& fetch, std::optional<LeaseOutcome> outcome) {
-  if (!outcome && !fetch->origin_reserved) {
-    to_origin(fetch);
+  if (!outcome) {
+    to_origin(fetch);  // the read ran no lease step: take it when an origin thread is free
     return;
   }
-  const bool reserved = std::exchange(fetch->origin_reserved, false);
-  bool call = false;
-  if (outcome) {
-    // The read took the lease step too: the miss's second round trip is its fill.
-    if (*outcome == LeaseOutcome::Acquired) metrics_.lease(LeaseOutcome::Acquired);
-    call = after_lease(fetch, *outcome);
-  } else {
-    // Asked, but the store still found the entry servable and we no longer
-    // do: the lease step on its own, on the origin thread already held.
-    call = lease_or_wait(fetch);
+  // The read took the lease step too: the miss's second round trip is its fill.
+  if (*outcome == LeaseOutcome::Acquired) metrics_.lease(LeaseOutcome::Acquired);
+  if (!after_lease(fetch, *outcome)) return;
+  if (origin_pool_.reserve_idle_thread()) {
+    submit(origin_pool_, fetch, &TieredCache::call_origin, true);
+    return;
   }
-  if (call) {
-    submit(origin_pool_, fetch, &TieredCache::call_origin, reserved);
-  } else if (reserved) {
-    origin_pool_.release_reservation();
+  // No origin thread free: a miss queued behind others holds no lease the
+  // rest of the fleet would wait on. Given back, and taken again when a
+  // thread picks the miss up (two more round trips, only while the origin
+  // pool is saturated).
+  if (!fetch->lease.token.empty()) {
+    tier_->release_lease(fetch->key, fetch->lease.token);
+    fetch->lease.token.clear();
   }
+  submit(origin_pool_, fetch, &TieredCache::lease_then_origin);
 }
 
 void TieredCache::to_origin(const std::shared_ptr<Fetch>& fetch) {

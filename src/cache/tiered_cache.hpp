@@ -96,13 +96,9 @@ class TieredCache {
  private:
   struct Fetch;  // one leader's progress through L2, lease and origin
 
-  // Whether the miss's L2 read also takes the fleet lease: when the key is
-  // not believed servable there and the lease could be used at once (an
-  // origin thread reserved for it, or a queue to hand it to).
-  bool lease_with_read(const std::shared_ptr<Fetch>& fetch);
   void on_l2_read(const std::shared_ptr<Fetch>& fetch, SharedTier::Lookup lookup);
   // A read that found nothing servable: the lease step's outcome if the
-  // read ran it, else the lease step now or queued for an origin thread.
+  // read ran it, else the lease step when an origin thread is free.
   void miss_after_read(const std::shared_ptr<Fetch>& fetch, std::optional<LeaseOutcome> outcome);
   void lease_then_origin(const std::shared_ptr<Fetch>& fetch);
   // Takes the fleet lease: true when this replica calls the origin now; false
@@ -111,8 +107,7 @@ class TieredCache {
   bool lease_or_wait(const std::shared_ptr<Fetch>& fetch);
   // What to do with a lease step's outcome, as lease_or_wait returns.
   bool after_lease(const std::shared_ptr<Fetch>& fetch, LeaseOutcome outcome);
-  // The origin thread reserved with the read, if any: given back.
-  void release_reserved(const std::shared_ptr<Fetch>& fetch);
+
   void wait_for_fill(const std::shared_ptr<Fetch>& fetch);
   void on_fill_wait(const std::shared_ptr<Fetch>& fetch, FillWaiter::Outcome outcome, std::optional<Entry> entry);
   // The queue's lease step: a job for the lease taken, or a wait for the job that holds it.

@@ -503,10 +503,12 @@ TEST_F(TieredCacheTest, AMissQueuedForTheOriginHoldsNoLease) {
   auto first = a.fetch("k1");
   origin.wait_for_held_calls(1);  // the only origin thread is busy
   auto second = a.fetch("k2");
-  ASSERT_TRUE(eventually([&] { return store.lookups.load() >= 2; }));
-  // k2 waits for the origin thread without the lease, so no other replica
-  // waits on a fetch that has not started; it takes the lease once it runs.
+  ASSERT_TRUE(eventually([&] { return a.cache.origin_queued() == 1; }));
+  // k2 waits for the origin thread without the lease its read took, so no
+  // other replica waits on a fetch that has not started; it takes the lease
+  // again once it runs.
   EXPECT_FALSE(store.lease_held("k2"));
+  EXPECT_EQ(store.lookup_leases.load(), 2);
   origin.open();
   EXPECT_EQ(first.get().source, CacheSource::Origin);
   EXPECT_EQ(second.get().source, CacheSource::Origin);
