@@ -10,6 +10,8 @@ Sections (all by default, or a comma list with --only):
             L2 hits, Pistache hello, nginx return 200 and NGINX proxy_cache.
   stampede  K concurrent requests for one cold key, 500 ms origin: origin calls.
   scaleout  1, 2, 3 scalecache replicas behind the project's NGINX config.
+  topology  L2 hit (L1 off) and full miss on one Redis against a 3-master Redis
+            Cluster, with round trips, scripts and commands per request (benchlib/topology.py).
   memory    RSS and scalecache_l1_bytes after loading 100k / 1M keys of 100 B / 10 KB.
   micro     Google Benchmark of the L1 cache (bench/l1_bench.cpp).
   worker    misses/s and origin concurrency, in-process origin vs 1, 2, 4 workers,
@@ -40,7 +42,7 @@ from benchlib import worker  # noqa: E402
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH_DIR)
-SECTIONS = ["matrix", "stampede", "scaleout", "memory", "micro", "worker"]
+SECTIONS = ["matrix", "stampede", "scaleout", "topology", "memory", "micro", "worker"]
 HIT_KEYS = 1000          # hit tests cycle over k1..k1000, all cached by the warm-up
 SAMPLE_KEY = "k500"      # the body the ceilings answer is scalecache's L1 answer for it
 FRESH_SECONDS = 3600     # TTL of hit tests for every cache (origin max-age, scalecache TTLs): longer than a run
@@ -345,6 +347,13 @@ def run_scaleout(run_dir, args, have_scalecache):
     return scaleout.run(run_dir, args, scalecache_settings, log)
 
 
+def run_topology(run_dir, args, have_scalecache):
+    from benchlib import topology
+    if not have_scalecache:
+        return {"skipped": "no scalecache binary"}
+    return topology.run(run_dir, args, scalecache_settings, log, scalecache_sources)
+
+
 # --------------------------------------------------------------------------- memory
 
 def mem_available_bytes():
@@ -546,6 +555,7 @@ def main():
         runners = {"matrix": lambda: run_matrix(run_dir, args, have_scalecache, run_id),
                    "stampede": lambda: run_stampede(run_dir, args, have_scalecache, run_id),
                    "scaleout": lambda: run_scaleout(run_dir, args, have_scalecache),
+                   "topology": lambda: run_topology(run_dir, args, have_scalecache),
                    "memory": lambda: run_memory(run_dir, args, have_scalecache, run_id),
                    "micro": lambda: run_micro(run_dir, args),
                    "worker": lambda: worker.run(args, log)}

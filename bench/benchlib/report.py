@@ -2,7 +2,7 @@
 plot and the figures block of BENCHMARKS.md."""
 import os
 
-from . import worker
+from . import topology, worker
 
 BEGIN = "<!-- bench:figures:begin (written by make bench; edit outside this block) -->"
 END = "<!-- bench:figures:end -->"
@@ -203,6 +203,7 @@ SECTIONS = [
     ("matrix", "Throughput, latency, CPU, memory", _matrix_lines),
     ("stampede", "Stampede", _stampede_lines),
     ("scaleout", "Scale-out: scalecache replicas behind the project's NGINX config (L1 hits)", _scaleout_lines),
+    ("topology", "Topology: one Redis against a Redis Cluster (L1 off)", topology.markdown_lines),
     ("memory", "Memory: L1 only, keys loaded through HTTP (one miss each)", _memory_lines),
     ("micro", "L1 micro-benchmark (Google Benchmark, 100k entries of 100 B, 16 shards)", _micro_lines),
     ("worker", "Worker tier: misses through the queue vs the in-process origin", worker.lines),

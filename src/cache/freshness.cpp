@@ -15,6 +15,10 @@ Freshness classify(const EntryMeta& meta, int64_t now_ms) {
   return Freshness::Gone;
 }
 
+int64_t servable_until_ms(const EntryMeta& meta) {
+  return meta.negative ? meta.fresh_until_ms : meta.fresh_until_ms + int64_t{meta.stale_while_revalidate_s} * 1000;
+}
+
 int64_t keep_until_ms(const EntryMeta& meta) {
   return meta.fresh_until_ms + int64_t{std::max(meta.stale_while_revalidate_s, meta.stale_if_error_s)} * 1000;
 }

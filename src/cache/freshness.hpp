@@ -21,6 +21,10 @@ enum class Freshness {
 
 Freshness classify(const EntryMeta& meta, int64_t now_ms);
 
+// Until when a read may answer with the entry (fresh, or a positive entry
+// inside stale-while-revalidate); after it a read is a miss. The shared
+// tier's lookup script decides the same from the encoded entry.
+int64_t servable_until_ms(const EntryMeta& meta);
 // Until when the entry is worth keeping: the end of its longest stale window.
 int64_t keep_until_ms(const EntryMeta& meta);
 // The same as a duration from now (Redis PX).

@@ -5,10 +5,11 @@
 namespace scalecache {
 
 Invalidation::Invalidation(L1Cache& l1, SharedTier* tier, FillWaiter* waiter, WorkerPool& l2_pool, Metrics& metrics,
-                           const TimeSource& time)
-    : l1_(l1), tier_(tier), waiter_(waiter), l2_pool_(l2_pool), metrics_(metrics), time_(time) {}
+                           const TimeSource& time, L2Presence* presence)
+    : l1_(l1), tier_(tier), waiter_(waiter), l2_pool_(l2_pool), metrics_(metrics), time_(time), presence_(presence) {}
 
 void Invalidation::drop_here(const std::string& key, bool soft, int64_t now_ms) {
+  if (presence_ != nullptr) presence_->forget(key);
   if (soft) {
     l1_.mark_stale(key, now_ms);
   } else {
@@ -58,8 +59,8 @@ void Invalidation::on_event(CacheEvent event, const std::string& key, int64_t st
       l1_.erase_if_older(key, stamp);
       if (waiter_ != nullptr) waiter_->notify_filled(key);
       return;
-    case CacheEvent::Purged: l1_.erase(key); return;
-    case CacheEvent::MarkedStale: l1_.mark_stale(key, time_.now_ms()); return;
+    case CacheEvent::Purged: drop_here(key, false, time_.now_ms()); return;
+    case CacheEvent::MarkedStale: drop_here(key, true, time_.now_ms()); return;
     case CacheEvent::Uncacheable:  // nothing will be filled: waiters call the origin themselves
     case CacheEvent::Failed:       // the worker tier gave up: waiters answer stale or an error
       if (waiter_ != nullptr) waiter_->notify_filled(key);

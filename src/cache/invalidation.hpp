@@ -11,6 +11,7 @@
 
 #include "cache/fill_waiter.hpp"
 #include "cache/l1_cache.hpp"
+#include "cache/l2_presence.hpp"
 #include "cache/shared_tier.hpp"
 #include "cache/vocabulary.hpp"
 #include "metrics/metrics.hpp"
@@ -21,9 +22,10 @@ namespace scalecache {
 
 class Invalidation {
  public:
-  // `tier` and `waiter` are null without a shared tier.
+  // `tier` and `waiter` are null without a shared tier. `presence` (may be
+  // null) forgets every key purged or marked stale.
   Invalidation(L1Cache& l1, SharedTier* tier, FillWaiter* waiter, WorkerPool& l2_pool, Metrics& metrics,
-               const TimeSource& time);
+               const TimeSource& time, L2Presence* presence = nullptr);
 
   // Removes `key` (or with `soft`, marks it stale) here at once and in the
   // shared tier and every replica's L1 through the L2 pool. done(true) once
@@ -47,6 +49,7 @@ class Invalidation {
   WorkerPool& l2_pool_;
   Metrics& metrics_;
   const TimeSource& time_;
+  L2Presence* presence_;
 };
 
 }  // namespace scalecache

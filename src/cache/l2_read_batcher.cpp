@@ -6,13 +6,13 @@
 
 namespace scalecache {
 
-L2ReadBatcher::L2ReadBatcher(SharedTier& tier, WorkerPool& pool, std::size_t max_queued)
-    : tier_(tier), pool_(pool), max_queued_(max_queued) {}
+L2ReadBatcher::L2ReadBatcher(SharedTier& tier, WorkerPool& pool, std::size_t max_queued, const TimeSource& time)
+    : tier_(tier), pool_(pool), max_queued_(max_queued), time_(time) {}
 
-bool L2ReadBatcher::submit(const std::string& key, Callback callback) {
+bool L2ReadBatcher::submit(const std::string& key, bool lease, Callback callback) {
   std::lock_guard lock(mutex_);
   if (queued_.size() >= max_queued_) return false;
-  queued_.push_back({key, std::move(callback)});
+  queued_.push_back({{key, lease}, std::move(callback)});
   if (drain_queued_) return true;  // the queued drain will take it
   drain_queued_ = true;
   if (pool_.submit([this] { drain(); })) return true;
@@ -35,12 +35,12 @@ void L2ReadBatcher::drain() {
     if (!drain_queued_) orphaned.swap(queued_);  // the pool is stopping: nobody will read them
   }
   for (auto& read : orphaned) read.callback(std::nullopt);
-  std::vector<std::string> keys;
-  keys.reserve(batch.size());
-  for (const auto& read : batch) keys.push_back(read.key);
-  std::vector<SharedTier::Read> values;
+  std::vector<SharedTier::LookupAsk> asks;
+  asks.reserve(batch.size());
+  for (const auto& read : batch) asks.push_back(read.ask);
+  std::vector<SharedTier::Lookup> values;
   try {
-    values = tier_.read(keys);
+    values = tier_.lookup(asks, time_.now_ms());
   } catch (const std::exception& e) {
     log::error("shared tier read failed", {{"error", e.what()}});
   }

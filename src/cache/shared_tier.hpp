@@ -64,8 +64,34 @@ class SharedTier {
 
   virtual ~SharedTier() = default;
 
+  // A miss's first look at the shared tier (lookup()). With `lease` set and
+  // no entry servable at now_ms (fresh, or stale-while-revalidate for a
+  // positive entry), the same round trip also runs the lease step, so a miss
+  // costs two round trips in all: this one and its fill.
+  struct LookupAsk {
+    std::string key;
+    bool lease = false;
+  };
+  struct Lookup {
+    Read read;                                  // an unservable entry is still returned: a stale-if-error stand-in
+    std::optional<LeaseOutcome> lease_outcome;  // set when the lease step ran
+    Lease lease;                                // as take_lease sets it, when it ran
+  };
+
+  // Entries for several keys in one round trip, in the order asked; the
+  // lease step where asked. Asking it costs a script on the store, a plain
+  // read does not: ask it only for keys likely to miss.
+  virtual std::vector<Lookup> lookup(const std::vector<LookupAsk>& asks, int64_t now_ms) = 0;
   // Entries for several keys in one round trip, in the order asked.
-  virtual std::vector<Read> read(const std::vector<std::string>& keys) = 0;
+  std::vector<Read> read(const std::vector<std::string>& keys) {
+    std::vector<LookupAsk> asks;
+    asks.reserve(keys.size());
+    for (const std::string& key : keys) asks.push_back({key, false});
+    std::vector<Read> reads;
+    reads.reserve(keys.size());
+    for (Lookup& found : lookup(asks, 0)) reads.push_back(std::move(found.read));
+    return reads;
+  }
   Read read_one(const std::string& key) { return std::move(read(std::vector<std::string>{key}).front()); }
 
   // The fleet lease: while one replica holds it for a key, only that replica

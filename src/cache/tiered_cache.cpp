@@ -73,10 +73,11 @@ TieredCache::TieredCache(Options options, L1Cache& l1, SharedTier* tier, Origin&
       origin_pool_("origin", options_.origin_threads, options_.origin_max_queue),
       fill_(options_.entry, l1, tier, origin, metrics, options_.time),
       waiter_(tier != nullptr ? std::make_unique<FillWaiter>(*tier, options_.lease_poll_ms, options_.time) : nullptr),
-      reads_(tier != nullptr ? std::make_unique<L2ReadBatcher>(*tier, l2_pool_, options_.l2_max_queue) : nullptr),
+      reads_(tier != nullptr ? std::make_unique<L2ReadBatcher>(*tier, l2_pool_, options_.l2_max_queue, options_.time)
+                             : nullptr),
       refresher_(tier, fill_, l2_pool_, origin_pool_, metrics, options_.time, options_.origin_timeout_ms, queue_,
                  options_.lease_ttl_ms),
-      invalidation_(l1, tier, waiter_.get(), l2_pool_, metrics, options_.time) {
+      invalidation_(l1, tier, waiter_.get(), l2_pool_, metrics, options_.time, &presence_) {
   if (tier_ != nullptr) {
     tier_->subscribe(
         {[this](CacheEvent e, const std::string& key, int64_t stamp) { invalidation_.on_event(e, key, stamp); },
@@ -130,12 +131,14 @@ void TieredCache::fetch(const std::string& key, Done done) {
     submit(origin_pool_, state, &TieredCache::call_origin);
     return;
   }
-  const bool queued = reads_->submit(key, [this, state](std::optional<SharedTier::Read> read) {
-    if (!read) {
+  // A key believed servable in L2 is read with a plain GET: a hit must not cost Redis a script.
+  const bool lease = !presence_.servable(key, options_.time.now_ms());
+  const bool queued = reads_->submit(key, lease, [this, state](std::optional<SharedTier::Lookup> lookup) {
+    if (!lookup) {
       finish(state, failure(Answer::Kind::Overloaded, "shutting down"));
       return;
     }
-    guarded(state, [&] { on_l2_read(state, std::move(*read)); });
+    guarded(state, [&] { on_l2_read(state, std::move(*lookup)); });
   });
   if (!queued) finish(state, failure(Answer::Kind::Overloaded, "too many requests waiting for Redis"));
 }
@@ -165,7 +168,10 @@ void TieredCache::submit(WorkerPool& pool, const std::shared_ptr<Fetch>& fetch, 
   }
 }
 
-void TieredCache::on_l2_read(const std::shared_ptr<Fetch>& fetch, SharedTier::Read read) {
+void TieredCache::on_l2_read(const std::shared_ptr<Fetch>& fetch, SharedTier::Lookup lookup) {
+  SharedTier::Read& read = lookup.read;
+  // Held from here, so every way out (finish() included) gives it back.
+  if (lookup.lease_outcome) fetch->lease = std::move(lookup.lease);
   if (read.status == SharedTier::ReadStatus::Unavailable && queue_ != nullptr) {
     finish(fetch, failure(Answer::Kind::Overloaded, "Redis, which holds the job queue, cannot be reached"));
     return;
@@ -181,6 +187,7 @@ void TieredCache::on_l2_read(const std::shared_ptr<Fetch>& fetch, SharedTier::Re
     const Freshness freshness = classify(entry.meta, now);
     const bool serve_stale = freshness == Freshness::Revalidate && !entry.meta.negative;
     if (freshness == Freshness::Fresh || serve_stale) {
+      presence_.seen(fetch->key, servable_until_ms(entry.meta));
       fill_.fill_l1(fetch->key, entry);
       const EntryMeta meta = entry.meta;
       Answer answer = from_entry(std::make_shared<const Entry>(std::move(entry)),
@@ -196,7 +203,30 @@ void TieredCache::on_l2_read(const std::shared_ptr<Fetch>& fetch, SharedTier::Re
     }
     if (freshness == Freshness::StaleIfError && !entry.meta.negative) fetch->stale = std::move(entry);
   }
-  to_origin(fetch);
+  miss_after_read(fetch, lookup.lease_outcome);
+}
+
+void TieredCache::miss_after_read(const std::shared_ptr<Fetch>& fetch, std::optional<LeaseOutcome> outcome) {
+  if (!outcome) {
+    to_origin(fetch);  // the read ran no lease step: take it when an origin thread is free
+    return;
+  }
+  // The read took the lease step too: the miss's second round trip is its fill.
+  if (*outcome == LeaseOutcome::Acquired) metrics_.lease(LeaseOutcome::Acquired);
+  if (!after_lease(fetch, *outcome)) return;
+  if (origin_pool_.reserve_idle_thread()) {
+    submit(origin_pool_, fetch, &TieredCache::call_origin, true);
+    return;
+  }
+  // No origin thread free: a miss queued behind others holds no lease the
+  // rest of the fleet would wait on. Given back, and taken again when a
+  // thread picks the miss up (two more round trips, only while the origin
+  // pool is saturated).
+  if (!fetch->lease.token.empty()) {
+    tier_->release_lease(fetch->key, fetch->lease.token);
+    fetch->lease.token.clear();
+  }
+  submit(origin_pool_, fetch, &TieredCache::lease_then_origin);
 }
 
 void TieredCache::to_origin(const std::shared_ptr<Fetch>& fetch) {
@@ -224,7 +254,10 @@ bool TieredCache::lease_or_wait(const std::shared_ptr<Fetch>& fetch) {
     answer_failure(fetch, OriginStatus::Timeout, "no answer within the request's deadline");
     return false;
   }
-  const LeaseOutcome outcome = take_fleet_lease(*tier_, fetch->key, fetch->lease, metrics_);
+  return after_lease(fetch, take_fleet_lease(*tier_, fetch->key, fetch->lease, metrics_));
+}
+
+bool TieredCache::after_lease(const std::shared_ptr<Fetch>& fetch, LeaseOutcome outcome) {
   if (queue_ != nullptr) {
     to_queue(fetch, outcome);
     return false;
@@ -280,6 +313,7 @@ void TieredCache::on_fill_wait(const std::shared_ptr<Fetch>& fetch, FillWaiter::
                                std::optional<Entry> entry) {
   switch (outcome) {
     case FillWaiter::Outcome::Filled: {
+      presence_.seen(fetch->key, servable_until_ms(entry->meta));
       fill_.fill_l1(fetch->key, *entry);
       Answer answer = from_entry(std::make_shared<const Entry>(std::move(*entry)), CacheSource::L2);
       answer.collapsed = true;
@@ -323,6 +357,7 @@ void TieredCache::call_origin(const std::shared_ptr<Fetch>& fetch) {
       answer.kind = result.status == OriginStatus::Ok ? Answer::Kind::Data : Answer::Kind::NotFound;
       answer.source = CacheSource::Origin;
       answer.stored = result.stored;
+      if (result.stored && result.entry) presence_.seen(fetch->key, servable_until_ms(result.entry->meta));
       answer.entry = std::move(result.entry);
       if (result.status == OriginStatus::NotFound) answer.detail = std::move(result.detail);
       finish(fetch, answer);

@@ -29,6 +29,7 @@
 #include "cache/freshness.hpp"
 #include "cache/invalidation.hpp"
 #include "cache/l1_cache.hpp"
+#include "cache/l2_presence.hpp"
 #include "cache/l2_read_batcher.hpp"
 #include "cache/origin_fill.hpp"
 #include "cache/refresher.hpp"
@@ -95,12 +96,18 @@ class TieredCache {
  private:
   struct Fetch;  // one leader's progress through L2, lease and origin
 
-  void on_l2_read(const std::shared_ptr<Fetch>& fetch, SharedTier::Read read);
+  void on_l2_read(const std::shared_ptr<Fetch>& fetch, SharedTier::Lookup lookup);
+  // A read that found nothing servable: the lease step's outcome if the
+  // read ran it, else the lease step when an origin thread is free.
+  void miss_after_read(const std::shared_ptr<Fetch>& fetch, std::optional<LeaseOutcome> outcome);
   void lease_then_origin(const std::shared_ptr<Fetch>& fetch);
   // Takes the fleet lease: true when this replica calls the origin now; false
   // when the miss waits for another replica's fill (or its deadline passed:
   // then it is answered already).
   bool lease_or_wait(const std::shared_ptr<Fetch>& fetch);
+  // What to do with a lease step's outcome, as lease_or_wait returns.
+  bool after_lease(const std::shared_ptr<Fetch>& fetch, LeaseOutcome outcome);
+
   void wait_for_fill(const std::shared_ptr<Fetch>& fetch);
   void on_fill_wait(const std::shared_ptr<Fetch>& fetch, FillWaiter::Outcome outcome, std::optional<Entry> entry);
   // The queue's lease step: a job for the lease taken, or a wait for the job that holds it.
@@ -130,6 +137,7 @@ class TieredCache {
   SingleFlight<Answer> flights_;
   OriginFill fill_;
   std::unique_ptr<FillWaiter> waiter_;
+  L2Presence presence_;
   std::unique_ptr<L2ReadBatcher> reads_;
   Refresher refresher_;
   Invalidation invalidation_;

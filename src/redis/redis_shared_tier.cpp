@@ -24,18 +24,48 @@ using Reply = RedisCommands::Reply;
 const LuaScript kReleaseScript{
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"};
 
-// The lease step. KEYS: lease, generation, bypass, failed. ARGV: token, lease TTL.
-// Returns {outcome, generation}: the generation whatever the outcome, so a
-// fetch that waits and later calls the origin still knows when it began.
-// A new lease starts a new try: a failed job's marker no longer applies.
-const LuaScript kLeaseScript{R"lua(
-local generation = redis.call('get', KEYS[2]) or '0'
-if redis.call('exists', KEYS[3]) == 1 then return {'bypass', generation} end
-if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  redis.call('del', KEYS[4])
-  return {'acquired', generation}
+// The lease step, shared by the lease and lookup scripts. KEYS: lease,
+// generation, bypass, failed. ARGV: token, lease TTL. Returns outcome,
+// generation: the generation whatever the outcome, so a fetch that waits and
+// later calls the origin still knows when it began. A new lease starts a new
+// try: a failed job's marker no longer applies.
+constexpr const char* kLeaseStep = R"lua(
+local function lease_step()
+  local generation = redis.call('get', KEYS[2]) or '0'
+  if redis.call('exists', KEYS[3]) == 1 then return 'bypass', generation end
+  if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    redis.call('del', KEYS[4])
+    return 'acquired', generation
+  end
+  return 'held', generation
 end
-return {'held', generation}
+)lua";
+
+// Returns {outcome, generation}.
+const LuaScript kLeaseScript{std::string(kLeaseStep) + "return {lease_step()}\n"};
+
+// A miss's read and lease step in one round trip. KEYS: as the lease step,
+// then the value. ARGV: as the lease step, then now (ms). An entry servable
+// now returns {'value', entry}; otherwise the lease step runs and returns
+// {outcome, generation[, the unservable entry]}. Servable is
+// servable_until_ms (cache/freshness) read from entry_codec's fixed header:
+// fresh_until at byte 13, the flags (1: negative) at byte 4,
+// stale-while-revalidate seconds at byte 25, little-endian.
+const LuaScript kLookupScript{std::string(kLeaseStep) + R"lua(
+local function le(s, at, n)
+  local v = 0
+  for i = at + n - 1, at, -1 do v = v * 256 + string.byte(s, i) end
+  return v
+end
+local value = redis.call('get', KEYS[5])
+if value and #value >= 40 and string.sub(value, 1, 3) == 'SC\1' then
+  local servable_until = le(value, 13, 8)
+  if string.byte(value, 4) % 2 == 0 then servable_until = servable_until + le(value, 25, 4) * 1000 end
+  if tonumber(ARGV[3]) < servable_until then return {'value', value} end
+end
+local outcome, generation = lease_step()
+if value then return {outcome, generation, value} end
+return {outcome, generation}
 )lua"};
 
 // Keeps a job's lease. KEYS: lease. ARGV: token, TTL. 1 when it is still the token's.
@@ -103,8 +133,8 @@ std::optional<int64_t> parse_generation(std::string_view text) {
 
 // The store's options with every script this tier runs, loaded on each connection.
 RedisStore::Options with_scripts(RedisStore::Options options) {
-  for (const LuaScript* script :
-       {&kReleaseScript, &kLeaseScript, &kFillScript, &kExtendScript, &kMarkStaleScript, &kExtendLeaseScript}) {
+  for (const LuaScript* script : {&kReleaseScript, &kLeaseScript, &kLookupScript, &kFillScript, &kExtendScript,
+                                  &kMarkStaleScript, &kExtendLeaseScript}) {
     options.scripts.push_back(script->source);
   }
   return options;
@@ -173,35 +203,67 @@ RedisSharedTier::RedisSharedTier(Options options, Hooks hooks)
 
 RedisSharedTier::~RedisSharedTier() { unsubscribe(); }
 
-std::vector<SharedTier::Read> RedisSharedTier::read(const std::vector<std::string>& keys) {
-  std::vector<Command> gets;
-  gets.reserve(keys.size());
-  for (const std::string& key : keys) gets.push_back({"GET", keys_.value(key)});
-  std::vector<Reply> replies = store_->pipeline(gets);
-  std::vector<Read> reads(replies.size());
-  for (std::size_t i = 0; i < replies.size(); ++i) {
-    if (replies[i].status == Status::Unavailable) continue;  // Read's default
-    reads[i].entry = replies[i].status == Status::Ok ? decode_entry(replies[i].text) : std::nullopt;
-    reads[i].status = reads[i].entry ? ReadStatus::Found : ReadStatus::Missing;
+std::vector<SharedTier::Lookup> RedisSharedTier::lookup(const std::vector<LookupAsk>& asks, int64_t now_ms) {
+  std::vector<Command> commands;
+  commands.reserve(asks.size());
+  std::vector<std::string> tokens(asks.size());
+  for (std::size_t i = 0; i < asks.size(); ++i) {
+    const std::string& key = asks[i].key;
+    if (!asks[i].lease) {
+      commands.push_back({"GET", keys_.value(key)});
+      continue;
+    }
+    tokens[i] = random_token();
+    commands.push_back(lease_command(kLookupScript, key, tokens[i], keys_.value(key), std::to_string(now_ms)));
   }
-  return reads;
+  std::vector<Reply> replies = store_->pipeline(commands);
+  std::vector<Lookup> found(replies.size());
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    Reply& reply = replies[i];
+    Read& read = found[i].read;
+    if (reply.status == Status::Unavailable) continue;  // Read's default
+    if (!asks[i].lease) {
+      read.entry = reply.status == Status::Ok ? decode_entry(reply.text) : std::nullopt;
+    } else if (reply.status != Status::Ok || reply.elements.size() < 2) {
+      continue;  // an answer the script never gives: as if unreachable
+    } else if (reply.elements[0] == "value") {
+      read.entry = decode_entry(reply.elements[1]);
+    } else {
+      found[i].lease_outcome = lease_from(reply, tokens[i], found[i].lease);
+      if (reply.elements.size() > 2) read.entry = decode_entry(reply.elements[2]);
+    }
+    read.status = read.entry ? ReadStatus::Found : ReadStatus::Missing;
+  }
+  return found;
 }
 
-LeaseOutcome RedisSharedTier::take_lease(const std::string& key, Lease& lease) {
-  std::string candidate = random_token();
-  const auto reply =
-      store_->run({"EVALSHA", kLeaseScript.sha1, "4", keys_.lease(key), keys_.generation(key), keys_.bypass(key),
-                   keys_.failed(key), candidate, std::to_string(options_.lease_ttl_ms)});
+Command RedisSharedTier::lease_command(const LuaScript& script, const std::string& key, const std::string& token,
+                                       std::optional<std::string> value_key, std::optional<std::string> now) const {
+  Command command{"EVALSHA",         script.sha1,      value_key ? "5" : "4", keys_.lease(key), keys_.generation(key),
+                  keys_.bypass(key), keys_.failed(key)};
+  if (value_key) command.push_back(std::move(*value_key));
+  command.push_back(token);
+  command.push_back(std::to_string(options_.lease_ttl_ms));
+  if (now) command.push_back(std::move(*now));
+  return command;
+}
+
+LeaseOutcome RedisSharedTier::lease_from(const Reply& reply, std::string& token, Lease& lease) {
   lease.token.clear();
   lease.generation.reset();
-  if (reply.status != Status::Ok || reply.elements.size() != 2) return LeaseOutcome::Unavailable;
+  if (reply.status != Status::Ok || reply.elements.size() < 2) return LeaseOutcome::Unavailable;
   lease.generation = parse_generation(reply.elements[1]);
   const std::string& outcome = reply.elements[0];
   if (outcome == "held") return LeaseOutcome::HeldElsewhere;
   if (outcome == "bypass") return LeaseOutcome::Bypass;
   if (!lease.generation) return LeaseOutcome::Unavailable;
-  lease.token = std::move(candidate);
+  lease.token = std::move(token);
   return LeaseOutcome::Acquired;
+}
+
+LeaseOutcome RedisSharedTier::take_lease(const std::string& key, Lease& lease) {
+  std::string candidate = random_token();
+  return lease_from(store_->pipeline({lease_command(kLeaseScript, key, candidate)})[0], candidate, lease);
 }
 
 void RedisSharedTier::mark_uncacheable(const std::string& key, const Lease& lease) {

@@ -20,6 +20,7 @@
 #include "redis/cluster/cluster_store.hpp"
 #include "redis/event_bus.hpp"
 #include "redis/key_scheme.hpp"
+#include "redis/lua_script.hpp"
 #include "redis/redis_store.hpp"
 
 namespace scalecache {
@@ -48,7 +49,7 @@ class RedisSharedTier final : public SharedTier {
   RedisSharedTier(Options options, Hooks hooks);
   ~RedisSharedTier() override;
 
-  std::vector<Read> read(const std::vector<std::string>& keys) override;
+  std::vector<Lookup> lookup(const std::vector<LookupAsk>& asks, int64_t now_ms) override;
   LeaseOutcome take_lease(const std::string& key, Lease& lease) override;
   void release_lease(const std::string& key, const std::string& token) override;
   std::vector<WaitState> wait_states(const std::vector<std::string>& keys) override;
@@ -72,6 +73,13 @@ class RedisSharedTier final : public SharedTier {
     std::vector<std::string> gone;    // soft purges that found no entry
   };
 
+  // The lease step's script call for `key`: KEYS lease, generation, bypass,
+  // failed, ARGV token, TTL; the lookup script adds the value's key and now.
+  RedisCommands::Command lease_command(const LuaScript& script, const std::string& key, const std::string& token,
+                                       std::optional<std::string> value_key = std::nullopt,
+                                       std::optional<std::string> now = std::nullopt) const;
+  // The lease step's reply as take_lease answers it; `token` moves into lease.token when acquired.
+  static LeaseOutcome lease_from(const RedisCommands::Reply& reply, std::string& token, Lease& lease);
   RedisCommands::Command release_command(const std::string& key, const std::string& token) const;
   std::vector<RedisCommands::Command> bump_generation(const std::string& key) const;
   // Purges `keys` in two round trips at most: generations, deletes (or reads

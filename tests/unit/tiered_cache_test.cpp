@@ -434,5 +434,86 @@ TEST_F(TieredCacheTest, WithoutASharedTierL1AndTheOriginServe) {
   EXPECT_FALSE(a.purge_tag("t"));  // tags live in the shared tier
 }
 
+// Round trips to the shared tier before a miss's fill: one look that reads
+// and takes the lease together, never a separate lease step.
+TEST_F(TieredCacheTest, AColdMissReadsAndTakesTheLeaseInOneLook) {
+  Replica a(&store, origin, clock);
+  EXPECT_EQ(a.fetch("k").get().source, CacheSource::Origin);
+  EXPECT_EQ(store.lookups.load(), 1);
+  EXPECT_EQ(store.lookup_leases.load(), 1);
+  EXPECT_EQ(store.lease_calls.load(), 0);
+  EXPECT_EQ(store.fills.load(), 1);
+  EXPECT_FALSE(store.lease_held("k"));
+  EXPECT_EQ(metric(a.metrics, "scalecache_lease_total{outcome=\"acquired\"}"), 1);
+}
+
+TEST_F(TieredCacheTest, AMissBehindAnotherReplicasLeaseLearnsItFromTheRead) {
+  Replica b(&store, origin, clock);
+  auto answer = fetch_behind_lease(b, "other-replica");
+  EXPECT_EQ(store.lease_calls.load(), 0);
+  store.put("k", Entry{{kStart, kStart + 60'000, 1, 30, 300, 7, false, Downstream::Shared}, "filled elsewhere"});
+  store.expire_lease("k");
+  Answer got = answer.get();
+  EXPECT_EQ(got.source, CacheSource::L2);
+  EXPECT_EQ(got.entry->data, "filled elsewhere");
+  EXPECT_EQ(origin.total_calls(), 0);
+}
+
+TEST_F(TieredCacheTest, AStaleIfErrorCopyComesBackWithTheLease) {
+  Replica a(&store, origin, clock);
+  a.fetch("k").get();
+  clock.now += 60'000 + 31'000;  // past TTL and stale-while-revalidate
+  EXPECT_EQ(a.fetch("k").get().entry->data, "value-of-k#2");
+  EXPECT_EQ(store.lookup_leases.load(), 2);
+  EXPECT_EQ(store.lease_calls.load(), 0);
+}
+
+TEST_F(TieredCacheTest, AKeyBelievedInTheSharedTierIsReadWithoutTheLeaseStep) {
+  Config no_l1 = test_config();
+  no_l1.cache.l1_max_entries = 0;
+  Replica a(&store, origin, clock);
+  Replica b(&store, origin, clock, no_l1);
+  a.fetch("k").get();
+  EXPECT_EQ(store.lease_asks.load(), 1);
+  // b has never seen "k": its read asks for the lease step, which does not
+  // run, since the entry is servable.
+  EXPECT_EQ(b.fetch("k").get().source, CacheSource::L2);
+  EXPECT_EQ(store.lease_asks.load(), 2);
+  EXPECT_EQ(store.lookup_leases.load(), 1);
+  // Now b knows it is there: a plain read.
+  EXPECT_EQ(b.fetch("k").get().source, CacheSource::L2);
+  EXPECT_EQ(store.lease_asks.load(), 2);
+  // a purge, heard by b, ends that belief: the next miss takes the lease with its read.
+  ASSERT_TRUE(a.purge("k"));
+  EXPECT_EQ(b.fetch("k").get().source, CacheSource::Origin);
+  EXPECT_EQ(store.lease_asks.load(), 3);
+  EXPECT_EQ(store.lookup_leases.load(), 2);
+  // Past the entry's servable time the belief ends too.
+  clock.now += 60'000 + 30'000;
+  EXPECT_EQ(b.fetch("k").get().source, CacheSource::Origin);
+  EXPECT_EQ(store.lease_asks.load(), 4);
+  EXPECT_EQ(store.lease_calls.load(), 0);
+}
+
+TEST_F(TieredCacheTest, AMissQueuedForTheOriginHoldsNoLease) {
+  Config one_thread = test_config();
+  one_thread.origin.concurrency = 1;
+  Replica a(&store, origin, clock, one_thread);
+  origin.hold();
+  auto first = a.fetch("k1");
+  origin.wait_for_held_calls(1);  // the only origin thread is busy
+  auto second = a.fetch("k2");
+  ASSERT_TRUE(eventually([&] { return a.cache.origin_queued() == 1; }));
+  // k2 waits for the origin thread without the lease its read took, so no
+  // other replica waits on a fetch that has not started; it takes the lease
+  // again once it runs.
+  EXPECT_FALSE(store.lease_held("k2"));
+  EXPECT_EQ(store.lookup_leases.load(), 2);
+  origin.open();
+  EXPECT_EQ(first.get().source, CacheSource::Origin);
+  EXPECT_EQ(second.get().source, CacheSource::Origin);
+  EXPECT_EQ(store.lease_calls.load(), 1);
+}
+
 }  // namespace
 }  // namespace scalecache

@@ -31,6 +31,13 @@ class FakeSharedStore {
   std::atomic<int> fills{0};
   std::atomic<int> wait_state_failures{0};  // wait_states() throws this many more times
   std::atomic<int> wait_looks{0};           // wait_states() calls: a waiter looked
+  // Round trips a miss may make before its fill: lookup() calls (reads, with
+  // the lease step or not), keys asked with the lease step, those that ran
+  // it (no servable entry), and take_lease() calls.
+  std::atomic<int> lookups{0};
+  std::atomic<int> lease_asks{0};
+  std::atomic<int> lookup_leases{0};
+  std::atomic<int> lease_calls{0};
 
   std::optional<Entry> entry(const std::string& key) {
     std::lock_guard lock(mutex_);
@@ -91,31 +98,29 @@ class FakeSharedTier final : public SharedTier {
     std::erase(store_.replicas_, this);
   }
 
-  std::vector<Read> read(const std::vector<std::string>& keys) override {
-    std::vector<Read> reads(keys.size());
-    if (!store_.available) return reads;
+  std::vector<Lookup> lookup(const std::vector<LookupAsk>& asks, int64_t now_ms) override {
+    ++store_.lookups;
+    std::vector<Lookup> found(asks.size());
+    if (!store_.available) return found;
     std::lock_guard lock(store_.mutex_);
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      reads[i].entry = store_.live_entry(keys[i]);
-      reads[i].status = reads[i].entry ? ReadStatus::Found : ReadStatus::Missing;
+    for (std::size_t i = 0; i < asks.size(); ++i) {
+      Read& read = found[i].read;
+      read.entry = store_.live_entry(asks[i].key);
+      read.status = read.entry ? ReadStatus::Found : ReadStatus::Missing;
+      if (asks[i].lease) ++store_.lease_asks;
+      if (!asks[i].lease || (read.entry && now_ms < servable_until_ms(read.entry->meta))) continue;
+      ++store_.lookup_leases;
+      found[i].lease_outcome = take_lease_locked(asks[i].key, found[i].lease);
     }
-    return reads;
+    return found;
   }
 
   LeaseOutcome take_lease(const std::string& key, Lease& lease) override {
     lease.token.clear();
     if (!store_.available) return LeaseOutcome::Unavailable;
+    ++store_.lease_calls;
     std::lock_guard lock(store_.mutex_);
-    lease.generation = store_.generations_[key];
-    if (store_.bypass_.contains(key)) return LeaseOutcome::Bypass;
-    auto [it, inserted] = store_.leases_.try_emplace(key, "token-" + std::to_string(++store_.next_token_));
-    if (!inserted) {
-      ++store_.leases_refused;
-      return LeaseOutcome::HeldElsewhere;
-    }
-    lease.token = it->second;
-    store_.failed_.erase(key);
-    return LeaseOutcome::Acquired;
+    return take_lease_locked(key, lease);
   }
 
   void release_lease(const std::string& key, const std::string& token) override {
@@ -216,6 +221,20 @@ class FakeSharedTier final : public SharedTier {
   }
 
  private:
+  LeaseOutcome take_lease_locked(const std::string& key, Lease& lease) {  // store_.mutex_ held
+    lease.token.clear();
+    lease.generation = store_.generations_[key];
+    if (store_.bypass_.contains(key)) return LeaseOutcome::Bypass;
+    auto [it, inserted] = store_.leases_.try_emplace(key, "token-" + std::to_string(++store_.next_token_));
+    if (!inserted) {
+      ++store_.leases_refused;
+      return LeaseOutcome::HeldElsewhere;
+    }
+    lease.token = it->second;
+    store_.failed_.erase(key);
+    return LeaseOutcome::Acquired;
+  }
+
   // Puts `key` in one of the store's marker sets, releases the lease and tells the others.
   void mark(std::set<std::string>& markers, const std::string& key, const Lease& lease, CacheEvent event) {
     if (!store_.available) return;
