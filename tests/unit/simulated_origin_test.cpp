@@ -54,9 +54,9 @@ TEST(SimulatedOrigin, CpuWorkUsesItsDelayInCpuTime) {
   EXPECT_EQ(c.response.status, OriginStatus::Ok);
   EXPECT_EQ(c.response.body, "Fetched data for k");
   EXPECT_GE(c.cpu, 60ms) << "the call ended before its thread had used its delay in CPU time";
-  // Other processes may take the CPU meanwhile; the work is CPU time, so the
-  // wall time only bounds it from below.
-  EXPECT_GE(c.wall, c.cpu);
+  // No wall-time check: other processes may take the CPU meanwhile, and the
+  // thread's CPU clock and the steady clock are read at slightly different
+  // moments, so even "wall >= cpu" can miss by nanoseconds (seen under TSan).
 }
 
 TEST(SimulatedOrigin, CpuWorkGivesUpAtTheBudget) {
