@@ -133,7 +133,10 @@ def test_the_sidecar_configuration_verifies_chain_and_name(pki):
 def test_miss_then_hit_through_stunnel_with_an_acl_user(pki, redis_tls):
     with Stunnel(redis_tls.tls_port, pki / "ca.crt", pki) as tunnel:
         assert tunnel.probe() == 0
-        env = {"SCALECACHE_REDIS_USERNAME": USER, "SCALECACHE_REDIS_PASSWORD": PASSWORD}
+        # The extra hop through stunnel, under TSan, can take more than the
+        # default 50 ms command timeout; this test is about TLS, not latency.
+        env = {"SCALECACHE_REDIS_USERNAME": USER, "SCALECACHE_REDIS_PASSWORD": PASSWORD,
+               "SCALECACHE_REDIS_TIMEOUT_MS": "1000"}
         url = f"redis://127.0.0.1:{tunnel.port}"
         with Scalecache(redis_url=url, origin_delay_ms=0, env=env) as a, \
                 Scalecache(redis_url=url, origin_delay_ms=0, env=env) as b:
