@@ -144,11 +144,14 @@ void TieredCache::fetch(const std::string& key, Done done) {
 }
 
 void TieredCache::finish(const std::shared_ptr<Fetch>& fetch, const Answer& answer) {
-  if (!fetch->lease.token.empty()) {
-    tier_->release_lease(fetch->key, fetch->lease.token);
-    fetch->lease.token.clear();
-  }
+  give_back_lease(fetch);
   flights_.complete(fetch->key, answer);
+}
+
+void TieredCache::give_back_lease(const std::shared_ptr<Fetch>& fetch) {
+  if (fetch->lease.token.empty()) return;
+  tier_->release_lease(fetch->key, fetch->lease.token);
+  fetch->lease.token.clear();
 }
 
 void TieredCache::guarded(const std::shared_ptr<Fetch>& fetch, const std::function<void()>& step) {
@@ -222,10 +225,7 @@ void TieredCache::miss_after_read(const std::shared_ptr<Fetch>& fetch, std::opti
   // rest of the fleet would wait on. Given back, and taken again when a
   // thread picks the miss up (two more round trips, only while the origin
   // pool is saturated).
-  if (!fetch->lease.token.empty()) {
-    tier_->release_lease(fetch->key, fetch->lease.token);
-    fetch->lease.token.clear();
-  }
+  give_back_lease(fetch);
   submit(origin_pool_, fetch, &TieredCache::lease_then_origin);
 }
 

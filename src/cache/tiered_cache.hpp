@@ -119,6 +119,8 @@ class TieredCache {
   // A copy past its TTL that may stand in for an origin error, from L1 or the fetch's L2 read.
   std::shared_ptr<const Entry> stale_stand_in(const std::shared_ptr<Fetch>& fetch) const;
   void finish(const std::shared_ptr<Fetch>& fetch, const Answer& answer);
+  // Releases the fleet lease the fetch holds, if any.
+  void give_back_lease(const std::shared_ptr<Fetch>& fetch);
   using Step = void (TieredCache::*)(const std::shared_ptr<Fetch>&);
   // Runs `step` on `pool`; a full queue answers 503.
   void submit(WorkerPool& pool, const std::shared_ptr<Fetch>& fetch, Step step, bool reserved = false);
