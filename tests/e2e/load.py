@@ -18,7 +18,9 @@ summary: requests, failures by kind (with the first few messages), source
 counts (l1/l2/origin/stale), latency percentiles, requests per second, how
 many requests the prefill sent and got an answer to, and when the first and
 last answer from neither cache came (`not_cached`, epoch seconds: with L1 off,
-how long L2 hits were missing).
+how long L2 hits were missing), with their count per wall-clock second
+(`per_second`, keyed by epoch second) so a gap and its stragglers can be told
+apart.
 """
 import argparse
 import http.client
@@ -48,7 +50,7 @@ class Stats:
         # Wall-clock times (epoch s) of the first and last answer that came
         # from neither cache (origin, stale...) once the run had gone warm:
         # with L1 off, how long L2 hits were missing.
-        self.not_cached = {"count": 0, "first": None, "last": None}
+        self.not_cached = {"count": 0, "first": None, "last": None, "per_second": {}}
 
     def success(self, latency, source):
         with self.lock:
@@ -61,6 +63,8 @@ class Stats:
                 nc["count"] += 1
                 nc["first"] = nc["first"] or now
                 nc["last"] = now
+                second = str(int(now))
+                nc["per_second"][second] = nc["per_second"].get(second, 0) + 1
 
     def failure(self, kind, message, when):
         with self.lock:

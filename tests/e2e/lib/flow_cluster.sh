@@ -154,14 +154,16 @@ flow_redis_cluster() {
   wait_until 30 "300 requests served after healing" rc_served_since "$base" 300
   touch "$stopf"; wait "$lp"
 
-  local summary total failed seconds rps kinds nc_count nc_first nc_last sources
-  summary=$(/usr/bin/python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); n=s["not_cached"]
-print(s["requests"], s["failed"], s["seconds"], s["req_per_s"], n["count"], int((n["first"] or 0)*1000), int((n["last"] or 0)*1000), json.dumps(s["failures_by_kind"],separators=(",",":")), json.dumps(s["sources"],separators=(",",":")))' "$out" 2>/dev/null)
-  read -r total failed seconds rps nc_count nc_first nc_last kinds sources <<<"$summary"
+  local summary total failed seconds rps kinds nc_count nc_first nc_last sources nc_seconds
+  summary=$(/usr/bin/python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); n=s["not_cached"]; k=int(sys.argv[2])//1000
+per=",".join(f"+{int(t)-k}s:{c}" for t, c in sorted(n.get("per_second", {}).items(), key=lambda i: int(i[0])))
+print(s["requests"], s["failed"], s["seconds"], s["req_per_s"], n["count"], int((n["first"] or 0)*1000), int((n["last"] or 0)*1000), json.dumps(s["failures_by_kind"],separators=(",",":")), json.dumps(s["sources"],separators=(",",":")), per or "-")' "$out" "$t_kill" 2>/dev/null)
+  read -r total failed seconds rps nc_count nc_first nc_last kinds sources nc_seconds <<<"$summary"
   record "cluster: requests under load" "${total:-?} in ${seconds:-?} s (${rps:-?} req/s, L1 off); sources ${sources:-?}"
   record "cluster: failed requests" "${failed:-?} ${kinds:-}"
   if [ "${nc_count:-0}" -gt 0 ]; then
     record "cluster: L2 hits missing (answers from the origin)" "${nc_count} answers, from +$(( nc_first - t_kill )) ms to +$(( nc_last - t_kill )) ms after the delete: $(( nc_last - nc_first )) ms"
+    record "cluster: answers from the origin per second after the delete" "${nc_seconds:-?}"
   else
     record "cluster: L2 hits missing (answers from the origin)" "none"
   fi
