@@ -18,9 +18,10 @@ Sections (all by default, or a comma list with --only):
             and the queue's added latency per miss (benchlib/worker.py).
 
 Everything runs on 127.0.0.1 with free ports and a private run directory; every
-process started is stopped on exit (also on SIGTERM/SIGINT). Results go to
-bench/results/latest.{json,md,png}; a full run also refreshes the figures block
-of BENCHMARKS.md.
+process started is stopped on exit (also on SIGTERM/SIGINT). A full run writes
+bench/results/latest.{json,md,png} and refreshes the figures block of
+BENCHMARKS.md; --only and --quick runs write to build/bench-partial and
+build/bench-quick instead (or --results-dir), leaving the published run alone.
 """
 import argparse
 import json
@@ -77,7 +78,8 @@ def parse_args():
     parser.add_argument("--quick", action="store_true",
                         help="check the harness: 1 round of 1 s + 3 s, small memory cases")
     parser.add_argument("--results-dir", default=None,
-                        help="default bench/results (build/bench-quick with --quick)")
+                        help="default bench/results for a full run, build/bench-partial with --only, "
+                             "build/bench-quick with --quick")
     parser.add_argument("--keep-run-dir", action="store_true", help="keep configs and logs after the run")
     parser.add_argument("--render-only", action="store_true",
                         help="measure nothing: rewrite latest.md, latest.png and BENCHMARKS.md from latest.json")
@@ -87,12 +89,17 @@ def parse_args():
         vars(args).update(worker.QUICK)
         args.rounds, args.warmup, args.duration, args.quiet_wait, args.noisy_retries = 1, 1.0, 3.0, 0, 0
         args.memory_keys, args.stampede_keys = "20000", 1
-    if args.results_dir is None:
-        args.results_dir = os.path.join(REPO, "build", "bench-quick") if args.quick else os.path.join(BENCH_DIR, "results")
     args.sections = [s for s in args.only.split(",") if s]
     unknown = set(args.sections) - set(SECTIONS)
     if unknown:
         parser.error("unknown section(s): %s" % ", ".join(sorted(unknown)))
+    if args.results_dir is None:
+        # Only a full run replaces bench/results: BENCHMARKS.md's prose quotes it
+        # (tests/benchdoc), and a partial or quick run would leave it quoting
+        # figures that are no longer there.
+        full = args.render_only or (set(args.sections) == set(SECTIONS) and not args.quick)
+        partial = "bench-quick" if args.quick else "bench-partial"
+        args.results_dir = os.path.join(BENCH_DIR, "results") if full else os.path.join(REPO, "build", partial)
     return args
 
 
