@@ -5,6 +5,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <stdexcept>
@@ -218,11 +219,13 @@ void ConnectionTransport::read_from(Connection& c) {
       c.read_paused = true;
       return;
     }
-    const std::size_t old = c.in.size();
-    c.in.resize(old + kReadChunk);
-    const ssize_t n = ::recv(c.fd, c.in.data() + old, kReadChunk, 0);
-    c.in.resize(old + (n > 0 ? static_cast<std::size_t>(n) : 0));
+    // Read into the stack, then append what came: growing `in` by a chunk
+    // first would zero 16 KB per read and leave every connection holding a
+    // 16 KB buffer for a request of a few hundred bytes.
+    std::array<char, kReadChunk> chunk;  // NOLINT(cppcoreguidelines-pro-type-member-init): recv fills it
+    const ssize_t n = ::recv(c.fd, chunk.data(), chunk.size(), 0);
     if (n > 0) {
+      c.in.append(chunk.data(), static_cast<std::size_t>(n));
       c.last_active = Clock::now();
       process(c);
       // A short read emptied the socket; edge-triggered epoll reports any later byte.
