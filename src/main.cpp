@@ -24,6 +24,7 @@
 #include "origin/origin_factory.hpp"
 #include "redis/redis_job_stream.hpp"
 #include "redis/redis_shared_tier.hpp"
+#include "redis/redis_tls.hpp"
 #include "util/event.hpp"
 #include "util/log.hpp"
 #include "worker/worker_main.hpp"
@@ -221,6 +222,12 @@ int main(int argc, char** argv) {
       std::cerr << error << "\n";
       return kExitConfig;
     }
+  }
+  try {
+    install_redis_tls(config.redis.tls);  // before any Redis connection; also checked by --check-config
+  } catch (const RedisTlsError& e) {
+    std::cerr << e.what() << "\n";
+    return kExitConfig;
   }
   if (cmd.check_only) {
     std::cout << "configuration ok" << (cmd.config_path.empty() ? "" : ": " + cmd.config_path) << "\n";

@@ -314,6 +314,29 @@ void validate_redis_topology(const RedisConfig& redis, const Origins& origins) {
   parse_nodes(redis.sentinel.nodes, "redis.sentinel.nodes");
 }
 
+// TLS files are checked here so a typo is a config error with its line; their
+// contents are checked when the TLS context is made (install_redis_tls).
+void validate_redis_tls(const RedisTlsConfig& tls, const Origins& origins) {
+  const std::pair<const std::string*, const char*> keys[] = {{&tls.ca_file, "redis.tls.ca_file"},
+                                                             {&tls.cert_file, "redis.tls.cert_file"},
+                                                             {&tls.key_file, "redis.tls.key_file"},
+                                                             {&tls.server_name, "redis.tls.server_name"}};
+  for (const auto& [value, key] : keys) {
+    if (!tls.enabled && !value->empty())
+      fail(where_of(origins, key), std::string(key) + " is set but redis.tls.enabled is false");
+  }
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    const char* set = tls.cert_file.empty() ? "redis.tls.key_file" : "redis.tls.cert_file";
+    fail(where_of(origins, set), std::string(set) + " needs the other of redis.tls.cert_file and redis.tls.key_file");
+  }
+  for (const auto& [value, key] : keys) {
+    if (value->empty() || value == &tls.server_name) continue;
+    if (std::ifstream(*value).fail()) {
+      fail(where_of(origins, key), std::string(key) + ": cannot read \"" + *value + "\": " + std::strerror(errno));
+    }
+  }
+}
+
 void validate(Config& config, const Origins& origins) {
   const auto shards = config.cache.l1_shards;
   if ((shards & (shards - 1)) != 0) {
@@ -325,6 +348,7 @@ void validate(Config& config, const Origins& origins) {
                                                         std::to_string(config.redis.backoff_max_ms) + ")");
   }
   validate_redis_topology(config.redis, origins);
+  validate_redis_tls(config.redis.tls, origins);
   // The worst miss waits out a lease, then calls the origin: it must fit in
   // the time the server gives a request, or the client gets a bare 408.
   const int64_t worst_miss_ms = config.cache.lease_wait_ms + config.origin.timeout_ms;

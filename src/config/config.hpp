@@ -48,6 +48,15 @@ struct RedisSentinelConfig {
   std::string password_file;
 };
 
+// TLS to every Redis connection (src/redis/redis_tls.hpp), in any mode.
+struct RedisTlsConfig {
+  bool enabled = false;
+  std::string ca_file;      // CAs trusted for the server's certificate (PEM); empty: the system's
+  std::string cert_file;    // client certificate (PEM), for servers that ask for one
+  std::string key_file;     // its key
+  std::string server_name;  // name the certificate must carry (and SNI); empty: the host connected to
+};
+
 struct RedisConfig {
   std::string mode = "standalone";  // standalone | sentinel | cluster
   std::string url;                  // standalone; empty (with mode standalone): L1 only
@@ -56,6 +65,7 @@ struct RedisConfig {
   std::string password_file;
   std::string nodes;  // cluster: seed nodes, host:port,host:port
   RedisSentinelConfig sentinel;
+  RedisTlsConfig tls;
   int64_t timeout_ms = 50;
   int64_t connect_timeout_ms = 200;
   int64_t pool_size = 4;

@@ -1,8 +1,13 @@
 #include "redis/redis_connection.hpp"
 
 #include <hiredis/hiredis.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <memory>
+
+#include "redis/redis_tls.hpp"
 
 namespace scalecache {
 namespace {
@@ -42,8 +47,26 @@ redisContext* connect_redis(const RedisAddress& address, const std::string& fall
     redisFree(c);
     return nullptr;
   }
-  redisSetTimeout(c, to_timeval(command_timeout_ms));
   redisEnableKeepAlive(c);
+  if (const RedisTls* tls = redis_tls()) {
+    // hiredis made the TCP connection (resolution, timeout); the TLS tunnel
+    // takes that socket over and hiredis speaks through the tunnel instead.
+    const int tcp = dup(c->fd);
+    redisFree(c);
+    if (tcp < 0) {
+      error = std::strerror(errno);
+      return nullptr;
+    }
+    const int local = tls->tunnel(tcp, address.host, connect_timeout_ms, error);
+    if (local < 0) return nullptr;
+    c = redisConnectFd(local);
+    if (c == nullptr || c->err != 0) {
+      error = c != nullptr ? c->errstr : "out of memory";
+      if (c != nullptr) redisFree(c);
+      return nullptr;
+    }
+  }
+  redisSetTimeout(c, to_timeval(command_timeout_ms));
   const std::string& password = address.password.empty() ? fallback_password : address.password;
   if (!password.empty()) {
     // AUTH user password for an ACL user, AUTH password for the default user.

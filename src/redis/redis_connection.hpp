@@ -2,7 +2,8 @@
 // Opening one hiredis connection the way every part of scalecache needs it:
 // connect bounded by a timeout, every command bounded by another (hiredis
 // 0.14 forgets both on reconnect, so each new context gets them), TCP
-// keep-alive, AUTH (as the address's ACL user when it names one) and SELECT.
+// keep-alive, TLS when redis.tls is on (redis_tls.hpp), AUTH (as the
+// address's ACL user when it names one) and SELECT.
 
 #include <cstdint>
 #include <string>

@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 from helpers import free_port, port_open, wait_until
+from tls_pki import redis_cli_tls_args, redis_tls_args
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCALECACHE_BIN = os.environ.get("SCALECACHE_BIN", str(REPO_ROOT / "build" / "scalecache"))
@@ -59,10 +60,15 @@ class _StartStop:
 class RedisServer:
     """A private redis-server: no persistence, loopback only, own temp dir."""
 
-    def __init__(self, port: int | None = None, password: str | None = None, args: list[str] | None = None):
+    def __init__(self, port: int | None = None, password: str | None = None, args: list[str] | None = None,
+                 tls_pki: Path | None = None):
         self.port = port or free_port()
         self.password = password
         self.args = list(args or [])  # more redis-server options (cluster ones, say)
+        # TLS only, on self.port (tls_pki.make_pki's certificates), replication and cluster bus included.
+        self.tls_pki = tls_pki
+        if tls_pki:
+            self.args += [*redis_tls_args(tls_pki, self.port), "--tls-replication", "yes", "--tls-cluster", "yes"]
         self.dir = tempfile.mkdtemp(prefix="scalecache-redis-")
         self.proc: subprocess.Popen | None = None
 
@@ -88,11 +94,14 @@ class RedisServer:
         self.proc = None
 
     def cli(self, *args: str) -> str:
-        cmd = ["redis-cli", "-p", str(self.port)]
+        cmd = ["redis-cli", "-p", str(self.port), *self.cli_tls()]
         if self.password:
             cmd += ["--no-auth-warning", "-a", self.password]
         return subprocess.run(cmd + list(args), check=True, capture_output=True,
                               text=True, timeout=10).stdout.strip()
+
+    def cli_tls(self) -> list[str]:
+        return redis_cli_tls_args(self.tls_pki) if self.tls_pki else []
 
     def __enter__(self):
         return self.start()
@@ -109,8 +118,9 @@ class RedisCluster(_StartStop):
     shards that are up keep answering while one is down (as scalecache's
     docs/redis-topologies.md recommends)."""
 
-    def __init__(self, masters: int = 3, replicas: int = 1, node_timeout_ms: int = 1000):
+    def __init__(self, masters: int = 3, replicas: int = 1, node_timeout_ms: int = 1000, tls_pki: Path | None = None):
         self.masters, self.replicas, self.node_timeout_ms = masters, replicas, node_timeout_ms
+        self.tls_pki = tls_pki
         self.nodes: list[RedisServer] = []
 
     @staticmethod
@@ -124,7 +134,8 @@ class RedisCluster(_StartStop):
 
     def _node(self) -> RedisServer:
         node = RedisServer(port=self._port(), args=["--cluster-enabled", "yes", "--cluster-node-timeout", str(self.node_timeout_ms),
-                                 "--cluster-require-full-coverage", "no", "--appendonly", "no"])
+                                 "--cluster-require-full-coverage", "no", "--appendonly", "no"],
+                           tls_pki=self.tls_pki)
         node.args += ["--cluster-config-file", os.path.join(node.dir, "nodes.conf")]
         return node
 
@@ -132,7 +143,8 @@ class RedisCluster(_StartStop):
         for _ in range(self.masters * (1 + self.replicas)):
             self.nodes.append(self._node())
             self.nodes[-1].start()
-        subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{n.port}" for n in self.nodes],
+        subprocess.run(["redis-cli", *self.nodes[0].cli_tls(), "--cluster", "create",
+                        *[f"127.0.0.1:{n.port}" for n in self.nodes],
                         "--cluster-replicas", str(self.replicas), "--cluster-yes"],
                        check=True, capture_output=True, text=True, timeout=60)
         wait_until(self.healthy, 30, what="the cluster to cover every slot on every node")

@@ -253,6 +253,24 @@ TEST(Config, RedisModesAndTheirKeys) {
   EXPECT_EQ(load_config(sentinel.path(), sentinel_env.get()).redis.sentinel.master_name, "other");
 }
 
+TEST(Config, RedisTlsKeysAreCheckedWithTheirLines) {
+  EXPECT_EQ(error_of("redis:\n  tls:\n    ca_file: /etc/hostname\n"),
+            "config error: FILE:3:14: redis.tls.ca_file is set but redis.tls.enabled is false");
+  EXPECT_EQ(error_of("redis:\n  tls:\n    enabled: true\n    cert_file: /etc/hostname\n"),
+            "config error: FILE:4:16: redis.tls.cert_file needs the other of redis.tls.cert_file and "
+            "redis.tls.key_file");
+  EXPECT_EQ(error_of("redis:\n  tls:\n    enabled: true\n    ca_file: /nonexistent/ca.crt\n"),
+            "config error: FILE:4:14: redis.tls.ca_file: cannot read \"/nonexistent/ca.crt\": No such file or "
+            "directory");
+  TempFile ok("redis:\n  tls:\n    enabled: true\n    ca_file: /etc/hostname\n    server_name: redis.internal\n");
+  Env none{};
+  const Config c = load_config(ok.path(), none.get());
+  EXPECT_TRUE(c.redis.tls.enabled);
+  EXPECT_EQ(c.redis.tls.server_name, "redis.internal");
+  Env env{"SCALECACHE_REDIS_TLS_ENABLED=true", "SCALECACHE_REDIS_TLS_SERVER_NAME=other"};
+  EXPECT_EQ(load_config("", env.get()).redis.tls.server_name, "other");
+}
+
 TEST(Config, RedisModeCombinationsAreErrors) {
   EXPECT_EQ(error_of("redis:\n  mode: cluster\n"),
             "config error: FILE:2:9: redis.mode is cluster but redis.nodes is empty");
