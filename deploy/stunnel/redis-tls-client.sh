@@ -32,7 +32,6 @@ config() {
 foreground = yes
 pid =
 debug = ${STUNNEL_DEBUG:-5}
-output = /dev/stderr
 [redis]
 client = yes
 accept = $accept
