@@ -16,7 +16,7 @@ DOCKER        ?= docker
 IMAGE_REVISION = $(shell git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
 IMAGE_CREATED  = $(shell git log -1 --format=%cI 2>/dev/null || echo unknown)
 
-.PHONY: image image-base image-name image-version image-stunnel
+.PHONY: image image-base image-name image-version image-tls-certs
 
 ## debian:bookworm-slim, bootstrapped locally when absent (no registry here); starts dockerd if needed.
 image-base:
@@ -31,11 +31,11 @@ image: image-version image-base
 	  -t $(IMAGE) .
 	@$(DOCKER) image inspect -f '{{.Size}}' $(IMAGE) | awk '{ printf "built $(IMAGE): %.1f MB\n", $$1 / 1e6 }'
 
-# The chart's redis.tls sidecar (deploy/stunnel): Debian's stunnel4 5.68.
-STUNNEL_IMAGE ?= scalecache-stunnel:5.68-bookworm
-## Build the stunnel sidecar image (redis.tls; deploy/stunnel/Dockerfile).
-image-stunnel: image-base
-	$(DOCKER) build --network host --force-rm -t $(STUNNEL_IMAGE) deploy/stunnel
+# The one-shot certificate maker of deploy/compose/redis-tls.yaml (deploy/tls-certs): Debian's openssl.
+TLS_CERTS_IMAGE ?= scalecache-tls-certs:bookworm
+## Build the compose TLS overlay's certificate maker (deploy/tls-certs/Dockerfile).
+image-tls-certs: image-base
+	$(DOCKER) build --network host --force-rm -t $(TLS_CERTS_IMAGE) deploy/tls-certs
 
 # For scripts: the exact image reference `make image` builds.
 ## Print the image reference `make image` builds.

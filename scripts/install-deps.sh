@@ -10,7 +10,7 @@ set -euo pipefail
 build_pkgs=(g++ cmake ninja-build pkg-config libpistache-dev libhiredis-dev
             prometheus-cpp-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev rapidjson-dev libabsl-dev
             libgtest-dev)
-test_pkgs=(redis-server redis-tools python3-pytest curl stunnel4 openssl)
+test_pkgs=(redis-server redis-tools python3-pytest curl openssl)
 run_pkgs=(redis-server curl)
 lint_pkgs=(clang-format clang-tidy shellcheck python3-venv)
 

@@ -24,10 +24,10 @@
 #     one-shot container, the replicas in mode cluster: one origin call per
 #     key, then L2 hits across replicas (the sentinel override is validated);
 #   - deploy/compose/redis-tls.yaml: redis-server with only a TLS port, the
-#     certificates made by its one-shot container, the replicas through
-#     stunnel: a miss then an L2 hit on another replica, redis_up 1 on each;
-#     stunnel given another CA: redis_up 0, stunnel's verification error in
-#     its log, no crash; everything torn down, volumes included.
+#     certificates made by its one-shot container, the replicas speaking TLS
+#     themselves: a miss then an L2 hit on another replica, redis_up 1 on
+#     each; the replicas given another CA: redis_up 0, the verification error
+#     in their logs, no crash; everything torn down, volumes included.
 # Tears everything down (containers, network, volumes) on exit.
 # check_eval takes single-quoted expressions on purpose.
 # shellcheck disable=SC2016
@@ -109,15 +109,9 @@ for s in yaml.safe_load(open(sys.argv[1]))["services"].values():
 check_eval "every published port binds 127.0.0.1 only" \
   '[ -n "$published" ] && ! grep -v "^127\.0\.0\.1:" <<<"$published" | grep -q .'
 
-# The TLS overlay runs the chart's stunnel sidecar image, under the same name.
 dct config >"$work/resolved-tls.yaml" || abort "docker-compose config with deploy/compose/redis-tls.yaml"
-stunnel_image=$("$yaml_python" -c 'import sys, yaml
-print(yaml.safe_load(open(sys.argv[1]))["services"]["stunnel"]["image"])' "$work/resolved-tls.yaml")
-chart_stunnel=$("$yaml_python" -c 'import sys, yaml
-i = yaml.safe_load(open(sys.argv[1]))["redis"]["tls"]["image"]
-print(i["repository"] + ":" + i["tag"])' charts/scalecache/values.yaml)
-check_eval "the TLS overlay's stunnel image $stunnel_image = the chart's redis.tls.image ($chart_stunnel)" \
-  '[ -n "$stunnel_image" ] && [ "$stunnel_image" = "$chart_stunnel" ]'
+tls_certs_image=$("$yaml_python" -c 'import sys, yaml
+print(yaml.safe_load(open(sys.argv[1]))["services"]["redis-tls-certs"]["image"])' "$work/resolved-tls.yaml")
 
 # The Compose v2 check is required: no Go, or a validator that does not build,
 # fails the suite (the chart suite needs the same Go toolchain).
@@ -196,11 +190,11 @@ else
   abort "test origin $origin_image"
 fi
 t=$(date +%s.%N)
-if make --no-print-directory image-stunnel STUNNEL_IMAGE="$stunnel_image" >"$work/image-stunnel.log" 2>&1; then
-  pass "stunnel image $stunnel_image built (make image-stunnel, $(checks_elapsed "$t") s)"
+if make --no-print-directory image-tls-certs TLS_CERTS_IMAGE="$tls_certs_image" >"$work/image-tls-certs.log" 2>&1; then
+  pass "certificate maker image $tls_certs_image built (make image-tls-certs, $(checks_elapsed "$t") s)"
 else
-  tail -n 20 "$work/image-stunnel.log"
-  abort "make image-stunnel"
+  tail -n 20 "$work/image-tls-certs.log"
+  abort "make image-tls-certs"
 fi
 checks_log "skip - grafana: no registry and no Debian package for $(image_of grafana); its service is validated above but not started"
 
@@ -433,11 +427,11 @@ checks_log "Redis Cluster phase: $(checks_elapsed "$say_cluster") s"
 
 # --- TLS to Redis: deploy/compose/redis-tls.yaml ------------------------------------
 # redis-server with only a TLS port, its certificates made by the one-shot
-# redis-tls-certs into volumes; the replicas talk plain RESP to stunnel, which
-# verifies the server's chain and name. Then stunnel gets a CA that did not
-# sign the server certificate (as a bind-mounted directory: the bring-your-own
-# path): Redis must be down for every replica, for the reason stunnel logs,
-# with nothing crashed. The cluster's nodes go first: this phase needs none.
+# redis-tls-certs into volumes; the replicas speak TLS themselves and verify
+# the server's chain and name. Then the replicas get a CA that did not sign
+# the server certificate (as a bind-mounted directory: the bring-your-own
+# path): Redis must be down for every replica, for the reason they log, with
+# nothing crashed. The cluster's nodes go first: this phase needs none.
 say_tls=$(date +%s.%N)
 dcc rm -s -f redis-node-1 redis-node-2 redis-node-3 redis-node-4 redis-node-5 redis-node-6 \
   redis-cluster-create >/dev/null 2>&1
@@ -452,13 +446,13 @@ ids_of() {
 check_eval "the one-shot redis-tls-certs made a CA and a server certificate (exit 0)" \
   'docker logs "$(ids_of redis-tls-certs)" 2>&1 | grep -q "made a CA" &&
    [ "$(docker inspect -f "{{.State.ExitCode}}" "$(ids_of redis-tls-certs)")" = 0 ]'
-check "the replicas, now behind stunnel, are ready through NGINX" tl_wait_http "$lb/readyz" 200 60
-check "Prometheus finds the 3 replicas behind stunnel" tl_until 60 targets_are 3
+check "the replicas, speaking TLS to Redis, are ready through NGINX" tl_wait_http "$lb/readyz" 200 60
+check "Prometheus finds the 3 replicas" tl_until 60 targets_are 3
 redis_up_is() {  # redis_up_is V: Prometheus has scalecache_redis_up V from exactly the 3 replicas
   "${client[@]}" prom "$prom" 'scalecache_redis_up{job="scalecache"}' >"$work/redis-up.txt" 2>/dev/null
   [ "$(wc -l <"$work/redis-up.txt")" -eq 3 ] && [ "$(awk -v v="$1" '$2 == v' "$work/redis-up.txt" | wc -l)" -eq 3 ]
 }
-check "scalecache_redis_up 1 on every replica, through stunnel" tl_until 60 redis_up_is 1
+check "scalecache_redis_up 1 on every replica, over TLS" tl_until 60 redis_up_is 1
 check_eval "a miss: the first request for tls-key-1 is answered by the origin" \
   'tl_http "$lb/data/tls-key-1" -H "Connection: close"; [ "$(tl_json source)" = origin ]'
 l2_answer() { tl_http "$lb/data/tls-key-1" -H "Connection: close"; [ "$(tl_json source)" = l2 ]; }
@@ -473,35 +467,38 @@ check_eval "redis-server has no plain port (6379 refuses)" 'grep -q "^6379: .*Co
 check_eval "plain RESP to redis-server's TLS port (6380) gets no PONG" \
   'grep -q "^6380: " "$work/plain.txt" && ! grep -q "^6380: .*PONG" "$work/plain.txt"'
 
-# A second CA, made by the same script on this host; stunnel trusts only it.
+# A second CA, made by the same script on this host; the replicas then trust only it.
 check_quiet "redis-tls-certs.sh makes a second CA" \
-  sh deploy/compose/redis-tls-certs.sh "$work/other-ca/server" "$work/other-ca/ca"
+  sh deploy/tls-certs/redis-tls-certs.sh "$work/other-ca/server" "$work/other-ca/ca"
 check_eval "redis-tls-certs.sh keeps the certificates it finds" \
-  'sh deploy/compose/redis-tls-certs.sh "$work/other-ca/server" "$work/other-ca/ca" | grep -q "using the existing"'
+  'sh deploy/tls-certs/redis-tls-certs.sh "$work/other-ca/server" "$work/other-ca/ca" | grep -q "using the existing"'
 check_eval "redis-tls-certs.sh refuses a partial set and writes nothing" \
-  '! sh deploy/compose/redis-tls-certs.sh "$work/partial" "$work/other-ca/ca" 2>/dev/null && [ ! -e "$work/partial" ]'
-if ! REDIS_TLS_CA_DIR=$work/other-ca/ca dct up -d --no-build --no-deps stunnel >"$work/tls-wrong-ca.log" 2>&1; then
-  cat "$work/tls-wrong-ca.log"; fail "docker-compose up stunnel with another CA"
+  '! sh deploy/tls-certs/redis-tls-certs.sh "$work/partial" "$work/other-ca/ca" 2>/dev/null && [ ! -e "$work/partial" ]'
+if ! REDIS_TLS_CA_DIR=$work/other-ca/ca dct up -d --no-build --no-deps --scale scalecache=3 scalecache \
+     >"$work/tls-wrong-ca.log" 2>&1; then
+  cat "$work/tls-wrong-ca.log"; fail "docker-compose up the replicas with another CA"
 fi
-stunnel_refused() {
-  docker logs "$(ids_of stunnel)" >"$work/stunnel.log" 2>&1
-  grep -q "unable to get local issuer certificate" "$work/stunnel.log" \
-    && grep -q "certificate verify failed" "$work/stunnel.log"
+replicas_refused() {  # every replica logs the verification error
+  local id
+  [ "$(ids_of scalecache | wc -l)" -eq 3 ] || return 1
+  for id in $(ids_of scalecache); do
+    docker logs "$id" 2>&1 | grep -q "TLS with redis: certificate verify failed" || return 1
+  done
 }
-check "stunnel with another CA logs the verification error (unable to get local issuer certificate; certificate verify failed)" \
-  tl_until 30 stunnel_refused
+check "every replica given another CA logs the verification error (TLS with redis: certificate verify failed)" \
+  tl_until 60 replicas_refused
 check "scalecache_redis_up 0 on every replica" tl_until 60 redis_up_is 0
 tl_http "$lb/data/tls-key-2"
 check_eval "the replicas still answer, from the origin (HTTP $TL_CODE, source $(tl_json source))" \
   '[ "$TL_CODE" = 200 ] && [ "$(tl_json source)" = origin ]'
-not_crashed() {  # every replica and stunnel running, none restarted
+not_crashed() {  # every replica running, none restarted
   local id
   [ "$(ids_of scalecache | wc -l)" -eq 3 ] || return 1
-  for id in $(ids_of scalecache) $(ids_of stunnel); do
+  for id in $(ids_of scalecache); do
     [ "$(docker inspect -f '{{.State.Running}} {{.RestartCount}}' "$id")" = "true 0" ] || return 1
   done
 }
-check "no crash: the 3 replicas and stunnel run, none restarted" not_crashed
+check "no crash: the 3 replicas run, none restarted" not_crashed
 
 t=$(date +%s.%N)
 dct down --volumes --remove-orphans --timeout 20 >"$work/tls-down.log" 2>&1 || cat "$work/tls-down.log"

@@ -1,14 +1,14 @@
-"""TLS to Redis through the stunnel sidecar, for real, on loopback.
+"""TLS to Redis, in-process (redis.tls.*), for real, on loopback.
 
-An openssl-made CA signs a server certificate for redis-server's own
-`tls-port` (Debian's redis-server 7.0 is built with TLS) and a client
-certificate; deploy/stunnel/redis-tls-client.sh, the script the chart's
-sidecar image runs (charts/scalecache, redis.tls), runs Debian's stunnel4 in
-client mode in front of it; scalecache talks plain RESP to stunnel's loopback
-port. Checked: a miss then a hit through the tunnel, with an ACL user; a
-server certificate from another CA, or for another name, is refused by
-stunnel with a clear log line, and scalecache reports `redis_up 0` and keeps
-serving (from the origin), never crashing.
+An openssl-made CA (tests/lib/tls_pki.py) signs a server certificate for
+redis-server's own `tls-port` (Debian's redis-server 7.0 is built with TLS;
+the plain port is off) and a client certificate. scalecache does the TLS
+itself (src/redis/redis_tls.hpp). Checked: a miss, an L2 hit and a purge
+across two replicas with a client certificate and an ACL user; the address
+verified when no server name is set; a wrong CA, a wrong name and a missing
+client certificate are clear log lines with `redis_up 0`, the replica still
+serving from the origin; a TLS Redis Cluster reached at the addresses its
+nodes announce; a CA file that is not PEM is a config error.
 """
 from __future__ import annotations
 
@@ -20,13 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import REPO_ROOT, SCALECACHE_BIN, Fleet, RedisCluster, RedisServer, Scalecache, terminate, wait_until
-from helpers import free_port, port_open
-from tls_pki import SERVER_NAME, make_pki, redis_cli_tls_args, redis_tls_args
+from harness import SCALECACHE_BIN, Fleet, RedisCluster, RedisSentinels, RedisServer, Scalecache, wait_until
+from tls_pki import SERVER_NAME, make_pki
 
-SCRIPT = REPO_ROOT / "deploy" / "stunnel" / "redis-tls-client.sh"
-needs_stunnel = pytest.mark.skipif(not (shutil.which("stunnel4") or shutil.which("stunnel")),
-                                reason="stunnel4 not installed (scripts/install-deps.sh test)")
 USER, PASSWORD = "tls-user", "tls-pass-91c2"
 
 
@@ -37,115 +33,13 @@ def pki():
     shutil.rmtree(d, ignore_errors=True)
 
 
-class TlsRedis(RedisServer):
-    """redis-server with only a TLS port (the plain port off), client certificates required."""
-
-    def __init__(self, pki: Path):
-        self.tls_port = free_port()
-        super().__init__(args=[*redis_tls_args(pki, self.tls_port), "--tls-auth-clients", "yes"])
-        self.port = self.tls_port  # what start() waits on
-        self.pki = pki
-
-    def cli(self, *args: str) -> str:
-        cmd = ["redis-cli", "-p", str(self.tls_port), *redis_cli_tls_args(self.pki)]
-        return subprocess.run(cmd + list(args), check=True, capture_output=True, text=True, timeout=10).stdout.strip()
-
-
-class Stunnel:
-    """deploy/stunnel/redis-tls-client.sh, configured through its environment as the chart's sidecar is."""
-
-    def __init__(self, connect_port: int, ca: Path, pki: Path, server_name: str = SERVER_NAME):
-        self.port = free_port()
-        self.env = {**os.environ,
-                    "STUNNEL_ACCEPT": f"127.0.0.1:{self.port}",
-                    "STUNNEL_CONNECT": f"127.0.0.1:{connect_port}",
-                    "STUNNEL_SERVER_NAME": server_name,
-                    "STUNNEL_CA_FILE": str(ca),
-                    "STUNNEL_CERT_FILE": str(pki / "client.crt"),
-                    "STUNNEL_KEY_FILE": str(pki / "client.key")}
-        self.log_path = Path(tempfile.mkstemp(prefix="stunnel-", suffix=".log")[1])
-        self.proc = None
-
-    def __enter__(self):
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(["sh", str(SCRIPT)], env=self.env, stdout=self._log, stderr=self._log)
-        wait_until(lambda: port_open(self.port), 10, what="stunnel to listen")
-        return self
-
-    def __exit__(self, *exc):
-        terminate(self.proc, grace=5)
-        self._log.close()
-        self.log_path.unlink(missing_ok=True)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def probe(self) -> int:
-        return subprocess.run(["sh", str(SCRIPT), "--probe"], env=self.env, timeout=10).returncode
-
-
 @pytest.fixture
 def redis_tls(pki):
-    server = TlsRedis(pki)
-    with server:
+    """redis-server with only a TLS port (the plain port off), client certificates required."""
+    with RedisServer(tls_pki=pki, args=["--tls-auth-clients", "yes"]) as server:
         server.cli("ACL", "SETUSER", USER, "on", f">{PASSWORD}", "~scalecache:*", "&scalecache:*", "+@all")
         yield server
 
-
-@needs_stunnel
-def test_the_sidecar_configuration_verifies_chain_and_name(pki):
-    env = {**os.environ, "STUNNEL_CONNECT": "r:6380", "STUNNEL_SERVER_NAME": "r.example", "STUNNEL_CA_FILE": "/ca"}
-    text = subprocess.run(["sh", str(SCRIPT), "--print"], env=env, check=True, capture_output=True,
-                          text=True, timeout=10).stdout
-    for line in ("client = yes", "accept = 127.0.0.1:6380", "connect = r:6380", "verifyChain = yes",
-                 "CAfile = /ca", "checkHost = r.example", "sni = r.example"):
-        assert line in text.splitlines(), line
-    assert "cert =" not in text
-    missing = subprocess.run(["sh", str(SCRIPT), "--print"], env={**os.environ, "STUNNEL_CONNECT": "r:1"},
-                             capture_output=True, text=True, timeout=10)
-    assert missing.returncode != 0 and "STUNNEL_SERVER_NAME" in missing.stderr
-
-
-@needs_stunnel
-def test_miss_then_hit_through_stunnel_with_an_acl_user(pki, redis_tls):
-    with Stunnel(redis_tls.tls_port, pki / "ca.crt", pki) as tunnel:
-        assert tunnel.probe() == 0
-        # The extra hop through stunnel, under TSan, can take more than the
-        # default 50 ms command timeout; this test is about TLS, not latency.
-        env = {"SCALECACHE_REDIS_USERNAME": USER, "SCALECACHE_REDIS_PASSWORD": PASSWORD,
-               "SCALECACHE_REDIS_TIMEOUT_MS": "1000"}
-        url = f"redis://127.0.0.1:{tunnel.port}"
-        with Scalecache(redis_url=url, origin_delay_ms=0, env=env) as a, \
-                Scalecache(redis_url=url, origin_delay_ms=0, env=env) as b:
-            wait_until(lambda: a.metric("scalecache_redis_up") == 1 and b.metric("scalecache_redis_up") == 1, 10,
-                       what="both scalecache replicas up through stunnel")
-            assert a.get_json("/data/tls-key")[1]["source"] == "origin"
-            assert a.get_json("/data/tls-key")[1]["source"] == "l1"
-            wait_until(lambda: redis_tls.cli("EXISTS", "scalecache:v:tls-key") == "1", 5,
-                       what="the fill stored in Redis, over TLS")
-            # B never saw the key: it comes from Redis, over TLS.
-            assert b.get_json("/data/tls-key")[1]["source"] == "l2"
-
-
-@needs_stunnel
-@pytest.mark.parametrize("case", ["wrong CA", "wrong name"])
-def test_a_wrong_ca_or_name_is_a_clear_stunnel_error_and_redis_up_0(pki, redis_tls, case):
-    ca = pki / ("other-ca.crt" if case == "wrong CA" else "ca.crt")
-    name = SERVER_NAME if case == "wrong CA" else "other.scalecache.test"
-    with Stunnel(redis_tls.tls_port, ca, pki, server_name=name) as tunnel:
-        with Scalecache(redis_url=f"redis://127.0.0.1:{tunnel.port}", origin_delay_ms=0,
-                        env={"SCALECACHE_REDIS_USERNAME": USER, "SCALECACHE_REDIS_PASSWORD": PASSWORD}) as sc:
-            assert sc.get_json("/data/k")[1]["source"] == "origin"
-            want = "Rejected by CERT at depth=1" if case == "wrong CA" else "CERT: Subject checks failed"
-            wait_until(lambda: want in tunnel.log() and "certificate verify failed" in tunnel.log(), 10,
-                       what=f"stunnel's '{want}' and 'certificate verify failed' in its log")
-            assert sc.metric("scalecache_redis_up") == 0
-            assert sc.get_json("/data/k2")[1]["source"] == "origin"
-            assert sc.proc.poll() is None
-        assert redis_tls.cli("EXISTS", "scalecache:v:k") == "0"
-
-
-# In-process TLS (redis.tls.*): scalecache's own tunnel, no sidecar, in every mode.
 
 def tls_env(pki: Path, ca: str = "ca.crt", server_name: str = "", client_cert: bool = True) -> dict[str, str]:
     env = {"SCALECACHE_REDIS_TLS_ENABLED": "true", "SCALECACHE_REDIS_TLS_CA_FILE": str(pki / ca),
@@ -162,7 +56,7 @@ def tls_env(pki: Path, ca: str = "ca.crt", server_name: str = "", client_cert: b
 def test_in_process_tls_miss_then_hit_with_a_client_certificate_and_an_acl_user(pki, redis_tls):
     env = {**tls_env(pki, server_name=SERVER_NAME), "SCALECACHE_REDIS_USERNAME": USER,
            "SCALECACHE_REDIS_PASSWORD": PASSWORD}
-    url = f"redis://127.0.0.1:{redis_tls.tls_port}"
+    url = f"redis://127.0.0.1:{redis_tls.port}"
     with Scalecache(redis_url=url, origin_delay_ms=0, env=env) as a, \
             Scalecache(redis_url=url, origin_delay_ms=0, env=env) as b:
         wait_until(lambda: a.metric("scalecache_redis_up") == 1 and b.metric("scalecache_redis_up") == 1, 10,
@@ -179,7 +73,7 @@ def test_in_process_tls_miss_then_hit_with_a_client_certificate_and_an_acl_user(
 
 def test_in_process_tls_verifies_the_address_when_no_server_name_is_set(pki, redis_tls):
     # server.crt carries IP:127.0.0.1 besides its DNS name.
-    with Scalecache(redis_url=f"redis://127.0.0.1:{redis_tls.tls_port}", origin_delay_ms=0,
+    with Scalecache(redis_url=f"redis://127.0.0.1:{redis_tls.port}", origin_delay_ms=0,
                     env={**tls_env(pki), "SCALECACHE_REDIS_USERNAME": USER, "SCALECACHE_REDIS_PASSWORD": PASSWORD}) as sc:
         wait_until(lambda: sc.metric("scalecache_redis_up") == 1, 10, what="redis_up 1 over TLS")
 
@@ -190,7 +84,7 @@ def test_in_process_tls_refusals_are_clear_log_lines_and_redis_up_0(pki, redis_t
                      server_name="other.scalecache.test" if case == "wrong name" else SERVER_NAME,
                      client_cert=case != "no client certificate"),
            "SCALECACHE_REDIS_USERNAME": USER, "SCALECACHE_REDIS_PASSWORD": PASSWORD}
-    with Scalecache(redis_url=f"redis://127.0.0.1:{redis_tls.tls_port}", origin_delay_ms=0, env=env) as sc:
+    with Scalecache(redis_url=f"redis://127.0.0.1:{redis_tls.port}", origin_delay_ms=0, env=env) as sc:
         assert sc.get_json("/data/k")[1]["source"] == "origin"
         # The handshake's own refusals, and the server's alert after a TLS 1.3 handshake.
         want = {"wrong CA": f"TLS with {SERVER_NAME}: certificate verify failed: self-signed certificate in certificate chain",
@@ -226,3 +120,15 @@ def test_a_tls_file_that_is_not_pem_is_a_config_error_naming_key_and_file(pki, t
                           text=True, timeout=10)
     assert done.returncode == 2, done.stdout + done.stderr
     assert f'redis.tls.ca_file: "{bad}"' in done.stderr
+
+
+def test_in_process_tls_with_sentinels_follows_the_master_they_name(pki):
+    # The sentinels serve only TLS too: asking them and following the master both go through the tunnel.
+    with RedisSentinels(replicas=1, tls_pki=pki) as sentinels, \
+            Fleet(2, env=sentinels.env(**tls_env(pki, server_name=SERVER_NAME))) as fleet:
+        wait_until(lambda: all(r.metric("scalecache_redis_up") == 1 for r in fleet), 10,
+                   what="both replicas up on the master the sentinels name, over TLS")
+        assert fleet[0].get_json("/data/tls-sentinel")[1]["source"] == "origin"
+        wait_until(lambda: sentinels.master().cli("EXISTS", "scalecache:v:tls-sentinel") == "1", 5,
+                   what="the fill stored on the master, over TLS")
+        assert fleet[1].get_json("/data/tls-sentinel")[1]["source"] == "l2"

@@ -64,11 +64,10 @@ class RedisServer:
                  tls_pki: Path | None = None):
         self.port = port or free_port()
         self.password = password
-        self.args = list(args or [])  # more redis-server options (cluster ones, say)
         # TLS only, on self.port (tls_pki.make_pki's certificates), replication and cluster bus included.
         self.tls_pki = tls_pki
-        if tls_pki:
-            self.args += [*redis_tls_args(tls_pki, self.port), "--tls-replication", "yes", "--tls-cluster", "yes"]
+        tls = [*redis_tls_args(tls_pki, self.port), "--tls-replication", "yes", "--tls-cluster", "yes"] if tls_pki else []
+        self.args = [*tls, *(args or [])]  # more redis-server options (cluster ones, say), which win
         self.dir = tempfile.mkdtemp(prefix="scalecache-redis-")
         self.proc: subprocess.Popen | None = None
 
@@ -267,24 +266,28 @@ class RedisSentinels(_StartStop):
 
     MASTER_NAME = "scalecache-master"
 
-    def __init__(self, replicas: int = 2, sentinels: int = 3):
+    def __init__(self, replicas: int = 2, sentinels: int = 3, tls_pki: Path | None = None):
         self.replica_count, self.sentinel_count = replicas, sentinels
+        self.tls_pki = tls_pki  # TLS everywhere: servers, replication, the sentinels' own port
         self.servers: list[RedisServer] = []  # the first is the master at start
         self.sentinels: list[RedisServer] = []
         self._procs: list[subprocess.Popen] = []
 
     def start(self) -> RedisSentinels:
-        self.servers.append(RedisServer())
+        self.servers.append(RedisServer(tls_pki=self.tls_pki))
         self.servers[0].start()
         for _ in range(self.replica_count):
-            self.servers.append(RedisServer(args=["--replicaof", "127.0.0.1", str(self.servers[0].port)]))
+            self.servers.append(RedisServer(args=["--replicaof", "127.0.0.1", str(self.servers[0].port)],
+                                            tls_pki=self.tls_pki))
             self.servers[-1].start()
         wait_until(lambda: f"connected_slaves:{self.replica_count}" in self.servers[0].cli("INFO", "replication"),
                    30, what="the replicas to connect")
         for _ in range(self.sentinel_count):
-            sentinel = RedisServer()
+            sentinel = RedisServer(tls_pki=self.tls_pki)
             conf = Path(sentinel.dir) / "sentinel.conf"
-            conf.write_text(f"port {sentinel.port}\nbind 127.0.0.1\ndir {sentinel.dir}\n"
+            # The TLS options as config lines ("--tls-port", "N" -> "tls-port N").
+            tls = "".join(f"{k[2:]} {v or chr(34) * 2}\n" for k, v in zip(sentinel.args[::2], sentinel.args[1::2]))
+            conf.write_text(f"port {sentinel.port}\nbind 127.0.0.1\ndir {sentinel.dir}\n{tls}"
                             f"sentinel monitor {self.MASTER_NAME} 127.0.0.1 {self.servers[0].port} 2\n"
                             f"sentinel down-after-milliseconds {self.MASTER_NAME} 1000\n"
                             f"sentinel failover-timeout {self.MASTER_NAME} 10000\n")

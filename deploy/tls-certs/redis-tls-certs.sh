@@ -1,17 +1,18 @@
 #!/bin/sh
 # Certificates for deploy/compose/redis-tls.yaml: a CA and a server
 # certificate for redis-server's TLS port, made with openssl by the overlay's
-# one-shot `redis-tls-certs` container (the stunnel image, which has openssl).
+# one-shot `redis-tls-certs` container (deploy/tls-certs/Dockerfile).
 #
 #   redis-tls-certs.sh [SERVER_DIR [CA_DIR]]    (default /tls/server /tls/ca)
 #
 # SERVER_DIR gets tls.crt and tls.key (mounted into redis only), CA_DIR gets
-# ca.crt (mounted into stunnel only, which verifies the server against it).
+# ca.crt (mounted into the replicas and workers, which verify the server
+# against it: scalecache's redis.tls.ca_file).
 # When all three exist they are used as they are (your own, or the ones made
 # by an earlier run); when some exist and others do not, nothing is written
 # and it fails (never overwrites a file it did not make). The server
-# certificate is for REDIS_TLS_SERVER_NAME (default redis), the name stunnel
-# checks. The CA's key is thrown away after signing: nothing else is ever
+# certificate is for REDIS_TLS_SERVER_NAME (default redis), the name
+# scalecache checks (redis.tls.server_name). The CA's key is thrown away after signing: nothing else is ever
 # signed by it, and no key that could sign a server sits in a volume.
 set -eu
 
