@@ -28,9 +28,11 @@ For every file given (multi-document YAML):
     out only to listed destinations.
   * Redis: no password in a ConfigMap or as a plain env value (Secrets
     only); the mode's keys are set (cluster seeds, sentinel master and
-    nodes); a loopback redis.url is served by an stunnel sidecar (a native
-    sidecar verifying against a CA file from a Secret volume, with a server
-    name); an in-chart Redis Cluster (seeds naming a StatefulSet's pods) has
+    nodes); no loopback redis.url and no other container in a scalecache
+    pod (TLS is scalecache's own, no proxy sidecar); redis.tls files come
+    from a Secret volume mounted read-only into the container that reads
+    them (a ca_file outside any volume is the image's CA bundle); an
+    in-chart Redis Cluster (seeds naming a StatefulSet's pods) has
     every pod in the seeds, cluster mode on without full coverage, a headless
     Service publishing not-ready pods, a PodDisruptionBudget, preferred pod
     anti-affinity, and NetworkPolicies that let its pods reach each other on
@@ -345,7 +347,7 @@ class Checker:
                         if not rule.get("to"):
                             self.fail(np, "worker egress rule without `to`: workers may reach only DNS, Redis and the origin")
 
-    # -- Redis topology, secrets, TLS sidecar, in-chart cluster ---------------------
+    # -- Redis topology, secrets, TLS, in-chart cluster ----------------------------
     SECRET_ENV = ("SCALECACHE_REDIS_PASSWORD", "SCALECACHE_REDIS_SENTINEL_PASSWORD", "SCALECACHE_ADMIN_TOKEN")
 
     def redis(self):
@@ -372,27 +374,29 @@ class Checker:
             url = str(rc.get("url", ""))
             hostport = url.split("://", 1)[-1].split("/", 1)[0]
             if hostport.split(":")[0] in ("127.0.0.1", "localhost"):
-                self.tls_sidecar(dep, spec, hostport)
+                self.fail(dep, f"redis.url points at {hostport}: nothing in the pod serves Redis (TLS is scalecache's own)")
+            others = [c["name"] for c in spec.get("initContainers", []) + spec["containers"] if c not in apps]
+            if others:
+                self.fail(dep, f"containers besides scalecache/worker: {others} (no proxy sidecar: TLS is in-process)")
+            for c in apps:
+                self.tls_files(dep, spec, c, rc.get("tls") or {})
             if mode == "cluster":
                 self.in_chart_cluster(dep, rc["nodes"] if rc.get("nodes") else "")
 
-    def tls_sidecar(self, dep, spec, hostport):
-        sidecars = [c for c in spec.get("initContainers", [])
-                    if {"name": "STUNNEL_ACCEPT", "value": hostport} in c.get("env", [])]
-        if not sidecars:
-            self.fail(dep, f"redis.url points at {hostport} but no stunnel sidecar accepts there")
-            return
-        c = sidecars[0]
-        env = {e["name"]: e.get("value") for e in c.get("env", [])}
-        if c.get("restartPolicy") != "Always":
-            self.fail(dep, "the stunnel sidecar is not a native sidecar (restartPolicy Always): it would have to exit first")
-        if not env.get("STUNNEL_SERVER_NAME") or not env.get("STUNNEL_CONNECT"):
-            self.fail(dep, "the stunnel sidecar has no server name or no endpoint: the certificate's name is not checked")
-        ca = env.get("STUNNEL_CA_FILE") or ""
-        mount = next((m for m in c.get("volumeMounts", []) if ca.startswith(m["mountPath"].rstrip("/") + "/")), None)
-        vol = next((v for v in spec.get("volumes", []) if mount and v["name"] == mount["name"]), None)
-        if not ca or not vol or "secret" not in vol:
-            self.fail(dep, "the stunnel sidecar's CA file does not come from a Secret volume")
+    def tls_files(self, dep, spec, c, tls):
+        secret_volumes = {v["name"] for v in spec.get("volumes", []) if "secret" in v}
+        for key in ("ca_file", "cert_file", "key_file"):
+            path = str(tls.get(key) or "")
+            if not path:
+                continue
+            mount = next((m for m in c.get("volumeMounts", [])
+                          if path.startswith(m["mountPath"].rstrip("/") + "/")), None)
+            if not mount and key == "ca_file":
+                continue  # the image's CA bundle
+            if not mount or mount["name"] not in secret_volumes:
+                self.fail(dep, f"{c['name']}: redis.tls.{key} {path} does not come from a Secret volume")
+            elif mount.get("readOnly") is not True:
+                self.fail(dep, f"{c['name']}: the Secret volume of redis.tls.{key} is not mounted read-only")
 
     def in_chart_cluster(self, dep, nodes):
         seeds = [n.rsplit(":", 1)[0] for n in nodes.split(",") if n]

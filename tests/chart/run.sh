@@ -247,6 +247,60 @@ assert len(generated) == 32 and generated.isalnum(), f"generated token has {len(
 assert given == "given-token", "admin.token not used"
 print("admin token ok")
 EOF
+# redis.tls is scalecache's own (config redis.tls.*): the Secret, when given, is
+# mounted read-only into every scalecache and worker container and the config
+# names its files; no proxy sidecar in any render.
+check "redis.tls: Secret mounted read-only where the config's files are, in every mode; no sidecar anywhere" \
+  "$PY" - "$WORK"/render/*.yaml <<'EOF'
+import os, sys, yaml
+want = {  # render: (mode, Secret, client certificate, server_name)
+    "redis-tls": ("standalone", "redis-tls", True, None),
+    "external-sentinel-tls": ("sentinel", "redis-tls", True, None),
+    "external-cluster-tls": ("cluster", None, False, "clustercfg.cache.example.com"),
+}
+seen = set()
+for path in sys.argv[1:]:
+    n = os.path.basename(path)[:-len(".yaml")]
+    text = open(path).read()
+    assert "stunnel" not in text.lower(), f"{n}: mentions stunnel"
+    docs = [d for d in yaml.safe_load_all(text) if d]
+    cms = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
+    for dep in (d for d in docs if d["kind"] == "Deployment"):
+        spec = dep["spec"]["template"]["spec"]
+        names = [c["name"] for c in spec.get("initContainers", []) + spec["containers"]]
+        if not {"scalecache", "worker"} & set(names):
+            continue
+        assert names in (["scalecache"], ["worker"]), f"{n}: {dep['metadata']['name']} runs {names}"
+        cm = next(v["configMap"]["name"] for v in spec["volumes"] if "configMap" in v)
+        rc = yaml.safe_load(cms[cm]["data"]["scalecache.yaml"])["redis"]
+        tls = rc.get("tls")
+        vols = {v["name"]: v for v in spec["volumes"]}
+        mounts = {m["name"]: m for m in spec["containers"][0]["volumeMounts"]}
+        if n not in want:
+            assert tls is None and "redis-tls" not in vols, f"{n}: redis.tls without redis.tls.enabled"
+            continue
+        seen.add(n)
+        mode, secret, client, server_name = want[n]
+        assert rc.get("mode", "standalone") == mode, f"{n}: mode {rc.get('mode')}"
+        assert tls["enabled"] is True and tls.get("server_name") == server_name, f"{n}: tls {tls}"
+        if secret is None:
+            bundle = "/etc/ssl/certs/ca-certificates.crt"  # the image's (scripts/docker-rootfs.sh)
+            assert tls["ca_file"] == bundle and "redis-tls" not in vols, f"{n}: no Secret, CAs {tls}"
+            continue
+        vol, mount = vols["redis-tls"], mounts["redis-tls"]
+        assert vol["secret"]["secretName"] == secret, f"{n}: volume {vol}"
+        keys = [i["key"] for i in vol["secret"]["items"]]
+        assert keys == (["ca.crt", "tls.crt", "tls.key"] if client else ["ca.crt"]), f"{n}: keys {keys}"
+        assert mount.get("readOnly") is True, f"{n}: {dep['metadata']['name']} mounts the Secret writable"
+        files = {"ca_file": "ca.crt", "cert_file": "tls.crt", "key_file": "tls.key"}
+        for key, item in files.items():
+            if item in keys:
+                assert tls[key] == f"{mount['mountPath']}/{item}", f"{n}: {key} {tls.get(key)}"
+            else:
+                assert key not in tls, f"{n}: {key} without the Secret's {item}"
+assert seen == set(want), f"TLS renders missing: {set(want) - seen}"
+print("redis.tls ok:", sorted(seen))
+EOF
 check_quiet "helm package" "$HELM" package "$CHART" -d "$WORK/package"
 check_quiet "template from the packaged chart (dashboard and rules files included)" \
   "$HELM" template scalecache "$WORK"/package/scalecache-*.tgz -f "$CHART/ci/everything-on-values.yaml"
@@ -289,13 +343,17 @@ refuse "policy: purges opened to anyone (extraEnv) are caught" "allow_unauthenti
                                   --set-string 'extraEnv[0].value=true' 2>/dev/null)
 
 # Redis topologies (docs/redis-topologies.md).
-refuse "schema: TLS with mode cluster (one sidecar endpoint cannot follow announced nodes)" "tls" \
-  T -f "$CHART/ci/external-cluster-values.yaml" --set redis.tls.enabled=true --set redis.tls.existingSecret=t
-refuse "template: TLS with mode sentinel names the reason" "announce their own addresses" \
-  "$HELM" template scalecache "$CHART" --skip-schema-validation -f "$CHART/ci/external-sentinel-values.yaml" \
-  --set redis.tls.enabled=true --set redis.tls.existingSecret=t
-refuse "template: TLS without a Secret holding the CA" "existingSecret" \
-  T --set redis.enabled=false --set redis.external.url=redis://r.example:6380 --set redis.tls.enabled=true
+refuse "schema: TLS with the in-chart Redis (it serves no TLS)" "/redis/tls/enabled" T --set redis.tls.enabled=true
+refuse "template: TLS with the in-chart Redis Cluster names the reason" "in-chart Redis \(mode cluster\) does not serve TLS" \
+  "$HELM" template scalecache "$CHART" --skip-schema-validation -f "$CHART/ci/redis-cluster-values.yaml" \
+  --set redis.tls.enabled=true
+refuse "schema: TLS client certificate without a Secret" "/redis/tls/existingSecret" \
+  T -f "$CHART/ci/external-cluster-tls-values.yaml" --set redis.tls.clientCert=true
+refuse "template: TLS client certificate without a Secret" "clientCert needs redis.tls.existingSecret" \
+  "$HELM" template scalecache "$CHART" --skip-schema-validation -f "$CHART/ci/external-cluster-tls-values.yaml" \
+  --set redis.tls.clientCert=true
+refuse "template: TLS without any Redis" "without a Redis" \
+  T --set redis.enabled=false --set redis.tls.enabled=true
 refuse "template: in-chart Redis in mode sentinel" "sentinel needs an external Redis" T --set redis.mode=sentinel
 refuse "template: external mode cluster without seed nodes" "needs redis.external.nodes" \
   T --set redis.enabled=false --set redis.mode=cluster
@@ -321,8 +379,16 @@ refuse "policy: a Redis Cluster without the bus port in its NetworkPolicy is cau
   "$PY" tests/chart/policy.py <(T -f "$CHART/ci/redis-cluster-values.yaml" 2>/dev/null | sed '/^        - port: bus$/,+1d; /^        - port: 16379$/,+1d')
 refuse "policy: a Redis Cluster seed list missing a pod is caught" "cluster seeds name pods" \
   "$PY" tests/chart/policy.py <(T -f "$CHART/ci/redis-cluster-values.yaml" 2>/dev/null | sed 's/,scalecache-redis-5\.[^ ]*:6379//')
-refuse "policy: an stunnel sidecar whose CA is not from a Secret is caught" "CA file does not come from a Secret" \
-  "$PY" tests/chart/policy.py <(T -f "$CHART/ci/redis-tls-values.yaml" 2>/dev/null | sed 's|value: /etc/scalecache/redis-tls/ca.crt|value: /tmp/ca.crt|')
+refuse "policy: a redis.tls CA file not from a Secret is caught" "ca_file /tmp/ca.crt does not come from a Secret" \
+  "$PY" tests/chart/policy.py <(T -f "$CHART/ci/redis-tls-values.yaml" 2>/dev/null | sed 's|ca_file: /etc/redis-tls/ca.crt|ca_file: /tmp/ca.crt|')
+refuse "policy: a writable redis.tls Secret mount is caught" "not mounted read-only" \
+  "$PY" tests/chart/policy.py <(T -f "$CHART/ci/redis-tls-values.yaml" 2>/dev/null | sed '/mountPath: \/etc\/redis-tls$/{n;s/readOnly: true/readOnly: false/}')
+refuse "policy: a proxy sidecar next to scalecache is caught" "containers besides scalecache" \
+  "$PY" tests/chart/policy.py <(T -f "$CHART/ci/redis-tls-values.yaml" 2>/dev/null | mutate '
+for d in docs:
+    if d["kind"] == "Deployment":
+        spec = d["spec"]["template"]["spec"]
+        spec["initContainers"] = [dict(spec["containers"][0], name="redis-tls", restartPolicy="Always")]')
 
 # ---- 10. k8s/ (kustomize) ---------------------------------------------------
 say "k8s/: kustomize base = chart defaults, overlays"
@@ -409,6 +475,15 @@ EOF
 # ---- 11. scalecache --check-config -----------------------------------------
 say "rendered ConfigMaps pass scalecache --check-config"
 if [ -x "$BIN" ]; then
+  # The Secret a redis.tls render mounts (ca.crt, tls.crt, tls.key), made with
+  # the integration tests' PKI: check-config loads the CA and the client pair.
+  mkdir -p "$WORK/redis-tls"
+  if "$PY" -c 'import sys; from pathlib import Path; from tests.lib.tls_pki import make_pki; make_pki(Path(sys.argv[1]))' \
+       "$WORK/redis-tls" >"$WORK/out.log" 2>&1; then
+    cp "$WORK/redis-tls/client.crt" "$WORK/redis-tls/tls.crt"; cp "$WORK/redis-tls/client.key" "$WORK/redis-tls/tls.key"
+  else
+    fail "make the redis.tls test certificates" "$WORK/out.log"
+  fi
   for f in "$WORK"/render/*.yaml; do
     n=$(basename "$f" .yaml)
     "$PY" - "$f" "$WORK/config-$n.yaml" <<'EOF' || { fail "extract the scalecache ConfigMap of $n"; continue; }
@@ -419,6 +494,8 @@ if len(cms) != 1:
     sys.exit(f"expected one ConfigMap with scalecache.yaml, found {len(cms)}")
 open(sys.argv[2], "w").write(cms[0]["data"]["scalecache.yaml"])
 EOF
+    # redis.tls files come from the pod's Secret volume: throw-away ones here.
+    sed -i "s|/etc/redis-tls/|$WORK/redis-tls/|" "$WORK/config-$n.yaml"
     check_quiet "check-config $n" "$BIN" --check-config --config "$WORK/config-$n.yaml"
   done
   printf 'server:\n  threadz: 2\n' >"$WORK/config-typo.yaml"

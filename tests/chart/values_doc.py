@@ -28,11 +28,13 @@ KEY_RE = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_.-]+):(?:\s|$)")
 # admin.allow_unauthenticated_purge would change nothing there.
 # The Redis topology keys (mode, cluster seeds, sentinels, ACL user) are the
 # chart's too: it sets them from redis.mode, redis.external.* and
-# redis.username (in-chart or external Redis; docs/redis-topologies.md).
+# redis.username (in-chart or external Redis; docs/redis-topologies.md), and
+# redis.tls.* from redis.tls (the files of the Secret it mounts).
 CHART_MANAGED = {"redis.url", "redis.password", "redis.password_file", "admin.token", "admin.token_file",
                  "admin.allow_unauthenticated_purge", "redis.mode", "redis.username", "redis.nodes",
                  "redis.sentinel.master_name", "redis.sentinel.nodes", "redis.sentinel.password",
-                 "redis.sentinel.password_file"}
+                 "redis.sentinel.password_file", "redis.tls.enabled", "redis.tls.ca_file", "redis.tls.cert_file",
+                 "redis.tls.key_file", "redis.tls.server_name"}
 
 
 def parse_comments(path):

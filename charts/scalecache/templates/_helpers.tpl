@@ -156,10 +156,6 @@ admin token would leave scalecache refusing every purge). */}}
 {{- if ne .Values.redis.mode "standalone" }}
 {{- else if .Values.redis.enabled }}
 {{- printf "redis://%s:6379/0" (include "scalecache.redisName" .) }}
-{{- else if .Values.redis.tls.enabled }}
-{{- /* scalecache speaks plain RESP to the stunnel sidecar on loopback; the database stays the URL's. */}}
-{{- $u := urlParse .Values.redis.external.url }}
-{{- printf "redis://127.0.0.1:%d%s" (int .Values.redis.tls.localPort) (default "/0" $u.path) }}
 {{- else }}
 {{- .Values.redis.external.url }}
 {{- end }}
@@ -211,15 +207,33 @@ cluster by its stable DNS name (headless Service), or the external list. */}}
 {{- if and (eq .Values.redis.mode "sentinel") (or $a.password $a.existingSecret) }}true{{ end }}
 {{- end }}
 
-{{/* The server name stunnel checks: tls.serverName, else the host of external.url. */}}
-{{- define "scalecache.redisTlsServerName" -}}
-{{- default (urlParse .Values.redis.external.url).hostname .Values.redis.tls.serverName }}
+{{/* Where the redis.tls Secret is mounted (scalecache and worker containers).
+Not under /etc/scalecache: that is the ConfigMap's read-only volume. */}}
+{{- define "scalecache.redisTlsDir" -}}
+/etc/redis-tls
 {{- end }}
 
-{{/* host:port stunnel connects to (external.url's, port 6379 when the URL has none). */}}
-{{- define "scalecache.redisTlsConnect" -}}
-{{- $u := urlParse .Values.redis.external.url }}
-{{- if contains ":" $u.host }}{{ $u.host }}{{ else }}{{ printf "%s:6379" $u.host }}{{ end }}
+{{/* config `redis.tls` from the chart's redis.tls: the files of the mounted
+Secret, the name to verify. Without a Secret the CA bundle the image ships
+(Debian's ca-certificates): the scratch image has no OpenSSL directory, so an
+empty ca_file would trust nothing there. */}}
+{{- define "scalecache.redisTlsConfig" -}}
+{{- $t := .Values.redis.tls }}
+{{- $dir := include "scalecache.redisTlsDir" . }}
+{{- $tls := dict "enabled" true }}
+{{- if include "scalecache.redisTlsMounted" . }}
+{{- $_ := set $tls "ca_file" (printf "%s/ca.crt" $dir) }}
+{{- else }}
+{{- $_ := set $tls "ca_file" "/etc/ssl/certs/ca-certificates.crt" }}
+{{- end }}
+{{- if $t.clientCert }}
+{{- $_ := set $tls "cert_file" (printf "%s/tls.crt" $dir) }}
+{{- $_ := set $tls "key_file" (printf "%s/tls.key" $dir) }}
+{{- end }}
+{{- with $t.serverName }}
+{{- $_ := set $tls "server_name" . }}
+{{- end }}
+{{- toYaml $tls }}
 {{- end }}
 
 {{/* The scalecache.yaml the service reads: values.config plus the keys the chart owns. */}}
@@ -239,6 +253,9 @@ cluster by its stable DNS name (headless Service), or the external list. */}}
 {{- end }}
 {{- with .Values.redis.username }}
 {{- $_ := set $redis "username" . }}
+{{- end }}
+{{- if .Values.redis.tls.enabled }}
+{{- $_ := set $redis "tls" (include "scalecache.redisTlsConfig" . | fromYaml) }}
 {{- end }}
 {{- $_ := set $cfg "redis" $redis }}
 {{- if .Values.worker.enabled }}
@@ -303,14 +320,14 @@ cluster by its stable DNS name (headless Service), or the external list. */}}
 {{- fail (printf "redis.external.sentinel.* is for mode sentinel, but redis.mode is %s" $r.mode) }}
 {{- end }}
 {{- if $r.tls.enabled }}
-{{- if ne $r.mode "standalone" }}
-{{- fail (printf "redis.tls.enabled with redis.mode %s is not supported: %s nodes announce their own addresses and scalecache connects to those directly, past a sidecar with one fixed endpoint (docs/redis-topologies.md, TLS)" $r.mode $r.mode) }}
+{{- if $r.enabled }}
+{{- fail (printf "redis.tls.enabled needs an external Redis (redis.enabled false and redis.external.*): the in-chart Redis (mode %s) does not serve TLS" $r.mode) }}
 {{- end }}
-{{- if or $r.enabled (not $r.external.url) }}
-{{- fail "redis.tls.enabled needs an external Redis (redis.enabled false, redis.external.url): the sidecar connects to it" }}
+{{- if not (include "scalecache.hasRedis" .) }}
+{{- fail "redis.tls.enabled without a Redis: set redis.external.url, redis.external.nodes or redis.external.sentinel.*" }}
 {{- end }}
-{{- if not $r.tls.existingSecret }}
-{{- fail "redis.tls.enabled needs redis.tls.existingSecret (a Secret with ca.crt)" }}
+{{- if and $r.tls.clientCert (not $r.tls.existingSecret) }}
+{{- fail "redis.tls.clientCert needs redis.tls.existingSecret (a Secret with tls.crt and tls.key)" }}
 {{- end }}
 {{- end }}
 {{- if include "scalecache.redisCluster" . }}
@@ -338,61 +355,31 @@ cluster by its stable DNS name (headless Service), or the external list. */}}
 {{- end }}
 {{- end }}
 
-{{/* The stunnel sidecar (redis.tls.enabled), a native sidecar (an init container
-with restartPolicy Always): up before scalecache starts, stopped after it.
-deploy/stunnel/redis-tls-client.sh in the image writes stunnel's configuration
-from these variables; tests/integration/test_redis_tls.py runs the same script. */}}
-{{- define "scalecache.stunnelSidecar" -}}
-{{- $t := .Values.redis.tls }}
-- name: redis-tls
-  image: "{{ $t.image.repository }}:{{ $t.image.tag }}"
-  imagePullPolicy: {{ $t.image.pullPolicy }}
-  restartPolicy: Always
-  env:
-    - name: STUNNEL_ACCEPT
-      value: "127.0.0.1:{{ $t.localPort }}"
-    - name: STUNNEL_CONNECT
-      value: {{ include "scalecache.redisTlsConnect" . | quote }}
-    - name: STUNNEL_SERVER_NAME
-      value: {{ include "scalecache.redisTlsServerName" . | quote }}
-    - name: STUNNEL_CA_FILE
-      value: /etc/scalecache/redis-tls/ca.crt
-    {{- if $t.clientCert }}
-    - name: STUNNEL_CERT_FILE
-      value: /etc/scalecache/redis-tls/tls.crt
-    - name: STUNNEL_KEY_FILE
-      value: /etc/scalecache/redis-tls/tls.key
-    {{- end }}
-  # stunnel listens on loopback only: the probes connect from inside the container.
-  startupProbe:
-    exec:
-      command: ["redis-tls-client.sh", "--probe"]
-    periodSeconds: 1
-    failureThreshold: 30
-  readinessProbe:
-    exec:
-      command: ["redis-tls-client.sh", "--probe"]
-    periodSeconds: 10
-    timeoutSeconds: 2
-  livenessProbe:
-    exec:
-      command: ["redis-tls-client.sh", "--probe"]
-    periodSeconds: 10
-    timeoutSeconds: 2
-    failureThreshold: 3
-  resources:
-    {{- toYaml $t.resources | nindent 4 }}
-  securityContext:
-    {{- toYaml .Values.securityContext | nindent 4 }}
-  volumeMounts:
-    - name: redis-tls
-      mountPath: /etc/scalecache/redis-tls
-      readOnly: true
+{{/* The redis.tls Secret, read-only (redis.tls.existingSecret): only the keys
+scalecache reads, so a missing one stops the pod at mount time, and a client
+key is not mounted unless used. Mode 0440: readable through the pod's fsGroup. */}}
+{{- define "scalecache.redisTlsMounted" -}}
+{{- if and .Values.redis.tls.enabled .Values.redis.tls.existingSecret }}true{{ end }}
 {{- end }}
 
-{{- define "scalecache.stunnelVolume" -}}
+{{- define "scalecache.redisTlsVolume" -}}
 - name: redis-tls
   secret:
     secretName: {{ .Values.redis.tls.existingSecret }}
-    defaultMode: 0444
+    defaultMode: 0440
+    items:
+      - key: ca.crt
+        path: ca.crt
+      {{- if .Values.redis.tls.clientCert }}
+      - key: tls.crt
+        path: tls.crt
+      - key: tls.key
+        path: tls.key
+      {{- end }}
+{{- end }}
+
+{{- define "scalecache.redisTlsMount" -}}
+- name: redis-tls
+  mountPath: {{ include "scalecache.redisTlsDir" . }}
+  readOnly: true
 {{- end }}
