@@ -25,6 +25,8 @@ namespace {
 // server gone silent mid-answer) gives up after this; hiredis's own timeout
 // has long failed the command by then.
 constexpr int kRecordTimeoutS = 10;
+// The system's CAs on Debian (ca-certificates), the image included.
+constexpr const char* kDebianCaBundle = "/etc/ssl/certs/ca-certificates.crt";
 
 // OpenSSL's first queued error, or "" when it queued none (a plain socket error).
 std::string queued_openssl_error() {
@@ -157,7 +159,14 @@ RedisTls::RedisTls(const RedisTlsConfig& config)
     throw RedisTlsError(key + ": \"" + file + "\": " + openssl_error());
   };
   if (config.ca_file.empty()) {
-    if (SSL_CTX_set_default_verify_paths(ctx) != 1) throw RedisTlsError("redis.tls: system CAs: " + openssl_error());
+    // OpenSSL's default paths live under its own directory, which the
+    // scratch image does not have; Debian's bundle is what it does carry.
+    const bool bundle = access(kDebianCaBundle, R_OK) == 0;
+    if (bundle ? SSL_CTX_load_verify_locations(ctx, kDebianCaBundle, nullptr) != 1
+               : SSL_CTX_set_default_verify_paths(ctx) != 1) {
+      throw RedisTlsError(std::string("redis.tls: system CAs (") +
+                          (bundle ? kDebianCaBundle : "OpenSSL's default paths") + "): " + openssl_error());
+    }
   } else if (SSL_CTX_load_verify_locations(ctx, config.ca_file.c_str(), nullptr) != 1) {
     fail("redis.tls.ca_file", config.ca_file);
   }
