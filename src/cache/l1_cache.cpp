@@ -22,10 +22,15 @@ L1Cache::Limits L1Cache::Limits::from(const CacheConfig& config) {
           static_cast<std::size_t>(config.l1_shards), std::min(config.l1_ttl_seconds, config.ttl_seconds) * 1000};
 }
 
+void L1Cache::Ms48::set(int64_t ms) {
+  const auto bits = static_cast<uint64_t>(std::clamp(ms, kMin, kMax));
+  for (std::size_t i = 0; i < parts_.size(); ++i) parts_[i] = static_cast<uint16_t>(bits >> (16 * i));
+}
+
 EntryMeta L1Cache::Node::meta() const {
   EntryMeta m;
-  m.stored_at_ms = stored_at_ms;
-  m.fresh_until_ms = fresh_until_ms;
+  m.stored_at_ms = stored_at_ms.get();
+  m.fresh_until_ms = fresh_until_ms.get();
   m.compute_ms = compute_ms;
   m.stale_while_revalidate_s = stale_while_revalidate_s;
   m.stale_if_error_s = stale_if_error_s;
@@ -37,6 +42,7 @@ EntryMeta L1Cache::Node::meta() const {
 int64_t L1Cache::Node::expires_at_ms() const { return keep_until_ms(meta()); }
 
 std::size_t L1Cache::charge(std::size_t key_size, std::size_t data_size) {
+  static_assert(sizeof(Node) == 60, "the header size the unit tests on charge() count on");
   const std::size_t chunk =
       (sizeof(Node) + key_size + data_size + kAllocOverhead + kAllocAlign - 1) / kAllocAlign * kAllocAlign;
   return chunk + kIndexOverhead;
@@ -89,21 +95,24 @@ void L1Cache::unlink_and_free(Shard& shard, Node* node) {
 void L1Cache::put(std::string_view key, const EntryMeta& meta, std::string_view data, int64_t now_ms) {
   if (!enabled() || keep_until_ms(meta) <= now_ms) return;
   const std::size_t size = charge(key.size(), data.size());
-  if (size > shard_max_bytes_ || key.size() > UINT32_MAX || data.size() >= (1u << 31)) return;
+  if (size > shard_max_bytes_ || key.size() > UINT16_MAX || data.size() >= (1u << 31) ||
+      !Ms48::fits(meta.stored_at_ms) || !Ms48::fits(meta.fresh_until_ms)) {
+    return;
+  }
 
   void* memory = ::operator new(sizeof(Node) + key.size() + data.size());
   Node* node = new (memory) Node{};
   // Counted from now, not from when the origin answered: an entry read again
   // from Redis gets a full L1 period, and past it L1 serves it no more, fresh
   // or stale (the bound on serving a purge this replica missed).
-  node->recheck_at_ms = now_ms + limits_.recheck_after_ms;
-  node->stored_at_ms = meta.stored_at_ms;
-  node->fresh_until_ms = meta.fresh_until_ms;
+  node->recheck_at_ms.set(now_ms + limits_.recheck_after_ms);
+  node->stored_at_ms.set(meta.stored_at_ms);
+  node->fresh_until_ms.set(meta.fresh_until_ms);
   node->etag = meta.etag;
   node->compute_ms = meta.compute_ms;
   node->stale_while_revalidate_s = meta.stale_while_revalidate_s;
   node->stale_if_error_s = meta.stale_if_error_s;
-  node->key_size = static_cast<uint32_t>(key.size());
+  node->key_size = static_cast<uint16_t>(key.size());
   node->data_size = static_cast<uint32_t>(data.size());
   node->negative = meta.negative ? 1 : 0;
   std::memcpy(node->bytes(), key.data(), key.size());
@@ -143,7 +152,7 @@ bool L1Cache::erase(std::string_view key) {
 
 bool L1Cache::erase_if_older(std::string_view key, int64_t stored_at_ms) {
   return with_node(key, [this, stored_at_ms](Shard& shard, Node* node) {
-    if (node->stored_at_ms >= stored_at_ms) return false;
+    if (node->stored_at_ms.get() >= stored_at_ms) return false;
     unlink_and_free(shard, node);
     return true;
   });
@@ -153,9 +162,9 @@ bool L1Cache::mark_stale(std::string_view key, int64_t now_ms) {
   return with_node(key, [now_ms](Shard&, Node* node) {
     EntryMeta meta = node->meta();
     scalecache::mark_stale(meta, now_ms);
-    node->fresh_until_ms = meta.fresh_until_ms;
-    node->stored_at_ms = meta.stored_at_ms;
-    node->recheck_at_ms = std::min(node->recheck_at_ms, now_ms);
+    node->fresh_until_ms.set(meta.fresh_until_ms);
+    node->stored_at_ms.set(meta.stored_at_ms);
+    node->recheck_at_ms.set(std::min(node->recheck_at_ms.get(), now_ms));
     return true;
   });
 }

@@ -125,6 +125,68 @@ TEST(L1Cache, ChargedOverheadPerEntryIsUnderHundredBytes) {
   EXPECT_LE(L1Cache::charge(20, 100) - 120, 100u);
 }
 
+TEST(L1Cache, ChargeIsTheSixtyByteHeaderKeyValueMallocChunkAndIndexSlot) {
+  // 60 B header + key + value + malloc's 8 B chunk header, rounded up to 16,
+  // plus 12 B for the index slot: the bench's 10 KB case (12 B keys) fills
+  // 10,320 B chunks exactly.
+  EXPECT_EQ(L1Cache::charge(12, 10240), 10320u + 12u);
+  EXPECT_EQ(L1Cache::charge(10, 100), 192u + 12u);
+  EXPECT_EQ(L1Cache::charge(0, 0), 80u + 12u);
+}
+
+TEST(L1Cache, KeepsTimesExactAcrossTheirWholeRange) {
+  // Times are stored in 48 bits: a year-long TTL, times before 1970 and the
+  // far future all come back exactly, and so does erase_if_older's comparison.
+  L1Cache cache(limits(10, 1 << 20));
+  const int64_t year_ms = int64_t{31'536'000} * 1000;
+  const int64_t far = (int64_t{1} << 47) - 1;  // about the year 6400
+  const struct {
+    const char* key;
+    int64_t stored, fresh, now;
+  } cases[] = {
+      {"year", kNow, kNow + year_ms, kNow}, {"before1970", -5000, far, -4000}, {"far", far - 10, far, far - 20}};
+  for (const auto& c : cases) {
+    EntryMeta meta;
+    meta.stored_at_ms = c.stored;
+    meta.fresh_until_ms = c.fresh;
+    cache.put(c.key, meta, "v", c.now);
+    bool seen = false;
+    cache.visit(c.key, c.now, [&](const L1EntryView& v) {
+      seen = true;
+      EXPECT_EQ(v.meta.stored_at_ms, c.stored) << c.key;
+      EXPECT_EQ(v.meta.fresh_until_ms, c.fresh) << c.key;
+    });
+    EXPECT_TRUE(seen) << c.key;
+    EXPECT_FALSE(cache.erase_if_older(c.key, c.stored)) << c.key;
+    EXPECT_TRUE(cache.erase_if_older(c.key, c.stored + 1)) << c.key;
+  }
+}
+
+TEST(L1Cache, RecheckPastTheTimeRangeSaturates) {
+  L1Cache cache(limits(10, 1 << 20));
+  const int64_t far = (int64_t{1} << 47) - 1;
+  EntryMeta meta;
+  meta.stored_at_ms = far - 100;
+  meta.fresh_until_ms = far;
+  cache.put("k", meta, "v", far - 50);  // now + 60 s would pass the range
+  cache.visit("k", far - 50, [&](const L1EntryView& v) { EXPECT_EQ(v.recheck_at_ms, far); });
+  EXPECT_EQ(read(cache, "k", far - 50), "v");
+}
+
+TEST(L1Cache, RefusesEntriesItCannotRepresent) {
+  // Not stored (L1 answers a miss; the shared tier still has the entry), never stored wrong.
+  L1Cache cache(limits(10, 1 << 20));
+  EntryMeta beyond = fresh_for(100);
+  beyond.fresh_until_ms = int64_t{1} << 47;
+  cache.put("beyond", beyond, "v", kNow);
+  EXPECT_EQ(read(cache, "beyond"), "<miss>");
+  cache.put(std::string(65536, 'k'), fresh_for(100), "v", kNow);
+  EXPECT_EQ(cache.entries(), 0u);
+  const std::string longest(65535, 'k');
+  cache.put(longest, fresh_for(100), "v", kNow);
+  EXPECT_EQ(read(cache, longest), "v");
+}
+
 TEST(L1Cache, RefusesEntryLargerThanShardBudget) {
   L1Cache cache(limits(10, 500));
   cache.put("big", fresh_for(100), std::string(600, 'x'), kNow);
