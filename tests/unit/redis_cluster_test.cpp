@@ -129,10 +129,32 @@ namespace {
 
 // A cluster node in memory: a key-value map answering GET and SET, and
 // scripted error answers (MOVED, ASK, TRYAGAIN) for the next commands on a key.
+// Each pipeline is one connection: ASKING holds for the command after it in
+// the same pipeline only.
 class FakeNode final : public RedisCommands {
  public:
   std::vector<Reply> pipeline(const std::vector<Command>& commands) override {
     std::lock_guard lock(mutex_);
+    return answer(commands);
+  }
+  std::vector<Reply> pipeline_once_fresh(const std::vector<Command>& commands) override {
+    std::lock_guard lock(mutex_);
+    fresh.emplace_back();
+    for (const Command& c : commands) fresh.back().push_back(c[0] + (c.size() > 1 ? " " + c[1] : ""));
+    return answer(commands);
+  }
+  bool up() const override { return !down; }
+  std::string endpoint() const override { return "fake"; }
+
+  std::mutex mutex_;
+  std::map<std::string, std::string> data;
+  std::map<std::string, std::deque<std::string>> errors;
+  std::vector<std::string> log;                 // every command, fresh or pooled
+  std::vector<std::vector<std::string>> fresh;  // the fresh pipelines, one entry per connection
+  bool down = false;
+
+ private:
+  std::vector<Reply> answer(const std::vector<Command>& commands) {
     std::vector<Reply> replies;
     bool asking = false;
     for (const Command& c : commands) {
@@ -165,15 +187,6 @@ class FakeNode final : public RedisCommands {
     }
     return replies;
   }
-  Reply run_once_fresh(const Command& command) override { return pipeline({command})[0]; }
-  bool up() const override { return !down; }
-  std::string endpoint() const override { return "fake"; }
-
-  std::mutex mutex_;
-  std::map<std::string, std::string> data;
-  std::map<std::string, std::deque<std::string>> errors;
-  std::vector<std::string> log;
-  bool down = false;
 };
 
 // Two fake masters: slots 0-8191 on :1, 8192-16383 on :2 ("foo" is 12182, "bar" 5061).
@@ -261,4 +274,22 @@ TEST(ClusterStore, GivesUpWithinItsBudgetAndOneDownNodeFailsOnlyItsKeys) {
   const auto replies = store.pipeline({{"GET", "foo"}, {"GET", "bar"}});
   EXPECT_EQ(replies[0].status, RedisCommands::Status::Unavailable);
   EXPECT_EQ(replies[1].text, "fine");
+}
+
+TEST(ClusterStore, AFreshCommandFollowsMovedAndAskOnFreshConnections) {
+  FakeCluster cluster;
+  ClusterStore store(cluster.backend(), {at(1)}, cluster.hooks());
+  cluster.nodes[1]->errors["bar"] = {"MOVED 5061 127.0.0.1:2"};
+  cluster.nodes[2]->data["bar"] = "on-2";
+  EXPECT_EQ(store.run_once_fresh({"GET", "bar"}).text, "on-2");
+  EXPECT_EQ(cluster.nodes[2]->fresh, (std::vector<std::vector<std::string>>{{"GET bar"}}));
+
+  // The importing node answers only a command preceded by ASKING on the same connection.
+  cluster.nodes[2]->errors["foo"] = {"ASK 12182 127.0.0.1:1"};
+  cluster.nodes[1]->errors["foo"] = {"ASK-ONLY"};
+  cluster.nodes[1]->data["foo"] = "importing";
+  EXPECT_EQ(store.run_once_fresh({"GET", "foo"}).text, "importing");
+  EXPECT_EQ(cluster.nodes[1]->fresh, (std::vector<std::vector<std::string>>{{"GET bar"}, {"ASKING", "GET foo"}}));
+  EXPECT_EQ(cluster.nodes[1]->log.size(), 3u);  // nothing went through the pool
+  EXPECT_EQ(cluster.redirects, (std::vector<Redirect::Kind>{Redirect::Kind::Moved, Redirect::Kind::Ask}));
 }

@@ -118,6 +118,14 @@ std::vector<ClusterStore::Pending> ClusterStore::targets(const std::vector<Comma
 }
 
 std::vector<RedisCommands::Reply> ClusterStore::pipeline(const std::vector<Command>& commands) {
+  return send(commands, &RedisCommands::pipeline);
+}
+
+std::vector<RedisCommands::Reply> ClusterStore::pipeline_once_fresh(const std::vector<Command>& commands) {
+  return send(commands, &RedisCommands::pipeline_once_fresh);
+}
+
+std::vector<RedisCommands::Reply> ClusterStore::send(const std::vector<Command>& commands, Send send_part) {
   std::vector<Reply> replies(commands.size());
   if (commands.empty()) return replies;
   const auto deadline = Clock::now() + std::chrono::milliseconds(backend_.timeout_ms);
@@ -138,7 +146,8 @@ std::vector<RedisCommands::Reply> ClusterStore::pipeline(const std::vector<Comma
         if (pending[i].asking) batch.push_back({"ASKING"});
         batch.push_back(commands[pending[i].index]);
       }
-      const std::vector<Reply> answers = node(pending[lead].target)->pipeline(batch);
+      // An ASKING and the command it allows go in one part, so on one connection, fresh or pooled.
+      const std::vector<Reply> answers = (*node(pending[lead].target).*send_part)(batch);
       std::size_t at = 0;
       // A keyless command (a notice) after a redirected one is sent again
       // after it, wherever it went: a notice must not come before what it
@@ -178,14 +187,6 @@ std::vector<RedisCommands::Reply> ClusterStore::pipeline(const std::vector<Comma
     if (pause) std::this_thread::sleep_for(std::min<Clock::duration>(kRetryPause, deadline - now));
   }
   return replies;
-}
-
-RedisCommands::Reply ClusterStore::run_once_fresh(const Command& command) {
-  Reply reply = node(route(*slot_map(), command))->run_once_fresh(command);
-  const std::optional<Redirect> redirect = parse_redirect(reply.text);
-  if (reply.status != Status::Unavailable || !redirect || redirect->kind != Redirect::Kind::Moved) return reply;
-  request_refresh();
-  return node(redirect->target)->run_once_fresh(command);
 }
 
 RedisAddress ClusterStore::any_node() {

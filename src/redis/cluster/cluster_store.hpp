@@ -58,7 +58,8 @@ class ClusterStore final : public RedisCommands {
   ClusterStore& operator=(const ClusterStore&) = delete;
 
   std::vector<Reply> pipeline(const std::vector<Command>& commands) override;
-  Reply run_once_fresh(const Command& command) override;
+  // Routed and redirected as pipeline(), each node's part on a fresh connection of its own.
+  std::vector<Reply> pipeline_once_fresh(const std::vector<Command>& commands) override;
   bool up() const override { return up_.load(std::memory_order_relaxed); }
   std::string endpoint() const override;  // "cluster " and the seeds
 
@@ -67,6 +68,9 @@ class ClusterStore final : public RedisCommands {
   RedisAddress any_node();
 
  private:
+  // How one node's part of a pipeline goes out: RedisCommands::pipeline or pipeline_once_fresh.
+  using Send = std::vector<Reply> (RedisCommands::*)(const std::vector<Command>&);
+
   struct Pending {
     std::size_t index;    // into the caller's commands
     RedisAddress target;  // where to send it next
@@ -77,6 +81,7 @@ class ClusterStore final : public RedisCommands {
   std::shared_ptr<RedisCommands> node(const RedisAddress& address);  // opened on first use
   RedisAddress route(const SlotMap& map, const Command& command) const;
   std::vector<Pending> targets(const std::vector<Command>& commands) const;
+  std::vector<Reply> send(const std::vector<Command>& commands, Send send_part);
   void request_refresh();
   bool refresh();
   void refresh_loop();

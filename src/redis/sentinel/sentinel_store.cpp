@@ -48,9 +48,9 @@ std::vector<RedisCommands::Reply> SentinelStore::pipeline(const std::vector<Comm
   return store ? store->pipeline(commands) : std::vector<Reply>(commands.size());
 }
 
-RedisCommands::Reply SentinelStore::run_once_fresh(const Command& command) {
+std::vector<RedisCommands::Reply> SentinelStore::pipeline_once_fresh(const std::vector<Command>& commands) {
   const auto store = current();
-  return store ? store->run_once_fresh(command) : Reply{};
+  return store ? store->pipeline_once_fresh(commands) : std::vector<Reply>(commands.size());
 }
 
 bool SentinelStore::up() const {

@@ -45,7 +45,7 @@ class SentinelStore final : public RedisCommands {
   SentinelStore& operator=(const SentinelStore&) = delete;
 
   std::vector<Reply> pipeline(const std::vector<Command>& commands) override;
-  Reply run_once_fresh(const Command& command) override;
+  std::vector<Reply> pipeline_once_fresh(const std::vector<Command>& commands) override;
   bool up() const override;
   std::string endpoint() const override;  // "sentinel <name>" and the master, when known
 
