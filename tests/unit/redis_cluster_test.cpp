@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 
+#include "eventually.hpp"
 #include "redis/cluster/cluster_store.hpp"
 #include "redis/cluster/command_key.hpp"
 #include "redis/cluster/key_slot.hpp"
@@ -21,6 +22,7 @@
 #include "redis/key_scheme.hpp"
 
 using namespace scalecache;
+using scalecache::testing::eventually;
 
 namespace {
 
@@ -292,4 +294,122 @@ TEST(ClusterStore, AFreshCommandFollowsMovedAndAskOnFreshConnections) {
   EXPECT_EQ(cluster.nodes[1]->fresh, (std::vector<std::vector<std::string>>{{"GET bar"}, {"ASKING", "GET foo"}}));
   EXPECT_EQ(cluster.nodes[1]->log.size(), 3u);  // nothing went through the pool
   EXPECT_EQ(cluster.redirects, (std::vector<Redirect::Kind>{Redirect::Kind::Moved, Redirect::Kind::Ask}));
+}
+
+namespace {
+
+// A map whose masters share the slots round-robin.
+SlotMap map_of(const std::vector<int>& ports) {
+  SlotMap map;
+  for (const int port : ports) map.masters.push_back(at(port));
+  for (std::size_t slot = 0; slot < map.owner.size(); ++slot) {
+    map.owner[slot] = static_cast<int16_t>(slot % ports.size());
+  }
+  return map;
+}
+
+// Masters that come and go: the n-th map read (from 1) has masters_at(n).
+// Every store opened is a new FakeNode, watched through a weak_ptr, so a
+// closed one shows as expired; the map is re-read every 100 ms (the gap).
+struct ChangingCluster {
+  std::function<std::vector<int>(int fetch)> masters_at;
+  std::atomic<int> fetches = 0;
+
+  ClusterStore::Backend backend() {
+    ClusterStore::Backend b;
+    b.timeout_ms = 200;
+    b.refresh_interval_ms = 1;
+    b.open_node = [this](const RedisAddress& a, std::function<void(bool)> on_health) {
+      auto node = std::make_shared<FakeNode>();
+      std::lock_guard lock(mutex_);
+      ++opened_[a.port];
+      stores_[a.port] = node;
+      health_[a.port] = std::move(on_health);
+      return node;
+    };
+    b.fetch_map = [this](const RedisAddress&, std::string&) {
+      return std::optional<SlotMap>(map_of(masters_at(++fetches)));
+    };
+    return b;
+  }
+  ClusterStore::Hooks hooks() {
+    ClusterStore::Hooks h;
+    h.on_node_health = [this](const std::string& node, bool) {
+      std::lock_guard lock(mutex_);
+      health_reports_.push_back(node);
+    };
+    h.on_node_dropped = [this](const std::string& node) {
+      std::lock_guard lock(mutex_);
+      dropped_.emplace_back(node, fetches.load());
+    };
+    return h;
+  }
+
+  bool alive(int port) {
+    std::lock_guard lock(mutex_);
+    return !stores_[port].expired();
+  }
+  int opened(int port) {
+    std::lock_guard lock(mutex_);
+    return opened_[port];
+  }
+  std::function<void(bool)> on_health(int port) {
+    std::lock_guard lock(mutex_);
+    return health_[port];
+  }
+  std::vector<std::pair<std::string, int>> dropped() {  // node, map reads by then
+    std::lock_guard lock(mutex_);
+    return dropped_;
+  }
+  std::vector<std::string> health_reports() {
+    std::lock_guard lock(mutex_);
+    return health_reports_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<int, int> opened_;
+  std::map<int, std::weak_ptr<FakeNode>> stores_;
+  std::map<int, std::function<void(bool)>> health_;
+  std::vector<std::pair<std::string, int>> dropped_;
+  std::vector<std::string> health_reports_;
+};
+
+}  // namespace
+
+TEST(ClusterStore, ANodeGoneFromTheMapIsClosedAfterTwoRefreshesWithoutIt) {
+  ChangingCluster cluster;
+  cluster.masters_at = [](int fetch) { return fetch == 1 ? std::vector<int>{1, 2, 3} : std::vector<int>{1, 2}; };
+  ClusterStore store(cluster.backend(), {at(1)}, cluster.hooks());
+  ASSERT_TRUE(cluster.alive(3));
+  const std::function<void(bool)> report = cluster.on_health(3);
+  ASSERT_TRUE(eventually([&] { return !cluster.alive(3); }));
+  // Left out of reads 2 and 3: closed after the third.
+  EXPECT_EQ(cluster.dropped(), (std::vector<std::pair<std::string, int>>{{"127.0.0.1:3", 3}}));
+  report(false);  // what its health thread could still say while stopping: not news of the node
+  EXPECT_TRUE(cluster.health_reports().empty());
+  EXPECT_TRUE(cluster.alive(1) && cluster.alive(2));
+}
+
+TEST(ClusterStore, ANodeBackInTheMapWithinTheGraceKeepsItsStore) {
+  ChangingCluster cluster;
+  // Out of every other read up to the sixth, then in for good.
+  cluster.masters_at = [](int fetch) {
+    return fetch % 2 == 0 && fetch <= 6 ? std::vector<int>{1, 2} : std::vector<int>{1, 2, 3};
+  };
+  ClusterStore store(cluster.backend(), {at(1)}, cluster.hooks());
+  ASSERT_TRUE(eventually([&] { return cluster.fetches >= 8; }));
+  EXPECT_TRUE(cluster.alive(3));
+  EXPECT_EQ(cluster.opened(3), 1);
+  EXPECT_TRUE(cluster.dropped().empty());
+}
+
+TEST(ClusterStore, ASeedIsNeverClosed) {
+  ChangingCluster cluster;
+  cluster.masters_at = [](int fetch) { return fetch == 1 ? std::vector<int>{1, 9} : std::vector<int>{1, 2}; };
+  ClusterStore store(cluster.backend(), {at(9)}, cluster.hooks());
+  ASSERT_TRUE(eventually([&] { return cluster.fetches >= 6; }));
+  EXPECT_TRUE(cluster.alive(9));
+  EXPECT_EQ(cluster.opened(9), 1);
+  EXPECT_TRUE(cluster.dropped().empty());
 }
