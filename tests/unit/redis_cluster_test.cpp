@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "eventually.hpp"
+#include "fakes/opened_stores.hpp"
 #include "redis/cluster/cluster_store.hpp"
 #include "redis/cluster/command_key.hpp"
 #include "redis/cluster/key_slot.hpp"
@@ -309,11 +310,12 @@ SlotMap map_of(const std::vector<int>& ports) {
 }
 
 // Masters that come and go: the n-th map read (from 1) has masters_at(n).
-// Every store opened is a new FakeNode, watched through a weak_ptr, so a
-// closed one shows as expired; the map is re-read every 100 ms (the gap).
+// Every store opened is a new FakeNode, kept track of in `stores`; the map
+// is re-read every 100 ms (the gap).
 struct ChangingCluster {
   std::function<std::vector<int>(int fetch)> masters_at;
   std::atomic<int> fetches = 0;
+  scalecache::testing::OpenedStores stores;
 
   ClusterStore::Backend backend() {
     ClusterStore::Backend b;
@@ -321,10 +323,7 @@ struct ChangingCluster {
     b.refresh_interval_ms = 1;
     b.open_node = [this](const RedisAddress& a, std::function<void(bool)> on_health) {
       auto node = std::make_shared<FakeNode>();
-      std::lock_guard lock(mutex_);
-      ++opened_[a.port];
-      stores_[a.port] = node;
-      health_[a.port] = std::move(on_health);
+      stores.add(a.port, node, std::move(on_health));
       return node;
     };
     b.fetch_map = [this](const RedisAddress&, std::string&) {
@@ -345,18 +344,6 @@ struct ChangingCluster {
     return h;
   }
 
-  bool alive(int port) {
-    std::lock_guard lock(mutex_);
-    return !stores_[port].expired();
-  }
-  int opened(int port) {
-    std::lock_guard lock(mutex_);
-    return opened_[port];
-  }
-  std::function<void(bool)> on_health(int port) {
-    std::lock_guard lock(mutex_);
-    return health_[port];
-  }
   std::vector<std::pair<std::string, int>> dropped() {  // node, map reads by then
     std::lock_guard lock(mutex_);
     return dropped_;
@@ -368,9 +355,6 @@ struct ChangingCluster {
 
  private:
   std::mutex mutex_;
-  std::map<int, int> opened_;
-  std::map<int, std::weak_ptr<FakeNode>> stores_;
-  std::map<int, std::function<void(bool)>> health_;
   std::vector<std::pair<std::string, int>> dropped_;
   std::vector<std::string> health_reports_;
 };
@@ -381,14 +365,14 @@ TEST(ClusterStore, ANodeGoneFromTheMapIsClosedAfterTwoRefreshesWithoutIt) {
   ChangingCluster cluster;
   cluster.masters_at = [](int fetch) { return fetch == 1 ? std::vector<int>{1, 2, 3} : std::vector<int>{1, 2}; };
   ClusterStore store(cluster.backend(), {at(1)}, cluster.hooks());
-  ASSERT_TRUE(cluster.alive(3));
-  const std::function<void(bool)> report = cluster.on_health(3);
-  ASSERT_TRUE(eventually([&] { return !cluster.alive(3); }));
+  ASSERT_TRUE(cluster.stores.alive(3));
+  const std::function<void(bool)> report = cluster.stores.on_health(3);
+  ASSERT_TRUE(eventually([&] { return !cluster.stores.alive(3); }));
   // Left out of reads 2 and 3: closed after the third.
   EXPECT_EQ(cluster.dropped(), (std::vector<std::pair<std::string, int>>{{"127.0.0.1:3", 3}}));
   report(false);  // what its health thread could still say while stopping: not news of the node
   EXPECT_TRUE(cluster.health_reports().empty());
-  EXPECT_TRUE(cluster.alive(1) && cluster.alive(2));
+  EXPECT_TRUE(cluster.stores.alive(1) && cluster.stores.alive(2));
 }
 
 TEST(ClusterStore, ANodeBackInTheMapWithinTheGraceKeepsItsStore) {
@@ -399,8 +383,8 @@ TEST(ClusterStore, ANodeBackInTheMapWithinTheGraceKeepsItsStore) {
   };
   ClusterStore store(cluster.backend(), {at(1)}, cluster.hooks());
   ASSERT_TRUE(eventually([&] { return cluster.fetches >= 8; }));
-  EXPECT_TRUE(cluster.alive(3));
-  EXPECT_EQ(cluster.opened(3), 1);
+  EXPECT_TRUE(cluster.stores.alive(3));
+  EXPECT_EQ(cluster.stores.opened(3), 1);
   EXPECT_TRUE(cluster.dropped().empty());
 }
 
@@ -409,7 +393,7 @@ TEST(ClusterStore, ASeedIsNeverClosed) {
   cluster.masters_at = [](int fetch) { return fetch == 1 ? std::vector<int>{1, 9} : std::vector<int>{1, 2}; };
   ClusterStore store(cluster.backend(), {at(9)}, cluster.hooks());
   ASSERT_TRUE(eventually([&] { return cluster.fetches >= 6; }));
-  EXPECT_TRUE(cluster.alive(9));
-  EXPECT_EQ(cluster.opened(9), 1);
+  EXPECT_TRUE(cluster.stores.alive(9));
+  EXPECT_EQ(cluster.stores.opened(9), 1);
   EXPECT_TRUE(cluster.dropped().empty());
 }
