@@ -101,7 +101,8 @@ std::unique_ptr<RedisSharedTier> make_shared_tier(const Config& config, Metrics&
   ClusterStore::Hooks cluster{
       nullptr, [&metrics](const std::string& node, bool up) { metrics.set_redis_node_up(node, up); },
       [&metrics](Redirect::Kind kind) { metrics.redis_redirect(static_cast<Metrics::RedisRedirect>(kind)); },
-      [&metrics](bool ok) { metrics.topology_refresh(ok); }};
+      [&metrics](bool ok) { metrics.topology_refresh(ok); },
+      [&metrics](const std::string& node) { metrics.remove_redis_node(node); }};
   return std::make_unique<RedisSharedTier>(
       RedisSharedTier::Options::from(config),
       RedisSharedTier::Hooks{[&metrics, &redis_answered](bool up) {

@@ -110,6 +110,12 @@ void Metrics::set_redis_node_up(const std::string& node, bool up) {
   redis_node_up_->Add({{"node", node}}).Set(up ? 1 : 0);
 }
 
+void Metrics::remove_redis_node(const std::string& node) {
+  std::lock_guard lock(node_mutex_);
+  const prometheus::Labels labels{{"node", node}};
+  if (redis_node_up_->Has(labels)) redis_node_up_->Remove(&redis_node_up_->Add(labels));
+}
+
 prometheus::Counter& Metrics::request_counter(Route route, int code) {
   if (code < 0 || code >= kCodeSlots) code = 0;
   auto& slot = requests_[static_cast<int>(route)][code];

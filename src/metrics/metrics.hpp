@@ -45,6 +45,8 @@ class Metrics {
   void redis_redirect(RedisRedirect kind) { redirects_[static_cast<std::size_t>(kind)]->Increment(); }
   void topology_refresh(bool ok) { topology_refreshes_[ok ? 0 : 1]->Increment(); }
   void set_redis_node_up(const std::string& node, bool up);
+  // A node the cluster no longer has: its series goes, rather than stay at a value nobody updates.
+  void remove_redis_node(const std::string& node);
   void set_l1(std::size_t entries, std::size_t bytes);
   // Tasks waiting in the L2 and origin pools' queues (sampled at scrape).
   void set_queued(std::size_t l2, std::size_t origin);

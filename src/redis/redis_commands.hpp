@@ -36,9 +36,13 @@ class RedisCommands {
   virtual std::vector<Reply> pipeline(const std::vector<Command>& commands) = 0;
   // One command: a pipeline of one.
   Reply run(std::initializer_list<std::string_view> args) { return pipeline({Command(args.begin(), args.end())})[0]; }
-  // One command on a connection of its own, opened and closed for it: for
-  // what must get through when every pooled connection is busy or broken.
-  virtual Reply run_once_fresh(const Command& command) = 0;
+  // As pipeline(), on connections of their own, opened and closed for these
+  // commands: for what must get through when every pooled connection is busy
+  // or broken. Commands that must share a connection (ASKING and the command
+  // it allows) can, which one fresh connection per command would not allow.
+  virtual std::vector<Reply> pipeline_once_fresh(const std::vector<Command>& commands) = 0;
+  // One command so: a fresh pipeline of one.
+  Reply run_once_fresh(const Command& command) { return pipeline_once_fresh({command})[0]; }
 
   virtual bool up() const = 0;
   virtual std::string endpoint() const = 0;  // where Redis is, for logs; never a password

@@ -166,9 +166,10 @@ std::unique_ptr<RedisCommands> make_store(const RedisSharedTier::Options& option
                                           std::function<RedisAddress()>& subscribe_to) {
   RedisStore::Options store = with_scripts(options.store);
   if (!options.sentinels.empty()) {
-    auto owned = std::make_unique<SentinelStore>(
-        SentinelStore::Options{std::move(store), options.sentinel_master, options.sentinels, options.sentinel_password},
-        std::move(hooks.on_health));
+    SentinelStore::Options sentinel{std::move(store), options.sentinel_master, options.sentinels,
+                                    options.sentinel_password};
+    SentinelStore::Backend backend = SentinelStore::redis_backend(sentinel);
+    auto owned = std::make_unique<SentinelStore>(std::move(sentinel), std::move(backend), std::move(hooks.on_health));
     subscribe_to = [sentinel = owned.get()] { return sentinel->master_address(); };
     return owned;
   }

@@ -76,6 +76,23 @@ RedisStore::Reply to_reply(const redisReply& reply) {
   return out;
 }
 
+// Sends `commands` in one write and reads their replies into `replies` (one
+// per command, in order). False when the connection failed: the replies not
+// read by then stay Unavailable (their commands may or may not have run).
+bool exchange(redisContext* c, const std::vector<RedisStore::Command>& commands,
+              std::vector<RedisStore::Reply>& replies) {
+  for (const RedisStore::Command& command : commands) {
+    Argv argv(command);
+    redisAppendCommandArgv(c, argv.count(), argv.words.data(), argv.lens.data());
+  }
+  for (RedisStore::Reply& out : replies) {
+    void* raw = nullptr;
+    if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr) return false;
+    out = to_reply(*ReplyPtr(static_cast<redisReply*>(raw), &freeReplyObject));
+  }
+  return true;
+}
+
 }  // namespace
 
 // Checks a connection out of the pool and back in, dropping it if a command
@@ -233,13 +250,14 @@ void RedisStore::set_up(bool up) {
   if (on_health_) on_health_(up);
 }
 
-RedisStore::Reply RedisStore::run_once_fresh(const Command& command) {
+std::vector<RedisStore::Reply> RedisStore::pipeline_once_fresh(const std::vector<Command>& commands) {
+  std::vector<Reply> replies(commands.size());
+  if (commands.empty()) return replies;
   redisContext* c = connect_with_scripts();
-  if (c == nullptr) return {};
-  const ReplyPtr reply = command_argv(c, command);
-  Reply out = connection_failed(c, reply) ? Reply{} : to_reply(*reply);
+  if (c == nullptr) return replies;
+  exchange(c, commands, replies);  // the connection is closed either way
   redisFree(c);
-  return out;
+  return replies;
 }
 
 std::vector<RedisStore::Reply> RedisStore::pipeline(const std::vector<Command>& commands) {
@@ -251,17 +269,9 @@ std::vector<RedisStore::Reply> RedisStore::pipeline(const std::vector<Command>& 
   // Until every reply is read, the connection must not go back to the pool:
   // if anything throws on the way, the next user would read our replies.
   lease.mark_broken();
-  for (const Command& command : commands) {
-    Argv argv(command);
-    redisAppendCommandArgv(c, argv.count(), argv.words.data(), argv.lens.data());
-  }
-  for (Reply& out : replies) {
-    void* raw = nullptr;
-    if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr) {
-      record(false);  // the replies not read yet are lost with the connection
-      return replies;
-    }
-    out = to_reply(*ReplyPtr(static_cast<redisReply*>(raw), &freeReplyObject));
+  if (!exchange(c, commands, replies)) {
+    record(false);  // the replies not read yet are lost with the connection
+    return replies;
   }
   record(true);
   // NOSCRIPT: this server lost its scripts (SCRIPT FLUSH). Dropping the

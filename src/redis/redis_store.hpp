@@ -54,7 +54,7 @@ class RedisStore final : public RedisCommands {
   // order. If the connection fails, the replies not read by then are
   // Unavailable (their commands may or may not have run).
   std::vector<Reply> pipeline(const std::vector<Command>& commands) override;
-  Reply run_once_fresh(const Command& command) override;
+  std::vector<Reply> pipeline_once_fresh(const std::vector<Command>& commands) override;
 
   bool up() const override { return up_.load(std::memory_order_relaxed); }
   std::string endpoint() const override;  // host:port, never the password

@@ -2,9 +2,11 @@
 and 3 sentinels made by the test on loopback."""
 import time
 
-from fleet_checks import L1_OFF, SteadyLoad, fill, purge_reaches_every_replica
+from fleet_checks import (L1_OFF, ROUND_TRIPS, SteadyLoad, a_miss_costs_two_round_trips_and_a_known_l2_hit_one_get, fill,
+                          purge_reaches_every_replica)
 from harness import Fleet, RedisSentinels, total, wait_until
 from origin_server import OriginServer
+from redis_monitor import RedisMonitor
 
 def source_of(replica, key: str) -> str:
     status, body = replica.get_json(f"/data/{key}")
@@ -18,6 +20,16 @@ def test_the_master_named_by_the_sentinels_serves_and_purges_reach_every_replica
         assert fleet[1].get_json("/data/alpha")[1]["source"] == "l2"
         assert total(fleet, "scalecache_redis_up") == 2
         purge_reaches_every_replica(fleet)
+
+
+def test_a_miss_costs_two_round_trips_and_a_known_l2_hit_one_get():
+    """The round trips of a miss and of a known hit (fleet_checks), as on one
+    Redis: reaching the master through the sentinels adds none."""
+    with RedisSentinels() as redis, OriginServer() as origin, \
+            Fleet(1, env=redis.env(**origin.env(**ROUND_TRIPS))) as (sc,):
+        sc.get("/data/warm")  # the pool's connection (its ROLE check and SCRIPT LOADs) is open
+        with RedisMonitor(redis.master()) as monitor:
+            a_miss_costs_two_round_trips_and_a_known_l2_hit_one_get(sc, monitor, "two-trips")
 
 
 def test_a_master_killed_under_load_is_followed_and_no_request_fails():

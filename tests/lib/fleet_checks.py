@@ -31,6 +31,36 @@ def three_hundred_cold_requests_one_origin_call(fleet, origin, key: str = "stamp
 # Every request reads L2, so trouble with it shows in the answers.
 L1_OFF = {"SCALECACHE_CACHE_L1_MAX_ENTRIES": "0"}
 
+# For counting round trips: L1 off, so the hit reaches L2; a generous command
+# timeout, since on a busy machine a read that times out skips the lease, and the count.
+ROUND_TRIPS = {"SCALECACHE_REDIS_TIMEOUT_MS": "2000", **L1_OFF}
+
+
+def a_miss_costs_two_round_trips_and_a_known_l2_hit_one_get(replica, monitor, key: str, named: str = "",
+                                                             prefix: str = "scalecache:") -> None:
+    """Round trips as Redis sees them (`monitor`: a RedisMonitor on the server
+    owning `key`): a cold miss sends the lookup script (the read, and the fleet
+    lease since nothing servable is there) and then the fill script, each in
+    its own round trip; a hit on a key the replica saw in L2 is one GET, no
+    script. `named`: the key as it appears in Redis names ("{key}" on a
+    cluster). The replica runs with ROUND_TRIPS and has a pooled connection
+    open already (its SCRIPT LOADs are not the request's)."""
+    named = named or key
+    assert replica.get_json(f"/data/{key}")[1]["source"] == "origin"
+    miss = monitor.window()  # the answer came after the fill
+    assert replica.get_json(f"/data/{key}")[1]["source"] == "l2"
+    hit = monitor.window()
+    # The lookup's 5 keys start with the lease, the fill's 4 with the value.
+    assert [_shape(c) for c in miss] == [
+        ("EVALSHA", "5", f"{prefix}l:{named}"), ("EVALSHA", "4", f"{prefix}v:{named}")], miss
+    assert [_shape(c) for c in hit] == [("GET", f"{prefix}v:{named}")], hit
+
+
+def _shape(command: tuple[str, ...]) -> tuple[str, ...]:
+    """EVALSHA sha numkeys key... as (EVALSHA, numkeys, first key); any other command as (NAME, first argument)."""
+    name = command[0].upper()
+    return (name, *command[2:4]) if name == "EVALSHA" else (name, *command[1:2])
+
 
 def fill(fleet, keys: list[str]) -> list[str]:
     """Each key fetched once on the first replica (so it is in L2); their paths."""

@@ -16,9 +16,11 @@ from helpers import wait_until
 
 # Name, then up to three arguments (a script's SHA, its key count, its first key).
 LINE = re.compile(r'^\S+ \[\d+ ([^\]]+)\] "([^"]*)"(?: "([^"]*)")?(?: "([^"]*)")?(?: "([^"]*)")?')
-# Commands of tests, health checks and new connections, not of requests.
+# Commands of tests, health checks and new connections (ROLE: sentinel mode's master check), not of requests.
 IGNORED = {"info", "ping", "cluster", "script", "auth", "command", "config", "replconf", "echo", "client",
-           "hello", "select", "subscribe", "monitor"}
+           "hello", "select", "subscribe", "monitor", "role"}
+# Sentinels announce themselves on the master they watch: PUBLISH __sentinel__:hello every 2 s.
+SENTINEL_CHANNELS = "__sentinel__:"
 
 
 class RedisMonitor:
@@ -74,6 +76,8 @@ class RedisMonitor:
         for line in seen:
             match = LINE.match(line)
             if not match or match.group(1) == "lua" or match.group(2).lower() in IGNORED:
+                continue
+            if match.group(2).lower() == "publish" and (match.group(3) or "").startswith(SENTINEL_CHANNELS):
                 continue
             commands.append(tuple(g for g in match.groups()[1:] if g is not None))
         return commands

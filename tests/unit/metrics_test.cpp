@@ -41,3 +41,17 @@ TEST(Metrics, RendersContractNamesAndLabels) {
   EXPECT_TRUE(contains(text, "process_start_time_seconds "));
   EXPECT_FALSE(contains(text, "code=\"404\"")) << "codes never answered are not exported";
 }
+
+TEST(Metrics, ARedisNodeRemovedLeavesNoSeries) {
+  Metrics m;
+  m.set_redis_node_up("10.0.0.1:7000", true);
+  m.set_redis_node_up("10.0.0.2:7000", false);
+  m.remove_redis_node("10.0.0.2:7000");
+  m.remove_redis_node("10.0.0.3:7000");  // never seen: nothing to do
+  const std::string text = m.render();
+  EXPECT_TRUE(contains(text, "scalecache_redis_node_up{node=\"10.0.0.1:7000\"} 1")) << text;
+  EXPECT_FALSE(contains(text, "10.0.0.2:7000")) << text;
+  EXPECT_FALSE(contains(text, "10.0.0.3:7000")) << text;
+  m.set_redis_node_up("10.0.0.2:7000", true);  // back in the cluster later: exported again
+  EXPECT_TRUE(contains(m.render(), "scalecache_redis_node_up{node=\"10.0.0.2:7000\"} 1"));
+}

@@ -13,6 +13,8 @@
 #include <memory>
 #include <mutex>
 
+#include "eventually.hpp"
+#include "fakes/opened_stores.hpp"
 #include "redis/cluster/cluster_store.hpp"
 #include "redis/cluster/command_key.hpp"
 #include "redis/cluster/key_slot.hpp"
@@ -21,6 +23,7 @@
 #include "redis/key_scheme.hpp"
 
 using namespace scalecache;
+using scalecache::testing::eventually;
 
 namespace {
 
@@ -129,10 +132,32 @@ namespace {
 
 // A cluster node in memory: a key-value map answering GET and SET, and
 // scripted error answers (MOVED, ASK, TRYAGAIN) for the next commands on a key.
+// Each pipeline is one connection: ASKING holds for the command after it in
+// the same pipeline only.
 class FakeNode final : public RedisCommands {
  public:
   std::vector<Reply> pipeline(const std::vector<Command>& commands) override {
     std::lock_guard lock(mutex_);
+    return answer(commands);
+  }
+  std::vector<Reply> pipeline_once_fresh(const std::vector<Command>& commands) override {
+    std::lock_guard lock(mutex_);
+    fresh.emplace_back();
+    for (const Command& c : commands) fresh.back().push_back(c[0] + (c.size() > 1 ? " " + c[1] : ""));
+    return answer(commands);
+  }
+  bool up() const override { return !down; }
+  std::string endpoint() const override { return "fake"; }
+
+  std::mutex mutex_;
+  std::map<std::string, std::string> data;
+  std::map<std::string, std::deque<std::string>> errors;
+  std::vector<std::string> log;                 // every command, fresh or pooled
+  std::vector<std::vector<std::string>> fresh;  // the fresh pipelines, one entry per connection
+  bool down = false;
+
+ private:
+  std::vector<Reply> answer(const std::vector<Command>& commands) {
     std::vector<Reply> replies;
     bool asking = false;
     for (const Command& c : commands) {
@@ -165,15 +190,6 @@ class FakeNode final : public RedisCommands {
     }
     return replies;
   }
-  Reply run_once_fresh(const Command& command) override { return pipeline({command})[0]; }
-  bool up() const override { return !down; }
-  std::string endpoint() const override { return "fake"; }
-
-  std::mutex mutex_;
-  std::map<std::string, std::string> data;
-  std::map<std::string, std::deque<std::string>> errors;
-  std::vector<std::string> log;
-  bool down = false;
 };
 
 // Two fake masters: slots 0-8191 on :1, 8192-16383 on :2 ("foo" is 12182, "bar" 5061).
@@ -261,4 +277,123 @@ TEST(ClusterStore, GivesUpWithinItsBudgetAndOneDownNodeFailsOnlyItsKeys) {
   const auto replies = store.pipeline({{"GET", "foo"}, {"GET", "bar"}});
   EXPECT_EQ(replies[0].status, RedisCommands::Status::Unavailable);
   EXPECT_EQ(replies[1].text, "fine");
+}
+
+TEST(ClusterStore, AFreshCommandFollowsMovedAndAskOnFreshConnections) {
+  FakeCluster cluster;
+  ClusterStore store(cluster.backend(), {at(1)}, cluster.hooks());
+  cluster.nodes[1]->errors["bar"] = {"MOVED 5061 127.0.0.1:2"};
+  cluster.nodes[2]->data["bar"] = "on-2";
+  EXPECT_EQ(store.run_once_fresh({"GET", "bar"}).text, "on-2");
+  EXPECT_EQ(cluster.nodes[2]->fresh, (std::vector<std::vector<std::string>>{{"GET bar"}}));
+
+  // The importing node answers only a command preceded by ASKING on the same connection.
+  cluster.nodes[2]->errors["foo"] = {"ASK 12182 127.0.0.1:1"};
+  cluster.nodes[1]->errors["foo"] = {"ASK-ONLY"};
+  cluster.nodes[1]->data["foo"] = "importing";
+  EXPECT_EQ(store.run_once_fresh({"GET", "foo"}).text, "importing");
+  EXPECT_EQ(cluster.nodes[1]->fresh, (std::vector<std::vector<std::string>>{{"GET bar"}, {"ASKING", "GET foo"}}));
+  EXPECT_EQ(cluster.nodes[1]->log.size(), 3u);  // nothing went through the pool
+  EXPECT_EQ(cluster.redirects, (std::vector<Redirect::Kind>{Redirect::Kind::Moved, Redirect::Kind::Ask}));
+}
+
+namespace {
+
+// A map whose masters share the slots round-robin.
+SlotMap map_of(const std::vector<int>& ports) {
+  SlotMap map;
+  for (const int port : ports) map.masters.push_back(at(port));
+  for (std::size_t slot = 0; slot < map.owner.size(); ++slot) {
+    map.owner[slot] = static_cast<int16_t>(slot % ports.size());
+  }
+  return map;
+}
+
+// Masters that come and go: the n-th map read (from 1) has masters_at(n).
+// Every store opened is a new FakeNode, kept track of in `stores`; the map
+// is re-read every 100 ms (the gap).
+struct ChangingCluster {
+  std::function<std::vector<int>(int fetch)> masters_at;
+  std::atomic<int> fetches = 0;
+  scalecache::testing::OpenedStores stores;
+
+  ClusterStore::Backend backend() {
+    ClusterStore::Backend b;
+    b.timeout_ms = 200;
+    b.refresh_interval_ms = 1;
+    b.open_node = [this](const RedisAddress& a, std::function<void(bool)> on_health) {
+      auto node = std::make_shared<FakeNode>();
+      stores.add(a.port, node, std::move(on_health));
+      return node;
+    };
+    b.fetch_map = [this](const RedisAddress&, std::string&) {
+      return std::optional<SlotMap>(map_of(masters_at(++fetches)));
+    };
+    return b;
+  }
+  ClusterStore::Hooks hooks() {
+    ClusterStore::Hooks h;
+    h.on_node_health = [this](const std::string& node, bool) {
+      std::lock_guard lock(mutex_);
+      health_reports_.push_back(node);
+    };
+    h.on_node_dropped = [this](const std::string& node) {
+      std::lock_guard lock(mutex_);
+      dropped_.emplace_back(node, fetches.load());
+    };
+    return h;
+  }
+
+  std::vector<std::pair<std::string, int>> dropped() {  // node, map reads by then
+    std::lock_guard lock(mutex_);
+    return dropped_;
+  }
+  std::vector<std::string> health_reports() {
+    std::lock_guard lock(mutex_);
+    return health_reports_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::pair<std::string, int>> dropped_;
+  std::vector<std::string> health_reports_;
+};
+
+}  // namespace
+
+TEST(ClusterStore, ANodeGoneFromTheMapIsClosedAfterTwoRefreshesWithoutIt) {
+  ChangingCluster cluster;
+  cluster.masters_at = [](int fetch) { return fetch == 1 ? std::vector<int>{1, 2, 3} : std::vector<int>{1, 2}; };
+  ClusterStore store(cluster.backend(), {at(1)}, cluster.hooks());
+  ASSERT_TRUE(cluster.stores.alive(3));
+  const std::function<void(bool)> report = cluster.stores.on_health(3);
+  ASSERT_TRUE(eventually([&] { return !cluster.stores.alive(3); }));
+  // Left out of reads 2 and 3: closed after the third.
+  EXPECT_EQ(cluster.dropped(), (std::vector<std::pair<std::string, int>>{{"127.0.0.1:3", 3}}));
+  report(false);  // what its health thread could still say while stopping: not news of the node
+  EXPECT_TRUE(cluster.health_reports().empty());
+  EXPECT_TRUE(cluster.stores.alive(1) && cluster.stores.alive(2));
+}
+
+TEST(ClusterStore, ANodeBackInTheMapWithinTheGraceKeepsItsStore) {
+  ChangingCluster cluster;
+  // Out of every other read up to the sixth, then in for good.
+  cluster.masters_at = [](int fetch) {
+    return fetch % 2 == 0 && fetch <= 6 ? std::vector<int>{1, 2} : std::vector<int>{1, 2, 3};
+  };
+  ClusterStore store(cluster.backend(), {at(1)}, cluster.hooks());
+  ASSERT_TRUE(eventually([&] { return cluster.fetches >= 8; }));
+  EXPECT_TRUE(cluster.stores.alive(3));
+  EXPECT_EQ(cluster.stores.opened(3), 1);
+  EXPECT_TRUE(cluster.dropped().empty());
+}
+
+TEST(ClusterStore, ASeedIsNeverClosed) {
+  ChangingCluster cluster;
+  cluster.masters_at = [](int fetch) { return fetch == 1 ? std::vector<int>{1, 9} : std::vector<int>{1, 2}; };
+  ClusterStore store(cluster.backend(), {at(9)}, cluster.hooks());
+  ASSERT_TRUE(eventually([&] { return cluster.fetches >= 6; }));
+  EXPECT_TRUE(cluster.stores.alive(9));
+  EXPECT_EQ(cluster.stores.opened(9), 1);
+  EXPECT_TRUE(cluster.dropped().empty());
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 
 #include "redis/cluster/command_key.hpp"
 #include "redis/cluster/key_slot.hpp"
@@ -18,9 +19,12 @@ using Clock = std::chrono::steady_clock;
 constexpr int kMaxRounds = 5;
 // Pause before re-sending after TRYAGAIN or CLUSTERDOWN (bounded by the time left).
 constexpr auto kRetryPause = std::chrono::milliseconds(5);
-// The map is re-read this often anyway, and at most this often on demand.
-constexpr auto kRefreshInterval = std::chrono::milliseconds(1000);
+// The map is re-read at most this often on demand.
 constexpr auto kRefreshGap = std::chrono::milliseconds(100);
+// A node's store is closed after this many refreshes in a row without it: a
+// map read mid-failover or mid-reshard that leaves a node out for one refresh
+// does not cost it its pool.
+constexpr int kDropAfterRefreshes = 2;
 
 bool same_node(const RedisAddress& a, const RedisAddress& b) { return a.port == b.port && a.host == b.host; }
 
@@ -65,7 +69,7 @@ ClusterStore::~ClusterStore() {
   refresh_cv_.notify_all();
   refresher_.join();
   // Node stores join their health threads, which call node_health() and take mutex_: free them outside it.
-  std::map<std::string, std::shared_ptr<RedisCommands>> nodes;
+  std::map<std::string, Node> nodes;
   {
     std::lock_guard lock(mutex_);
     nodes.swap(nodes_);
@@ -90,9 +94,12 @@ std::shared_ptr<const SlotMap> ClusterStore::slot_map() const {
 std::shared_ptr<RedisCommands> ClusterStore::node(const RedisAddress& address) {
   const std::string name = endpoint_of(address);
   std::lock_guard lock(mutex_);
-  auto& store = nodes_[name];
-  if (!store) store = backend_.open_node(address, [this, name](bool up) { node_health(name, up); });
-  return store;
+  Node& node = nodes_[name];
+  if (!node.store) {
+    node.id = ++stores_opened_;
+    node.store = backend_.open_node(address, [this, name, id = node.id](bool up) { node_health(name, id, up); });
+  }
+  return node.store;
 }
 
 RedisAddress ClusterStore::route(const SlotMap& map, const Command& command) const {
@@ -118,6 +125,14 @@ std::vector<ClusterStore::Pending> ClusterStore::targets(const std::vector<Comma
 }
 
 std::vector<RedisCommands::Reply> ClusterStore::pipeline(const std::vector<Command>& commands) {
+  return send(commands, &RedisCommands::pipeline);
+}
+
+std::vector<RedisCommands::Reply> ClusterStore::pipeline_once_fresh(const std::vector<Command>& commands) {
+  return send(commands, &RedisCommands::pipeline_once_fresh);
+}
+
+std::vector<RedisCommands::Reply> ClusterStore::send(const std::vector<Command>& commands, Send send_part) {
   std::vector<Reply> replies(commands.size());
   if (commands.empty()) return replies;
   const auto deadline = Clock::now() + std::chrono::milliseconds(backend_.timeout_ms);
@@ -138,7 +153,8 @@ std::vector<RedisCommands::Reply> ClusterStore::pipeline(const std::vector<Comma
         if (pending[i].asking) batch.push_back({"ASKING"});
         batch.push_back(commands[pending[i].index]);
       }
-      const std::vector<Reply> answers = node(pending[lead].target)->pipeline(batch);
+      // An ASKING and the command it allows go in one part, so on one connection, fresh or pooled.
+      const std::vector<Reply> answers = (*node(pending[lead].target).*send_part)(batch);
       std::size_t at = 0;
       // A keyless command (a notice) after a redirected one is sent again
       // after it, wherever it went: a notice must not come before what it
@@ -180,14 +196,6 @@ std::vector<RedisCommands::Reply> ClusterStore::pipeline(const std::vector<Comma
   return replies;
 }
 
-RedisCommands::Reply ClusterStore::run_once_fresh(const Command& command) {
-  Reply reply = node(route(*slot_map(), command))->run_once_fresh(command);
-  const std::optional<Redirect> redirect = parse_redirect(reply.text);
-  if (reply.status != Status::Unavailable || !redirect || redirect->kind != Redirect::Kind::Moved) return reply;
-  request_refresh();
-  return node(redirect->target)->run_once_fresh(command);
-}
-
 RedisAddress ClusterStore::any_node() {
   const std::shared_ptr<const SlotMap> map = slot_map();
   const std::vector<RedisAddress>& candidates = map->masters.empty() ? seeds_ : map->masters;
@@ -220,10 +228,13 @@ bool ClusterStore::refresh() {
     std::optional<SlotMap> fresh = backend_.fetch_map(candidate, error);
     if (!fresh) continue;
     for (const RedisAddress& master : fresh->masters) node(master);  // pools (and their health) start now
+    std::vector<std::shared_ptr<RedisCommands>> departed;
     {
       std::lock_guard lock(mutex_);
       map_ = std::make_shared<const SlotMap>(std::move(*fresh));
+      departed = drop_departed();
     }
+    departed.clear();  // joins their health threads, which take mutex_: outside it
     update_health();
     if (hooks_.on_topology_refresh) hooks_.on_topology_refresh(true);
     return true;
@@ -233,10 +244,31 @@ bool ClusterStore::refresh() {
   return false;
 }
 
+std::vector<std::shared_ptr<RedisCommands>> ClusterStore::drop_departed() {
+  std::set<std::string> wanted;
+  for (const RedisAddress& master : map_->masters) wanted.insert(endpoint_of(master));
+  for (const RedisAddress& seed : seeds_) wanted.insert(endpoint_of(seed));
+  std::vector<std::shared_ptr<RedisCommands>> departed;
+  for (auto it = nodes_.begin(); it != nodes_.end();) {
+    Node& node = it->second;
+    node.absent = wanted.contains(it->first) ? 0 : node.absent + 1;
+    if (node.absent < kDropAfterRefreshes) {
+      ++it;
+      continue;
+    }
+    log::info("redis cluster: node gone from the slot map, its pool closed", {{"redis", it->first}});
+    if (hooks_.on_node_dropped) hooks_.on_node_dropped(it->first);
+    departed.push_back(std::move(node.store));
+    it = nodes_.erase(it);
+  }
+  return departed;
+}
+
 void ClusterStore::refresh_loop() {
   std::unique_lock lock(refresh_mutex_);
   while (!stopping_) {
-    refresh_cv_.wait_for(lock, kRefreshInterval, [this] { return stopping_ || refresh_wanted_; });
+    refresh_cv_.wait_for(lock, std::chrono::milliseconds(backend_.refresh_interval_ms),
+                         [this] { return stopping_ || refresh_wanted_; });
     if (stopping_) return;
     refresh_wanted_ = false;
     lock.unlock();
@@ -247,8 +279,14 @@ void ClusterStore::refresh_loop() {
   }
 }
 
-void ClusterStore::node_health(const std::string& endpoint, bool up) {
-  if (hooks_.on_node_health) hooks_.on_node_health(endpoint, up);
+void ClusterStore::node_health(const std::string& endpoint, uint64_t id, bool up) {
+  {
+    // Under the lock, so a report racing the store's drop cannot bring back the node's metric after it.
+    std::lock_guard lock(mutex_);
+    const auto it = nodes_.find(endpoint);
+    if (it == nodes_.end() || it->second.id != id) return;  // a closed store's last words
+    if (hooks_.on_node_health) hooks_.on_node_health(endpoint, up);
+  }
   if (!up) request_refresh();  // a master down may be a failover: follow it once the cluster has
   update_health();
 }
@@ -260,7 +298,7 @@ void ClusterStore::update_health() {
     if (map_->masters.empty()) all_up = false;
     for (const RedisAddress& master : map_->masters) {
       const auto it = nodes_.find(endpoint_of(master));
-      all_up = all_up && it != nodes_.end() && it->second->up();
+      all_up = all_up && it != nodes_.end() && it->second.store->up();
     }
   }
   if (up_.exchange(all_up) != all_up && hooks_.on_health) hooks_.on_health(all_up);

@@ -12,9 +12,14 @@
 // left. The map is refreshed from the seeds and known masters at start, on
 // MOVED, when a node fails, and every second, so a failover is followed once
 // the cluster has promoted a replica.
+//
+// A node that is neither a master of the map nor a seed for two refreshes in
+// a row (failed over, resharded empty, removed) has its store closed, so its
+// pool and health thread do not outlive it; a map that flaps keeps its pools.
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -38,6 +43,9 @@ class ClusterStore final : public RedisCommands {
     std::function<void(const std::string& node, bool up)> on_node_health;
     std::function<void(Redirect::Kind)> on_redirect;
     std::function<void(bool ok)> on_topology_refresh;
+    // A node's store was closed (see above): nothing more will be said about it,
+    // until it is used again. Called, as on_node_health, with the store's lock held.
+    std::function<void(const std::string& node)> on_node_dropped;
   };
 
   // How nodes are reached: real RedisStores and CLUSTER SLOTS, or fakes in the unit tests.
@@ -47,7 +55,8 @@ class ClusterStore final : public RedisCommands {
         open_node;
     // The slot map as `node` sees it; nullopt (with `error` set) when it cannot tell.
     std::function<std::optional<SlotMap>(const RedisAddress& node, std::string& error)> fetch_map;
-    int64_t timeout_ms = 0;  // the budget of one pipeline, redirects and retries included
+    int64_t timeout_ms = 0;              // the budget of one pipeline, redirects and retries included
+    int64_t refresh_interval_ms = 1000;  // the map is re-read this often anyway
   };
   // RedisStores made from `node_options` (its address replaced by each node's), CLUSTER SLOTS on fresh connections.
   static Backend redis_backend(const RedisStore::Options& node_options);
@@ -58,7 +67,8 @@ class ClusterStore final : public RedisCommands {
   ClusterStore& operator=(const ClusterStore&) = delete;
 
   std::vector<Reply> pipeline(const std::vector<Command>& commands) override;
-  Reply run_once_fresh(const Command& command) override;
+  // Routed and redirected as pipeline(), each node's part on a fresh connection of its own.
+  std::vector<Reply> pipeline_once_fresh(const std::vector<Command>& commands) override;
   bool up() const override { return up_.load(std::memory_order_relaxed); }
   std::string endpoint() const override;  // "cluster " and the seeds
 
@@ -67,6 +77,15 @@ class ClusterStore final : public RedisCommands {
   RedisAddress any_node();
 
  private:
+  // How one node's part of a pipeline goes out: RedisCommands::pipeline or pipeline_once_fresh.
+  using Send = std::vector<Reply> (RedisCommands::*)(const std::vector<Command>&);
+
+  struct Node {
+    std::shared_ptr<RedisCommands> store;
+    uint64_t id = 0;  // which store of this name: reports of one already closed are ignored
+    int absent = 0;   // successive refreshes it was neither a master nor a seed in
+  };
+
   struct Pending {
     std::size_t index;    // into the caller's commands
     RedisAddress target;  // where to send it next
@@ -77,10 +96,13 @@ class ClusterStore final : public RedisCommands {
   std::shared_ptr<RedisCommands> node(const RedisAddress& address);  // opened on first use
   RedisAddress route(const SlotMap& map, const Command& command) const;
   std::vector<Pending> targets(const std::vector<Command>& commands) const;
+  std::vector<Reply> send(const std::vector<Command>& commands, Send send_part);
   void request_refresh();
   bool refresh();
+  // The stores of nodes gone for long enough, taken out of nodes_ (mutex_ held).
+  std::vector<std::shared_ptr<RedisCommands>> drop_departed();
   void refresh_loop();
-  void node_health(const std::string& endpoint, bool up);
+  void node_health(const std::string& endpoint, uint64_t id, bool up);
   void update_health();
 
   const Backend backend_;
@@ -88,8 +110,9 @@ class ClusterStore final : public RedisCommands {
   const Hooks hooks_;
 
   mutable std::mutex mutex_;
-  std::shared_ptr<const SlotMap> map_;                           // never null
-  std::map<std::string, std::shared_ptr<RedisCommands>> nodes_;  // by host:port, every node seen
+  std::shared_ptr<const SlotMap> map_;  // never null
+  std::map<std::string, Node> nodes_;   // by host:port: the masters, the seeds used, those not gone for long
+  uint64_t stores_opened_ = 0;
   std::size_t next_subscriber_ = 0;
   std::atomic<bool> up_{false};
 

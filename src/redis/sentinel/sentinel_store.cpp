@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 #include <poll.h>
 
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <utility>
@@ -14,19 +15,91 @@ namespace scalecache {
 namespace {
 
 using ReplyPtr = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
+using ContextPtr = std::unique_ptr<redisContext, decltype(&redisFree)>;
 
-// The master is asked for again this often even without a switch message.
-constexpr auto kRecheckInterval = std::chrono::seconds(5);
 constexpr int kPollMs = 200;
 
 std::string text_of(const redisReply* r) {
   return r != nullptr && r->type == REDIS_REPLY_STRING ? std::string(r->str, r->len) : std::string();
 }
 
+ContextPtr connect_sentinel(const SentinelStore::Options& options, const RedisAddress& sentinel, std::string& error) {
+  RedisAddress address = sentinel;  // sentinels have their own password and no ACL user of ours
+  address.username.clear();
+  return {connect_redis(address, options.sentinel_password, options.master.connect_timeout_ms,
+                        options.master.timeout_ms, error),
+          &redisFree};
+}
+
+std::optional<RedisAddress> ask_sentinel(const SentinelStore::Options& options, const RedisAddress& sentinel,
+                                         std::string& error) {
+  const ContextPtr c = connect_sentinel(options, sentinel, error);
+  if (!c) return std::nullopt;
+  const ReplyPtr reply(static_cast<redisReply*>(
+                           redisCommand(c.get(), "SENTINEL get-master-addr-by-name %s", options.master_name.c_str())),
+                       &freeReplyObject);
+  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+    error = reply && reply->type == REDIS_REPLY_ERROR ? std::string(reply->str, reply->len) : "no such master";
+    return std::nullopt;
+  }
+  RedisAddress master;
+  master.host = text_of(reply->element[0]);
+  const std::string port = text_of(reply->element[1]);
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), master.port);
+  if (!master.host.empty() && ec == std::errc() && end == port.data() + port.size() && master.port > 0) return master;
+  error = "unreadable address";
+  return std::nullopt;
+}
+
+void watch_sentinel(const SentinelStore::Options& options, const RedisAddress& sentinel,
+                    const std::function<void()>& subscribed, const std::function<bool()>& keep_on,
+                    const std::function<void(const std::string&)>& on_message) {
+  std::string error;
+  const ContextPtr c = connect_sentinel(options, sentinel, error);
+  if (!c) return;
+  const ReplyPtr reply(static_cast<redisReply*>(redisCommand(c.get(), "SUBSCRIBE +switch-master")), &freeReplyObject);
+  if (!reply || reply->type != REDIS_REPLY_ARRAY) return;
+  subscribed();
+  while (keep_on()) {
+    void* raw = nullptr;
+    if (redisGetReplyFromReader(c.get(), &raw) != REDIS_OK) return;
+    if (raw != nullptr) {
+      // ["message", "+switch-master", "<name> <old ip> <old port> <new ip> <new port>"]
+      const ReplyPtr message(static_cast<redisReply*>(raw), &freeReplyObject);
+      if (message->type == REDIS_REPLY_ARRAY && message->elements == 3) on_message(text_of(message->element[2]));
+      continue;
+    }
+    pollfd pfd{c->fd, POLLIN, 0};
+    const int ready = poll(&pfd, 1, kPollMs);
+    if (ready < 0 && errno != EINTR) return;
+    if (ready > 0 && redisBufferRead(c.get()) != REDIS_OK) return;
+  }
+}
+
 }  // namespace
 
-SentinelStore::SentinelStore(Options options, std::function<void(bool)> on_health)
-    : options_(std::move(options)), on_health_(std::move(on_health)) {
+SentinelStore::Backend SentinelStore::redis_backend(const Options& options) {
+  Backend backend;
+  backend.open_master = [store = options.master](const RedisAddress& master, std::function<void(bool)> on_health) {
+    RedisStore::Options master_store = store;
+    master_store.address.host = master.host;
+    master_store.address.port = master.port;
+    master_store.require_master = true;
+    return std::make_shared<RedisStore>(std::move(master_store), std::move(on_health));
+  };
+  backend.ask = [options](const RedisAddress& sentinel, std::string& error) {
+    return ask_sentinel(options, sentinel, error);
+  };
+  backend.watch = [options](const RedisAddress& sentinel, const std::function<void()>& subscribed,
+                            const std::function<bool()>& keep_on,
+                            const std::function<void(const std::string&)>& on_message) {
+    watch_sentinel(options, sentinel, subscribed, keep_on, on_message);
+  };
+  return backend;
+}
+
+SentinelStore::SentinelStore(Options options, Backend backend, std::function<void(bool)> on_health)
+    : options_(std::move(options)), backend_(std::move(backend)), on_health_(std::move(on_health)) {
   // The master is known before the first request where a sentinel answers at once.
   if (auto master = ask_sentinels()) follow(*master);
   watcher_ = std::thread([this] { watch_loop(); });
@@ -36,9 +109,15 @@ SentinelStore::~SentinelStore() {
   stopping_.store(true);
   wake_cv_.notify_all();
   watcher_.join();
+  // The store's health thread reports through this object (mutex_, wake_mutex_): it stops while they still exist.
+  std::shared_ptr<RedisCommands> store;
+  {
+    std::lock_guard lock(mutex_);
+    store.swap(store_);
+  }
 }
 
-std::shared_ptr<RedisStore> SentinelStore::current() const {
+std::shared_ptr<RedisCommands> SentinelStore::current() const {
   std::lock_guard lock(mutex_);
   return store_;
 }
@@ -48,9 +127,9 @@ std::vector<RedisCommands::Reply> SentinelStore::pipeline(const std::vector<Comm
   return store ? store->pipeline(commands) : std::vector<Reply>(commands.size());
 }
 
-RedisCommands::Reply SentinelStore::run_once_fresh(const Command& command) {
+std::vector<RedisCommands::Reply> SentinelStore::pipeline_once_fresh(const std::vector<Command>& commands) {
   const auto store = current();
-  return store ? store->run_once_fresh(command) : Reply{};
+  return store ? store->pipeline_once_fresh(commands) : std::vector<Reply>(commands.size());
 }
 
 bool SentinelStore::up() const {
@@ -72,34 +151,13 @@ RedisAddress SentinelStore::master_address() const {
   return address;
 }
 
-redisContext* SentinelStore::connect_sentinel(const RedisAddress& sentinel, std::string& error) const {
-  RedisAddress address = sentinel;  // sentinels have their own password and no ACL user of ours
-  address.username.clear();
-  return connect_redis(address, options_.sentinel_password, options_.master.connect_timeout_ms,
-                       options_.master.timeout_ms, error);
-}
-
 std::optional<RedisAddress> SentinelStore::ask_sentinels() {
   std::string error;
   for (const RedisAddress& sentinel : options_.sentinels) {
-    std::unique_ptr<redisContext, decltype(&redisFree)> c(connect_sentinel(sentinel, error), &redisFree);
-    if (!c) continue;
-    const ReplyPtr reply(static_cast<redisReply*>(redisCommand(c.get(), "SENTINEL get-master-addr-by-name %s",
-                                                               options_.master_name.c_str())),
-                         &freeReplyObject);
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
-      error = reply && reply->type == REDIS_REPLY_ERROR ? std::string(reply->str, reply->len) : "no such master";
-      continue;
-    }
-    RedisAddress master;
-    master.host = text_of(reply->element[0]);
-    const std::string port = text_of(reply->element[1]);
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), master.port);
-    if (!master.host.empty() && ec == std::errc() && end == port.data() + port.size() && master.port > 0) {
+    if (auto master = backend_.ask(sentinel, error)) {
       warned_ = false;
       return master;
     }
-    error = "unreadable address";
   }
   // Once per outage: the watcher asks again every few hundred milliseconds.
   if (!std::exchange(warned_, true)) {
@@ -109,18 +167,14 @@ std::optional<RedisAddress> SentinelStore::ask_sentinels() {
 }
 
 void SentinelStore::follow(const RedisAddress& master) {
-  std::shared_ptr<RedisStore> old;
+  std::shared_ptr<RedisCommands> old;
   {
     std::lock_guard lock(mutex_);
     if (store_ && master_.host == master.host && master_.port == master.port) return;
     const uint64_t generation = ++generation_;
-    RedisStore::Options options = options_.master;
-    options.address.host = master.host;
-    options.address.port = master.port;
-    options.require_master = true;
     old = std::move(store_);
     master_ = master;
-    store_ = std::make_shared<RedisStore>(std::move(options), [this, generation](bool up) {
+    store_ = backend_.open_master(master, [this, generation](bool up) {
       {
         std::lock_guard current(mutex_);
         if (generation != generation_) return;  // a store already replaced: its news is old
@@ -152,39 +206,23 @@ void SentinelStore::watch_loop() {
 }
 
 void SentinelStore::watch_one(const RedisAddress& sentinel) {
-  std::string error;
-  std::unique_ptr<redisContext, decltype(&redisFree)> c(connect_sentinel(sentinel, error), &redisFree);
-  if (!c) return;
-  const ReplyPtr subscribed(static_cast<redisReply*>(redisCommand(c.get(), "SUBSCRIBE +switch-master")),
-                            &freeReplyObject);
-  if (!subscribed || subscribed->type != REDIS_REPLY_ARRAY) return;
-  // Between the ask above and this subscription a switch could have been missed: ask again now.
-  if (auto master = ask_sentinels()) follow(*master);
-  const auto recheck_at = std::chrono::steady_clock::now() + kRecheckInterval;
-  while (!stopping_.load() && std::chrono::steady_clock::now() < recheck_at) {
-    {
-      std::lock_guard lock(wake_mutex_);
-      if (recheck_) return;
-    }
-    void* raw = nullptr;
-    if (redisGetReplyFromReader(c.get(), &raw) != REDIS_OK) return;
-    if (raw != nullptr) {
-      // ["message", "+switch-master", "<name> <old ip> <old port> <new ip> <new port>"]
-      const ReplyPtr message(static_cast<redisReply*>(raw), &freeReplyObject);
-      if (message->type == REDIS_REPLY_ARRAY && message->elements == 3) {
-        const std::string text = text_of(message->element[2]);
-        if (text.starts_with(options_.master_name + " ")) {
-          log::info("sentinel switch-master", {{"switch", text}});
-          if (auto master = ask_sentinels()) follow(*master);
-        }
-      }
-      continue;
-    }
-    pollfd pfd{c->fd, POLLIN, 0};
-    const int ready = poll(&pfd, 1, kPollMs);
-    if (ready < 0 && errno != EINTR) return;
-    if (ready > 0 && redisBufferRead(c.get()) != REDIS_OK) return;
-  }
+  const auto recheck_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(backend_.recheck_interval_ms);
+  backend_.watch(
+      sentinel,
+      // Between the ask before and this subscription a switch could have been missed: ask again now.
+      [this] {
+        if (auto master = ask_sentinels()) follow(*master);
+      },
+      [this, recheck_at] {
+        if (stopping_.load() || std::chrono::steady_clock::now() >= recheck_at) return false;
+        std::lock_guard lock(wake_mutex_);
+        return !recheck_;
+      },
+      [this](const std::string& text) {
+        if (!text.starts_with(options_.master_name + " ")) return;
+        log::info("sentinel switch-master", {{"switch", text}});
+        if (auto master = ask_sentinels()) follow(*master);
+      });
 }
 
 }  // namespace scalecache

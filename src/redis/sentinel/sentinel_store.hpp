@@ -26,8 +26,6 @@
 #include "redis/redis_store.hpp"
 #include "redis/redis_url.hpp"
 
-struct redisContext;
-
 namespace scalecache {
 
 class SentinelStore final : public RedisCommands {
@@ -39,13 +37,32 @@ class SentinelStore final : public RedisCommands {
     std::string sentinel_password;
   };
 
-  SentinelStore(Options options, std::function<void(bool)> on_health);
+  // How the sentinels and the master are reached: hiredis and RedisStores, or fakes in the unit tests.
+  struct Backend {
+    // The master's store; it calls `on_health` as RedisStore does.
+    std::function<std::shared_ptr<RedisCommands>(const RedisAddress& master, std::function<void(bool)> on_health)>
+        open_master;
+    // The master as `sentinel` names it; nullopt (with `error` set) when it names none or cannot be asked.
+    std::function<std::optional<RedisAddress>(const RedisAddress& sentinel, std::string& error)> ask;
+    // Subscribes to +switch-master on `sentinel`, calls `subscribed` once it
+    // is, then `on_message` with each message's text ("<name> <old ip> <old
+    // port> <new ip> <new port>") while `keep_on()` holds, asking it at least
+    // every 200 ms. Returns once it does not, or when the connection fails.
+    std::function<void(const RedisAddress& sentinel, const std::function<void()>& subscribed,
+                       const std::function<bool()>& keep_on, const std::function<void(const std::string&)>& on_message)>
+        watch;
+    int64_t recheck_interval_ms = 5000;  // the master is asked for again this often even without a switch message
+  };
+  // RedisStores made from `options.master` with require_master; the sentinels over hiredis.
+  static Backend redis_backend(const Options& options);
+
+  SentinelStore(Options options, Backend backend, std::function<void(bool)> on_health);
   ~SentinelStore() override;
   SentinelStore(const SentinelStore&) = delete;
   SentinelStore& operator=(const SentinelStore&) = delete;
 
   std::vector<Reply> pipeline(const std::vector<Command>& commands) override;
-  Reply run_once_fresh(const Command& command) override;
+  std::vector<Reply> pipeline_once_fresh(const std::vector<Command>& commands) override;
   bool up() const override;
   std::string endpoint() const override;  // "sentinel <name>" and the master, when known
 
@@ -53,25 +70,24 @@ class SentinelStore final : public RedisCommands {
   RedisAddress master_address() const;
 
  private:
-  std::shared_ptr<RedisStore> current() const;
+  std::shared_ptr<RedisCommands> current() const;
   // Asks the sentinels in turn; nullopt when none answered with an address.
   std::optional<RedisAddress> ask_sentinels();
   void follow(const RedisAddress& master);  // a new store when the master changed
   void watch_loop();
-  // Subscribes to +switch-master on one sentinel and follows switches until
-  // the connection breaks, stop, or the periodic re-check is due.
+  // Follows switches announced by one sentinel until its connection breaks,
+  // stop, a recheck is asked for, or the periodic one is due.
   void watch_one(const RedisAddress& sentinel);
-  redisContext* connect_sentinel(const RedisAddress& sentinel, std::string& error) const;
 
   const Options options_;
+  const Backend backend_;
   const std::function<void(bool)> on_health_;
 
   mutable std::mutex mutex_;
-  std::shared_ptr<RedisStore> store_;  // null until a sentinel named a master
+  std::shared_ptr<RedisCommands> store_;  // null until a sentinel named a master
   RedisAddress master_;
-  uint64_t generation_ = 0;
-  bool warned_ = false;  // "no sentinel named the master" logged; touched by the constructor, then the watcher only  //
-                         // counts stores made, so a replaced store's health reports are ignored
+  uint64_t generation_ = 0;  // counts stores made, so a replaced store's health reports are ignored
+  bool warned_ = false;      // "no sentinel named the master" logged; the constructor's, then the watcher's
 
   std::atomic<bool> stopping_{false};
   std::mutex wake_mutex_;
