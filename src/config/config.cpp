@@ -317,22 +317,23 @@ void validate_redis_topology(const RedisConfig& redis, const Origins& origins) {
 // TLS files are checked here so a typo is a config error with its line; their
 // contents are checked when the TLS context is made (install_redis_tls).
 void validate_redis_tls(const RedisTlsConfig& tls, const Origins& origins) {
-  const std::pair<const std::string*, const char*> keys[] = {{&tls.ca_file, "redis.tls.ca_file"},
-                                                             {&tls.cert_file, "redis.tls.cert_file"},
-                                                             {&tls.key_file, "redis.tls.key_file"},
-                                                             {&tls.server_name, "redis.tls.server_name"}};
-  for (const auto& [value, key] : keys) {
-    if (!tls.enabled && !value->empty())
-      fail(where_of(origins, key), std::string(key) + " is set but redis.tls.enabled is false");
+  const std::pair<const std::string&, const char*> files[] = {
+      {tls.ca_file, "redis.tls.ca_file"}, {tls.cert_file, "redis.tls.cert_file"}, {tls.key_file, "redis.tls.key_file"}};
+  if (!tls.enabled) {
+    for (const auto& [value, key] : files) {
+      if (!value.empty()) fail(where_of(origins, key), std::string(key) + " is set but redis.tls.enabled is false");
+    }
+    if (!tls.server_name.empty()) {
+      fail(where_of(origins, "redis.tls.server_name"), "redis.tls.server_name is set but redis.tls.enabled is false");
+    }
   }
   if (tls.cert_file.empty() != tls.key_file.empty()) {
     const char* set = tls.cert_file.empty() ? "redis.tls.key_file" : "redis.tls.cert_file";
     fail(where_of(origins, set), std::string(set) + " needs the other of redis.tls.cert_file and redis.tls.key_file");
   }
-  for (const auto& [value, key] : keys) {
-    if (value->empty() || value == &tls.server_name) continue;
-    if (std::ifstream(*value).fail()) {
-      fail(where_of(origins, key), std::string(key) + ": cannot read \"" + *value + "\": " + std::strerror(errno));
+  for (const auto& [value, key] : files) {
+    if (!value.empty() && std::ifstream(value).fail()) {
+      fail(where_of(origins, key), std::string(key) + ": cannot read \"" + value + "\": " + std::strerror(errno));
     }
   }
 }

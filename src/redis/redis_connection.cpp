@@ -10,11 +10,11 @@
 #include "redis/redis_tls.hpp"
 
 namespace scalecache {
-namespace {
-
 timeval to_timeval(int64_t ms) {
   return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
 }
+
+namespace {
 
 // Runs one setup command; false (with `error` set) if it failed.
 bool setup_command(redisContext* c, int argc, const char** argv, const size_t* lens, const std::string& what,

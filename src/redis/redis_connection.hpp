@@ -5,6 +5,8 @@
 // keep-alive, TLS when redis.tls is on (redis_tls.hpp), AUTH (as the
 // address's ACL user when it names one) and SELECT.
 
+#include <sys/time.h>
+
 #include <cstdint>
 #include <string>
 
@@ -13,6 +15,9 @@
 struct redisContext;
 
 namespace scalecache {
+
+// A millisecond bound as the socket options and hiredis take it.
+timeval to_timeval(int64_t ms);
 
 // nullptr on failure, with `error` saying why (never containing the password).
 redisContext* connect_redis(const RedisAddress& address, const std::string& fallback_password,

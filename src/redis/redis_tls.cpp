@@ -16,6 +16,7 @@
 #include <cstring>
 #include <thread>
 
+#include "redis/redis_connection.hpp"
 #include "util/log.hpp"
 
 namespace scalecache {
@@ -58,7 +59,7 @@ void log_session_failure(const std::string& peer, const std::string& reason) {
 }
 
 void set_io_timeout(int fd, int64_t ms) {
-  const timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+  const timeval tv = to_timeval(ms);
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
